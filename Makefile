@@ -1,0 +1,36 @@
+# The interface between the parts. A newcomer needs two targets: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-fast lint sample load report clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create the virtualenv and install mio with its test tools
+
+demo: install  ## generate the sample, load it, serve the dashboard on http://127.0.0.1:8501
+	$(BIN)/mio demo
+
+test: install  ## the whole suite, browser tests included
+	$(BIN)/pytest -q
+
+test-fast: install  ## everything but the browser tests
+	$(BIN)/pytest -q -m "not browser"
+
+lint: install
+	$(BIN)/ruff check .
+
+sample: install
+	$(BIN)/mio generate --out data/sample
+
+load: install
+	$(BIN)/mio load --source data/sample
+
+clean:
+	rm -rf $(VENV) data/sample data/warehouse.duckdb* .pytest_cache

@@ -1,0 +1,190 @@
+"""`mio`: generate, load, report, serve and demo (contract section 3).
+
+Human output goes to stderr; machine output (`--format json|csv`) to stdout. Exit codes: 0 success, 1 input
+rejected or a check failed, 2 usage error (click's own).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from etl.metrics import DEFAULT_MIN_CELL, DIMENSIONS, destinations_table, outcome_table
+from etl.warehouse import DEFAULT_DB, connect_read_only
+
+err = Console(stderr=True)
+DEMO_SOURCE = Path("data/sample")
+DEMO_STUDENTS = 5000
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Micro-internship outcomes: which projects lead to offers, for whom, through which channel."""
+
+
+@main.command()
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write the source files into.")
+@click.option("--students", type=click.IntRange(min=10), default=DEMO_STUDENTS, show_default=True,
+              help="Students; about ten applications each.")
+@click.option("--seed", type=int, default=42, show_default=True, help="The same seed gives the same files.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
+def generate(out: Path, students: int, seed: int, fmt: str) -> None:
+    """Write a realistic synthetic source (every file of the contract)."""
+    from etl.generate import generate as run
+
+    with err.status(f"generating {students:,} students"):
+        counts = run(out, students=students, seed=seed, fmt=fmt)
+    table = Table("file", "rows", title=f"synthetic source in {out}")
+    for name, rows in counts.items():
+        table.add_row(f"{name}.{fmt}", f"{rows:,}")
+    err.print(table)
+
+
+def _print_load(result) -> None:  # noqa: ANN001 - LoadResult, imported lazily
+    table = Table("file", "read", "loaded", "quarantined", title=f"load {result.status} in {result.seconds:.1f} s")
+    for f in result.files:
+        table.add_row(f.file, f"{f.rows_read:,}", f"{f.rows_loaded:,}" if result.ok else "0",
+                      f"{f.rows_quarantined:,}")
+    err.print(table)
+    for f in result.files:
+        for warning in f.warnings:
+            err.print(f"[yellow]warning:[/] {warning}")
+    if result.quarantine.height:
+        top = result.quarantine.group_by("file", "column", "rule").len().sort("len", descending=True).head(10)
+        reasons = Table("file", "column", "rule", "rows", title="quarantine reasons (most frequent)")
+        for row in top.iter_rows():
+            reasons.add_row(*[str(v) for v in row])
+        err.print(reasons)
+
+
+@main.command()
+@click.option("--source", type=click.Path(path_type=Path), required=True, help="Folder of input files.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True)
+@click.option("--max-bad-rows", type=click.FloatRange(0, 1), default=0.05, show_default=True,
+              help="Reject the whole source when any file has more than this share of quarantined rows.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def load(source: Path, db: Path, max_bad_rows: float, fmt: str) -> None:
+    """Validate a source and load it into the warehouse (all or nothing)."""
+    from etl.load import load_source
+
+    with err.status("loading") as status:
+        result = load_source(source, db, max_bad_rows=max_bad_rows, progress=lambda m: status.update(m))
+    if fmt == "json":
+        click.echo(json.dumps({
+            "status": result.status, "reason": result.reason, "load_id": result.load_id,
+            "files": [{"entity": f.entity, "file": f.file, "rows_read": f.rows_read,
+                       "rows_loaded": f.rows_loaded if result.ok else 0, "rows_quarantined": f.rows_quarantined}
+                      for f in result.files],
+        }))
+    _print_load(result)
+    if not result.ok:
+        err.print(f"[red]rejected:[/] {result.reason}")
+        err.print(f"the warehouse at {db} is unchanged")
+        sys.exit(1)
+    err.print(f"[green]loaded[/] into {db} (load {result.load_id})")
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value
+
+
+@main.command()
+@click.option("--by", "dimension", type=click.Choice(DIMENSIONS), help="Group the outcome table by this.")
+@click.option("--metric", type=click.Choice(["outcomes", "destinations"]), default=None,
+              help="destinations: NACE first-destination rates by cohort.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--min-cell", type=click.IntRange(min=0), default=DEFAULT_MIN_CELL, show_default=True,
+              help="Suppress groups whose denominator is below this (0 shows all).")
+def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_cell: int) -> None:
+    """Print the outcome table by a dimension, or first-destination outcomes."""
+    if metric == "destinations" and dimension:
+        raise click.UsageError("--by goes with the outcome table, not with --metric destinations")
+    if metric != "destinations" and not dimension:
+        raise click.UsageError("give --by DIMENSION or --metric destinations")
+    try:
+        con = connect_read_only(db)
+    except FileNotFoundError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(1)
+    try:
+        frame = destinations_table(con, min_cell=min_cell) if metric == "destinations" else outcome_table(
+            con, dimension, min_cell=min_cell)
+    finally:
+        con.close()
+    emit(frame, fmt)
+
+
+def emit(frame: pl.DataFrame, fmt: str) -> None:
+    if fmt == "json":
+        rows = [{k: _json_value(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
+        click.echo(json.dumps(rows, indent=2))
+    elif fmt == "csv":
+        from etl.export import to_csv
+
+        click.echo(to_csv(frame), nl=False)
+    else:
+        table = Table(*frame.columns)
+        for row in frame.iter_rows():
+            table.add_row(*["" if v is None else f"{v:g}" if isinstance(v, float) else str(v) for v in row])
+        err.print(table)
+
+
+def _streamlit(db: Path, port: int) -> None:
+    app = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+    env = {**os.environ, "MIO_DB": str(db.resolve())}
+    err.print(f"serving the dashboard on http://127.0.0.1:{port} (Ctrl+C to stop)")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    try:
+        sys.exit(subprocess.call(cmd, env=env))
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+@main.command()
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+def serve(db: Path, port: int) -> None:
+    """Start the dashboard on 127.0.0.1."""
+    if not db.exists():
+        err.print(f"[red]error:[/] no warehouse at {db}; run `mio load --source DIR --db {db}` first")
+        sys.exit(1)
+    _streamlit(db, port)
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Generate and load only.")
+def demo(port: int, no_serve: bool) -> None:
+    """Generate the sample source (if absent), load it, and serve the dashboard."""
+    from etl.generate import generate as run
+    from etl.load import load_source
+
+    if not DEMO_SOURCE.exists():
+        with err.status(f"generating a sample of {DEMO_STUDENTS:,} students into {DEMO_SOURCE}"):
+            run(DEMO_SOURCE, students=DEMO_STUDENTS, seed=42)
+    with err.status("loading the sample") as status:
+        result = load_source(DEMO_SOURCE, DEFAULT_DB, progress=lambda m: status.update(m))
+    _print_load(result)
+    if not result.ok:
+        err.print(f"[red]rejected:[/] {result.reason}")
+        sys.exit(1)
+    if not no_serve:
+        _streamlit(DEFAULT_DB, port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Exports that are safe to open in a spreadsheet (contract section 2: formula injection is neutralized)."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(value: str | None) -> str | None:
+    """Prefix a text cell that a spreadsheet would run as a formula with an apostrophe."""
+    if value is not None and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Neutralize every text column; numbers stay numbers (a negative number is not a formula)."""
+    pattern = "^[" + "".join("\\" + c if c in "-+" else c for c in FORMULA_STARTS) + "]"
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(pattern)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c, dtype in frame.schema.items()
+        if dtype == pl.String
+    )
+
+
+def to_csv(frame: pl.DataFrame) -> str:
+    buffer = io.StringIO()
+    safe_frame(frame).write_csv(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,357 @@
+"""`mio load`: validate a source folder and load it into the warehouse, all or nothing (contract section 2).
+
+The warehouse is written by copying it to a temporary file beside it, loading into the copy in one transaction, and
+renaming the copy over the original. A crash or kill at any instant leaves either the old file or the new one, and
+readers (the dashboard) keep working on the old file until they reopen it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl.read import LINE, FileRejected, cast, discover, read_raw
+from etl.schema import ENTITIES, LOAD_ORDER, REQUIRED_FOR_FIRST_LOAD, Entity
+from etl.validate import ExpectationResult, validate
+from etl.warehouse import build_derived, ensure_schema, has_table
+
+ISSUE_COLUMNS = ["entity", "file", "line", "column", "rule", "value"]
+Progress = Callable[[str], None]
+
+
+@dataclass
+class FileReport:
+    entity: str
+    file: str
+    sha256: str
+    rows_read: int
+    rows_quarantined: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows_loaded(self) -> int:
+        return self.rows_read - self.rows_quarantined
+
+
+@dataclass
+class LoadResult:
+    status: str  # "loaded" or "rejected"
+    files: list[FileReport]
+    quarantine: pl.DataFrame
+    reason: str | None = None
+    load_id: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "loaded"
+
+
+@dataclass
+class _Staged:
+    entity: Entity
+    report: FileReport
+    typed: pl.DataFrame
+    raw: pl.DataFrame
+    issues: list[pl.DataFrame] = field(default_factory=list)
+    expectations: list[ExpectationResult] = field(default_factory=list)
+
+    def bad_lines(self) -> pl.Series:
+        if not self.issues:
+            return pl.Series("line", [], dtype=pl.Int64)
+        return pl.concat(self.issues)["line"].unique()
+
+    def good(self) -> pl.DataFrame:
+        return self.typed.filter(~pl.col(LINE).is_in(self.bad_lines().implode()))
+
+    def bad(self) -> pl.DataFrame:
+        return self.typed.filter(pl.col(LINE).is_in(self.bad_lines().implode()))
+
+    def add_issues(self, rows: pl.DataFrame, column: str, rule: str) -> None:
+        """Quarantine `rows` (a slice of typed) for breaking `rule` on `column`."""
+        if rows.height:
+            self.issues.append(
+                rows.select(
+                    pl.col(LINE).alias("line"),
+                    pl.lit(column).alias("column"),
+                    pl.lit(rule).alias("rule"),
+                    pl.col(column).cast(pl.String).alias("value"),
+                )
+            )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _stage_file(entity: Entity, path: Path) -> _Staged:
+    raw = read_raw(path, entity)
+    typed, type_issues = cast(raw)
+    report = FileReport(entity.name, path.name, _sha256(path), raw.frame.height, warnings=raw.warnings)
+    staged = _Staged(entity, report, typed, raw.frame)
+    gx_issues, results = validate(entity.name, typed)
+    if type_issues.height:
+        staged.issues.append(type_issues)
+        # A value that did not parse is null to the suite; its not-null failure would only repeat the type issue.
+        gx_issues = gx_issues.join(type_issues.select("line", "column"), on=["line", "column"], how="anti")
+    if gx_issues.height:
+        staged.issues.append(gx_issues)
+    staged.expectations = results
+    return staged
+
+
+class _Existing:
+    """Keys (and the few attributes references need) already in the warehouse."""
+
+    def __init__(self, db: Path) -> None:
+        self.frames: dict[str, pl.DataFrame] = {}
+        if not db.exists():
+            return
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            for name in ("students", "employers", "micro_internships", "placements"):
+                if has_table(con, name):
+                    key = ENTITIES[name].key[0]
+                    self.frames[name] = con.sql(f"select {key} from {name}").pl()
+            if has_table(con, "applications"):
+                self.frames["applications"] = con.sql(
+                    "select application_id, status, applied_at from applications"
+                ).pl()
+        finally:
+            con.close()
+
+    def is_empty(self) -> bool:
+        return not any(f.height for f in self.frames.values())
+
+
+def _valid_keys(name: str, staged: dict[str, _Staged], existing: _Existing) -> pl.Series:
+    """Keys a reference may point at: the warehouse's and this source's good rows, less this source's bad ones."""
+    key = ENTITIES[name].key[0]
+    parts = []
+    if name in existing.frames:
+        parts.append(existing.frames[name][key])
+    if name in staged:
+        parts.append(staged[name].good()[key])
+        bad = staged[name].bad()[key].unique()
+        keys = pl.concat(parts).unique() if parts else pl.Series(key, [], dtype=pl.String)
+        return keys.filter(~keys.is_in(bad.implode()))
+    return pl.concat(parts).unique() if parts else pl.Series(key, [], dtype=pl.String)
+
+
+def _check_references(staged: dict[str, _Staged], existing: _Existing) -> None:
+    """Quarantine rows that point at a missing or quarantined row, in dependency order so that it cascades."""
+    for name in LOAD_ORDER:
+        if name not in staged:
+            continue
+        item = staged[name]
+        for ref in item.entity.references:
+            valid = _valid_keys(ref.entity, staged, existing)
+            good = item.good()
+            orphans = good.filter(pl.col(ref.column).is_not_null() & ~pl.col(ref.column).is_in(valid.implode()))
+            item.add_issues(orphans, ref.column, f"references {ref.entity}.{ref.key}: missing or quarantined")
+        if name == "placements":
+            _check_placements(item, staged, existing)
+
+
+def _check_placements(item: _Staged, staged: dict[str, _Staged], existing: _Existing) -> None:
+    """A placement's application must be `selected`, and it cannot start before the application's date."""
+    columns = ["application_id", "status", "applied_at"]
+    frames = []
+    if "applications" in staged:
+        frames.append(staged["applications"].good().select(columns))
+    if "applications" in existing.frames:
+        frames.append(existing.frames["applications"].select(columns))
+    if not frames:
+        return
+    # The source's own row wins over the warehouse's older one.
+    applications = pl.concat(frames).unique(subset="application_id", keep="first", maintain_order=True)
+    joined = item.good().join(
+        applications.rename({"status": "_app_status"}), on="application_id", how="inner"
+    )
+    item.add_issues(
+        joined.filter(pl.col("_app_status") != "selected"), "application_id", "application status must be selected"
+    )
+    item.add_issues(
+        joined.filter(pl.col("started_on") < pl.col("applied_at").dt.date()),
+        "started_on",
+        "started_on >= the application's applied_at date",
+    )
+
+
+def _quarantine_frame(staged: dict[str, _Staged]) -> pl.DataFrame:
+    frames = []
+    for item in staged.values():
+        if not item.issues:
+            continue
+        issues = pl.concat(item.issues).unique(maintain_order=True)
+        records = item.raw.select(
+            pl.col(LINE).alias("line"), pl.struct(item.entity.column_names).struct.json_encode().alias("record")
+        )
+        frames.append(
+            issues.join(records, on="line", how="left").select(
+                pl.lit(item.entity.name).alias("entity"),
+                pl.lit(item.report.file).alias("file"),
+                "line",
+                "column",
+                "rule",
+                "value",
+                "record",
+            )
+        )
+    if not frames:
+        return pl.DataFrame(
+            schema={"entity": pl.String, "file": pl.String, "line": pl.Int64, "column": pl.String,
+                    "rule": pl.String, "value": pl.String, "record": pl.String}
+        )
+    return pl.concat(frames).sort("entity", "line")
+
+
+@contextlib.contextmanager
+def _writer_lock(db: Path) -> Iterator[None]:
+    """One writer at a time per warehouse (a second `mio load` waits)."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, entity: Entity, good: pl.DataFrame) -> None:
+    staged_rows = good.select(entity.column_names)
+    con.register("staged_rows", staged_rows.to_arrow())
+    try:
+        match = " and ".join(f"s.{k} is not distinct from t.{k}" for k in entity.key)
+        con.execute(f"delete from {entity.name} t where exists (select 1 from staged_rows s where {match})")
+        con.execute(f"insert into {entity.name} by name select * from staged_rows")
+    finally:
+        con.unregister("staged_rows")
+
+
+def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.DataFrame,
+           started: datetime, progress: Progress) -> int:
+    tmp = db.with_name(f"{db.name}.loading-{os.getpid()}")
+    for leftover in db.parent.glob(f"{db.name}.loading-*"):
+        leftover.unlink()  # a load that was killed; we hold the lock, so it is not running
+    try:
+        if db.exists():
+            shutil.copyfile(db, tmp)
+            wal = db.with_name(db.name + ".wal")
+            if wal.exists():
+                shutil.copyfile(wal, tmp.with_name(tmp.name + ".wal"))
+        con = duckdb.connect(str(tmp))
+        try:
+            ensure_schema(con)
+            con.execute("begin transaction")
+            for name in LOAD_ORDER:
+                if name in staged:
+                    progress(f"writing {name}")
+                    _upsert(con, staged[name].entity, staged[name].good())
+            row = con.execute("select coalesce(max(load_id), 0) + 1 from load_history").fetchone()
+            load_id = int(row[0]) if row else 1
+            reports = [s.report for s in staged.values()]
+            con.execute(
+                "insert into load_history values (?, ?, ?, ?, 'loaded', ?, ?, ?)",
+                [load_id, started, datetime.now(UTC).replace(tzinfo=None), str(source.resolve()),
+                 sum(r.rows_read for r in reports), sum(r.rows_loaded for r in reports),
+                 sum(r.rows_quarantined for r in reports)],
+            )
+            con.executemany(
+                "insert into load_files values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [[load_id, r.entity, r.file, r.sha256, r.rows_read, r.rows_loaded, r.rows_quarantined,
+                  "\n".join(r.warnings) or None] for r in reports],
+            )
+            if quarantine.height:
+                con.register("quarantine_rows", quarantine.to_arrow())
+                con.execute(
+                    "insert into quarantine select ?, entity, file, line, \"column\", rule, value, record "
+                    "from quarantine_rows", [load_id]
+                )
+                con.unregister("quarantine_rows")
+            results = [e for s in staged.values() for e in s.expectations]
+            if results:
+                con.executemany(
+                    "insert into expectation_results values (?, ?, ?, ?, ?, ?)",
+                    [[load_id, e.entity, e.expectation, e.column, e.success, e.unexpected_count] for e in results],
+                )
+            progress("building derived tables")
+            build_derived(con)
+            con.execute("commit")
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, db)
+        stale_wal = db.with_name(db.name + ".wal")
+        if stale_wal.exists():
+            stale_wal.unlink()  # checkpointed into the new file; an old WAL must not be replayed onto it
+        dir_fd = os.open(db.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        return load_id
+    finally:
+        for path in (tmp, tmp.with_name(tmp.name + ".wal")):
+            if path.exists():
+                path.unlink()
+
+
+def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress | None = None) -> LoadResult:
+    """Validate `source` and load it into `db`; a rejected source leaves `db` exactly as it was."""
+    say = progress or (lambda _msg: None)
+    clock = time.perf_counter()
+    started = datetime.now(UTC).replace(tzinfo=None)
+    staged: dict[str, _Staged] = {}
+    empty = pl.DataFrame()
+
+    def rejected(reason: str, quarantine: pl.DataFrame = empty) -> LoadResult:
+        return LoadResult("rejected", [s.report for s in staged.values()], quarantine, reason,
+                          seconds=time.perf_counter() - clock)
+
+    try:
+        files = discover(source)
+        for name in LOAD_ORDER:
+            if name in files:
+                say(f"reading and validating {files[name].name}")
+                staged[name] = _stage_file(ENTITIES[name], files[name])
+    except FileRejected as err:
+        return rejected(str(err))
+
+    with _writer_lock(db):
+        existing = _Existing(db)
+        if existing.is_empty():
+            missing = [n for n in REQUIRED_FOR_FIRST_LOAD if n not in staged]
+            if missing:
+                return rejected(f"a first load needs {', '.join(missing)} (files missing from {source})")
+        say("checking references")
+        _check_references(staged, existing)
+        for item in staged.values():
+            item.report.rows_quarantined = item.bad_lines().len()
+        quarantine = _quarantine_frame(staged)
+        too_bad = [s.report for s in staged.values() if s.report.rows_quarantined > max_bad_rows * s.report.rows_read]
+        if too_bad:
+            worst = ", ".join(
+                f"{r.file} ({r.rows_quarantined} of {r.rows_read} rows)" for r in too_bad
+            )
+            return rejected(f"too many bad rows (over {max_bad_rows:.0%} of a file): {worst}", quarantine)
+        load_id = _write(db, source, staged, quarantine, started, say)
+    return LoadResult("loaded", [s.report for s in staged.values()], quarantine, None, load_id,
+                      time.perf_counter() - clock)

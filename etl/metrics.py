@@ -1,0 +1,231 @@
+"""The metrics layer: every figure of contract sections 4-7, defined once, as SQL over the warehouse.
+
+`mio report`, the dashboard and every export call these functions; nothing else computes a rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from etl.schema import POSITIVE_OUTCOMES
+from etl.warehouse import query, read_sql
+
+DIMENSIONS = (
+    "overall",
+    "industry",
+    "function",
+    "platform",
+    "channel",
+    "employer",
+    "institution",
+    "class_level",
+    "first_generation",
+    "pell_eligible",
+    "remote",
+    "pay_band",
+    "hours_band",
+    "term",
+)
+# Further attributes of fact_applications the dashboard may group by (not part of `mio report`'s contract).
+EXTRA_DIMENSIONS = ("gender", "race_ethnicity", "major", "college")
+
+OUTCOME_COLUMNS = [
+    "group",
+    "applications",
+    "applicants",
+    "selection_rate",
+    "placements",
+    "completed",
+    "completion_rate",
+    "offers",
+    "offer_rate",
+    "conversion_rate",
+    "acceptance_rate",
+    "median_days_to_offer",
+    "suppressed",
+]
+DESTINATION_COLUMNS = [
+    "cohort",
+    "participated",
+    "cohort_size",
+    "knowledge_rate",
+    "career_outcomes_rate",
+    "median_salary_usd",
+    "suppressed",
+]
+DEFAULT_MIN_CELL = 10
+
+# The contract's definitions, shown next to each figure in the dashboard and the docs.
+DEFINITIONS = {
+    "applications": "Applications in the group.",
+    "applicants": "Distinct students who applied.",
+    "selection_rate": "Applications with status selected ÷ applications that are not withdrawn.",
+    "placements": "Placements started (any status).",
+    "completed": "Placements with status completed.",
+    "completion_rate": "Completed ÷ placements whose status is completed, cancelled or no_show.",
+    "offers": "Completed placements with at least one attributed offer.",
+    "offer_rate": "Completed placements with an attributed offer ÷ completed placements.",
+    "conversion_rate": "Completed placements with an attributed offer that was accepted ÷ completed placements.",
+    "acceptance_rate": "Attributed offers accepted ÷ attributed offers accepted or declined.",
+    "median_days_to_offer": "Median days from the placement's end to its first attributed offer (may be negative).",
+    "knowledge_rate": "Cohort students with a known first destination ÷ cohort students.",
+    "career_outcomes_rate": "Students employed, in service, the military or continuing education ÷ students with "
+    "a known outcome other than not seeking.",
+    "median_salary_usd": "Median salary over students with a positive outcome and a salary.",
+}
+
+
+def term_start(term: str) -> date:
+    """`2025-spring` -> 2025-01-01, `2025-summer` -> 2025-06-01, `2025-fall` -> 2025-09-01."""
+    year, season = term.split("-")
+    return date(int(year), {"spring": 1, "summer": 6, "fall": 9}[season], 1)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The population a figure is computed over; every value reaches SQL as a bound parameter."""
+
+    institutions: tuple[str, ...] = ()
+    class_levels: tuple[str, ...] = ()
+    industries: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    term_from: str | None = None
+    term_to: str | None = None
+    employer_id: str | None = None
+    extra: tuple[tuple[str, str], ...] = field(default=())  # (dimension, value) pairs, e.g. a drill-down
+
+    def where(self, table: str = "fact_applications") -> tuple[str, list[object]]:
+        clauses: list[str] = ["1 = 1"]
+        params: list[object] = []
+
+        def one_of(column: str, values: tuple[str, ...]) -> None:
+            if values:
+                clauses.append(f"{column} in ({', '.join('?' for _ in values)})")
+                params.extend(values)
+
+        one_of("institution", self.institutions)
+        one_of("class_level", self.class_levels)
+        if table == "fact_applications":
+            one_of("industry", self.industries)
+            one_of("platform", self.platforms)
+            if self.term_from:
+                clauses.append("term_start >= ?")
+                params.append(term_start(self.term_from))
+            if self.term_to:
+                clauses.append("term_start <= ?")
+                params.append(term_start(self.term_to))
+            if self.employer_id is not None:
+                clauses.append("employer_id = ?")
+                params.append(self.employer_id)
+            for dimension, value in self.extra:
+                if dimension not in DIMENSIONS[1:] + EXTRA_DIMENSIONS:
+                    raise ValueError(f"unknown dimension {dimension!r}")
+                clauses.append(f"{dimension} = ?")
+                params.append(value)
+        return " and ".join(clauses), params
+
+
+def _dimension_column(dimension: str) -> str:
+    if dimension == "overall":
+        return "'all'"
+    if dimension in DIMENSIONS or dimension in EXTRA_DIMENSIONS:
+        return dimension
+    raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
+
+
+def _rate(numerator: str, denominator: str) -> pl.Expr:
+    return (
+        pl.when(pl.col(denominator) > 0)
+        .then((pl.col(numerator) / pl.col(denominator)).round(4))
+        .otherwise(None)
+    )
+
+
+def outcome_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters()) -> pl.DataFrame:
+    """The outcome table's counts and rates per group, before suppression (sorted by group)."""
+    where, params = filters.where()
+    sql = read_sql("metrics/outcomes.sql").format(dimension=_dimension_column(dimension), where=where)
+    frame = query(con, sql, params)
+    count_columns = ["applications", "applicants", "selected", "not_withdrawn", "placements", "completed",
+                     "closed", "offers", "converted", "offers_accepted", "offers_decided"]
+    frame = frame.with_columns(
+        pl.col("group").cast(pl.String),
+        *[pl.col(c).cast(pl.Int64) for c in count_columns],
+        pl.col("median_days_to_offer").cast(pl.Float64),
+    )
+    return frame.with_columns(
+        _rate("selected", "not_withdrawn").alias("selection_rate"),
+        _rate("completed", "closed").alias("completion_rate"),
+        _rate("offers", "completed").alias("offer_rate"),
+        _rate("converted", "completed").alias("conversion_rate"),
+        _rate("offers_accepted", "offers_decided").alias("acceptance_rate"),
+        # The suppression denominator (section 5): completed placements, or applications where none completed.
+        pl.when(pl.col("completed") > 0).then(pl.col("completed")).otherwise(pl.col("applications"))
+        .alias("denominator"),
+    ).sort("group")
+
+
+def suppress(frame: pl.DataFrame, denominator: str, group: str | list[str], min_cell: int,
+             within: list[str] | None = None) -> pl.Series:
+    """Contract section 5: which rows to suppress, with complementary suppression.
+
+    A row whose denominator is below `min_cell` is suppressed. When exactly one row of a breakdown (the rows that
+    share `within`, or the whole frame) is suppressed, the unsuppressed row with the smallest denominator (ties: the
+    smallest group value) is suppressed too, so the first cannot be recovered by subtraction from a total.
+    """
+    groups = [group] if isinstance(group, str) else group
+    marked = frame.with_row_index("_row").with_columns((pl.col(denominator) < min_cell).alias("_small"))
+    suppressed = set(marked.filter(pl.col("_small"))["_row"].to_list())
+    partitions = marked.partition_by(within, maintain_order=True) if within else [marked]
+    for part in partitions:
+        if part["_small"].sum() == 1 and part.height > 1:
+            candidates = part.filter(~pl.col("_small")).sort([denominator, *groups])
+            suppressed.add(candidates["_row"][0])
+    return pl.Series("suppressed", [i in suppressed for i in range(frame.height)], dtype=pl.Boolean)
+
+
+def outcome_table(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
+                  min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
+    """Contract section 4 with section 5's suppression: exactly the report's columns, one row per group."""
+    counts = outcome_counts(con, dimension, filters)
+    flags = suppress(counts, "denominator", "group", min_cell)
+    hidden = [c for c in OUTCOME_COLUMNS if c not in ("group", "suppressed")]
+    return counts.with_columns(flags).with_columns(
+        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in hidden]
+    ).select(OUTCOME_COLUMNS)
+
+
+def destinations_counts(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
+    where, params = filters.where("student_destinations")
+    positive = "(" + ", ".join(f"'{o}'" for o in POSITIVE_OUTCOMES) + ")"
+    sql = read_sql("metrics/destinations.sql").format(where=where, positive=positive)
+    frame = query(con, sql, params)
+    frame = frame.with_columns(
+        pl.col("cohort").cast(pl.String),
+        pl.col("participated").cast(pl.String),
+        *[pl.col(c).cast(pl.Int64) for c in ("cohort_size", "known", "positive", "career_denominator")],
+        pl.col("median_salary_usd").cast(pl.Float64),
+    )
+    return frame.with_columns(
+        _rate("known", "cohort_size").alias("knowledge_rate"),
+        _rate("positive", "career_denominator").alias("career_outcomes_rate"),
+    ).sort("cohort", "participated")
+
+
+def destinations_table(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
+                       min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
+    """Contract section 7: one row per cohort and participation, suppressed by cohort_size.
+
+    Complementary suppression works within each cohort: its participants and non-participants add up to the
+    cohort, which is the total a reader could subtract from.
+    """
+    counts = destinations_counts(con, filters)
+    flags = suppress(counts, "cohort_size", "participated", min_cell, within=["cohort"])
+    hidden = ["cohort_size", "knowledge_rate", "career_outcomes_rate", "median_salary_usd"]
+    return counts.with_columns(flags).with_columns(
+        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in hidden]
+    ).select(DESTINATION_COLUMNS)

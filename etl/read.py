@@ -1,0 +1,212 @@
+"""Reading a source folder: find each entity's file, read it as text, and cast it to the contract's types.
+
+Every value is read as text first so that a value that does not parse can be quarantined with its line, column and
+the offending text, instead of failing the whole file or turning silently into null.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from etl.schema import BOOL, DATE, DECIMAL, ENTITIES, ENUM, FORMATS, INT, TIMESTAMP, Entity
+
+LINE = "__line"  # the line of the row in its file (CSV, JSON lines), or its 1-based record number otherwise
+ISSUE_SCHEMA = {"line": pl.Int64, "column": pl.String, "rule": pl.String, "value": pl.String}
+
+TRUE_WORDS = ("true", "yes", "y", "1")
+FALSE_WORDS = ("false", "no", "n", "0")
+TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S%:z", "%Y-%m-%dT%H:%M%:z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
+
+
+class FileRejected(Exception):
+    """A file that cannot be read as its format; the whole source is rejected with this one-line reason."""
+
+    def __init__(self, file: str, where: str, why: str) -> None:
+        self.file, self.where, self.why = file, where, why
+        super().__init__(f"{file}: {where}: {why}" if where else f"{file}: {why}")
+
+
+@dataclass
+class RawFile:
+    entity: Entity
+    path: Path
+    frame: pl.DataFrame  # all columns text, plus LINE
+    warnings: list[str]
+
+
+def discover(source: Path) -> dict[str, Path]:
+    """Map each entity to its file in the source folder; an unknown or doubled file rejects the source."""
+    if not source.is_dir():
+        raise FileRejected(str(source), "", "source is not a folder")
+    found: dict[str, Path] = {}
+    for path in sorted(source.iterdir()):
+        if path.name.startswith(".") or path.is_dir():
+            continue
+        suffix = path.suffix.lower()
+        if suffix not in FORMATS:
+            raise FileRejected(path.name, "", f"unsupported format {suffix or '(none)'}; use one of {', '.join(FORMATS)}")
+        entity = path.stem.strip().lower()
+        if entity not in ENTITIES:
+            raise FileRejected(path.name, "", f"unknown entity {path.stem!r}; expected one of {', '.join(ENTITIES)}")
+        if entity in found:
+            raise FileRejected(path.name, "", f"a second file for {entity} (also {found[entity].name})")
+        found[entity] = path
+    if not found:
+        raise FileRejected(str(source), "", "no input files in the folder")
+    return found
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise FileRejected(path.name, f"line {line}", f"not UTF-8 (byte 0x{data[err.start]:02x})") from None
+    if not text.strip():
+        raise FileRejected(path.name, "", "empty file")
+    # The csv module gives each record's physical line and catches ragged rows, which Polars would pad with nulls.
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader)
+    width = len(header)
+    lines: list[int] = []
+    for row in reader:
+        if len(row) != width:
+            if len(row) == 0 or row == [""]:
+                continue  # a blank line, e.g. a trailing one, is not a record
+            raise FileRejected(
+                path.name, f"line {reader.line_num}", f"ragged row: {len(row)} fields where the header has {width}"
+            )
+        lines.append(reader.line_num)
+    if not lines:
+        raise FileRejected(path.name, "", "empty file (a header but no rows)")
+    frame = pl.read_csv(io.BytesIO(data), infer_schema=False, has_header=True)
+    if frame.height != len(lines):
+        raise FileRejected(path.name, "", f"could not split into rows ({frame.height} read, {len(lines)} expected)")
+    return frame.with_columns(pl.Series(LINE, lines, dtype=pl.Int64))
+
+
+def _read_json(path: Path) -> pl.DataFrame:
+    text = path.read_bytes()
+    if not text.strip():
+        raise FileRejected(path.name, "", "empty file")
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = text[: err.start].count(b"\n") + 1
+        raise FileRejected(path.name, f"line {line}", "not UTF-8") from None
+    is_array = text.lstrip()[:1] == b"["
+    try:
+        frame = pl.read_json(io.BytesIO(text), infer_schema_length=None) if is_array else pl.read_ndjson(
+            io.BytesIO(text), infer_schema_length=None
+        )
+    except Exception as err:  # Polars raises several error types for malformed JSON
+        raise FileRejected(path.name, "", f"not valid JSON ({str(err).splitlines()[0][:160]})") from None
+    if frame.height == 0:
+        raise FileRejected(path.name, "", "empty file (no records)")
+    if is_array:
+        lines = pl.int_range(1, frame.height + 1, eager=True)
+    else:
+        physical = [i + 1 for i, line in enumerate(text.splitlines()) if line.strip()]
+        lines = pl.Series(physical[: frame.height])
+    return frame.with_columns(lines.cast(pl.Int64).alias(LINE))
+
+
+def _read_table(path: Path) -> pl.DataFrame:
+    try:
+        frame = pl.read_parquet(path) if path.suffix.lower() == ".parquet" else pl.read_excel(path)
+    except Exception as err:
+        raise FileRejected(path.name, "", f"not a readable {path.suffix[1:]} file ({str(err).splitlines()[0][:160]})") from None
+    if frame.height == 0:
+        raise FileRejected(path.name, "", "empty file (no rows)")
+    return frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(LINE))
+
+
+def read_raw(path: Path, entity: Entity) -> RawFile:
+    """Read one file as text columns named by the contract (case-insensitive, trimmed headers)."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        frame = _read_csv(path)
+    elif suffix in (".json", ".jsonl", ".ndjson"):
+        frame = _read_json(path)
+    else:
+        frame = _read_table(path)
+    renamed: dict[str, str] = {}
+    for col in frame.columns:
+        if col == LINE:
+            continue
+        name = col.strip().lower()
+        if name in renamed.values():
+            raise FileRejected(path.name, "header", f"column {name!r} appears twice")
+        renamed[col] = name
+    frame = frame.rename(renamed)
+    known = set(entity.column_names)
+    missing = [c for c in entity.required_columns if c not in frame.columns]
+    if missing:
+        raise FileRejected(path.name, "header", f"missing required column{'s' * (len(missing) > 1)} {', '.join(missing)}")
+    extra = [c for c in frame.columns if c not in known and c != LINE]
+    warnings = [f"{path.name}: ignored extra column{'s' * (len(extra) > 1)} {', '.join(extra)}"] if extra else []
+    text_cols = []
+    for col in entity.column_names:
+        if col in frame.columns:
+            value = pl.col(col).cast(pl.String).str.strip_chars()
+            text_cols.append(pl.when(value == "").then(None).otherwise(value).alias(col))
+        else:
+            text_cols.append(pl.lit(None, dtype=pl.String).alias(col))
+    frame = frame.select(pl.col(LINE), *text_cols)
+    return RawFile(entity, path, frame, warnings)
+
+
+def _parse(col: str, kind: str) -> pl.Expr:
+    text = pl.col(col)
+    if kind == BOOL:
+        low = text.str.to_lowercase()
+        return pl.when(low.is_in(TRUE_WORDS)).then(True).when(low.is_in(FALSE_WORDS)).then(False).otherwise(None)
+    if kind == DATE:
+        return text.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    if kind == TIMESTAMP:
+        norm = text.str.replace(" ", "T", literal=True).str.replace(r"[Zz]$", "+00:00")
+        parsed = [norm.str.strptime(pl.Datetime("us", "UTC"), f, strict=False) for f in TIMESTAMP_FORMATS]
+        # Stored as naive UTC: every timestamp is compared and grouped in one zone.
+        return pl.coalesce(parsed).dt.replace_time_zone(None)
+    if kind == INT:
+        return pl.when(text.str.contains(r"^[+-]?\d+$")).then(text).otherwise(None).cast(pl.Int64, strict=False)
+    if kind == DECIMAL:
+        return pl.when(text.str.contains(r"^[+-]?(\d+\.?\d*|\.\d+)$")).then(text).otherwise(None).cast(
+            pl.Float64, strict=False
+        )
+    if kind == ENUM:
+        return text.str.to_lowercase()
+    return text
+
+
+def cast(raw: RawFile) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Cast text columns to the contract types; values that do not parse become type issues (and null)."""
+    entity = raw.entity
+    frame = raw.frame
+    typed = frame.select(pl.col(LINE), *[_parse(c.name, c.type).alias(c.name) for c in entity.columns])
+    issues = []
+    for c in entity.columns:
+        if c.type in (BOOL, DATE, TIMESTAMP, INT, DECIMAL):
+            bad = frame[c.name].is_not_null() & typed[c.name].is_null()
+            if bad.any():
+                issues.append(
+                    frame.filter(bad).select(
+                        pl.col(LINE).alias("line"),
+                        pl.lit(c.name).alias("column"),
+                        pl.lit(f"type: not a valid {c.type}").alias("rule"),
+                        pl.col(c.name).alias("value"),
+                    )
+                )
+    defaults = [pl.col(c.name).fill_null(c.default) for c in entity.columns if c.default is not None]
+    if defaults:
+        typed = typed.with_columns(defaults)
+    issue_frame = pl.concat(issues) if issues else pl.DataFrame(schema=ISSUE_SCHEMA)
+    return typed, issue_frame

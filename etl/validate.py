@@ -1,0 +1,105 @@
+"""Row validation with the Great Expectations suites kept under `expectations/` (one JSON suite per entity)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from etl.read import ISSUE_SCHEMA, LINE
+
+EXPECTATIONS_DIR = Path(os.environ.get("MIO_EXPECTATIONS", Path(__file__).resolve().parents[1] / "expectations"))
+
+
+@dataclass
+class ExpectationResult:
+    entity: str
+    expectation: str
+    column: str
+    success: bool
+    unexpected_count: int
+
+
+def suite_path(entity: str) -> Path:
+    return EXPECTATIONS_DIR / f"{entity}.json"
+
+
+def load_suite_dict(entity: str) -> dict[str, Any]:
+    return json.loads(suite_path(entity).read_text())
+
+
+@cache
+def _context() -> Any:
+    # Imported lazily: Great Expectations takes seconds to import and only `mio load` needs it.
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def _describe(kind: str, kwargs: dict[str, Any]) -> str:
+    """A short, human rule name for the quarantine: 'not null', 'in set [a, b]', 'between 1 and 5'."""
+    rule = kind.removeprefix("expect_").replace("column_values_to_", "").replace("_", " ")
+    if "value_set" in kwargs:
+        rule = f"in set [{', '.join(map(str, kwargs['value_set']))}]"
+    elif kind.endswith("to_be_between"):
+        lo, hi = kwargs.get("min_value"), kwargs.get("max_value")
+        rule = f"between {lo:g} and {hi:g}" if hi is not None else f">= {lo:g}"
+    elif "column_A" in kwargs:
+        rule = f"{kwargs['column_A']} >= {kwargs['column_B']}"
+    condition = kwargs.get("row_condition")
+    if condition:
+        text = condition.get("pass_through_filter", "") if isinstance(condition, dict) else str(condition)
+        rule += f" when {text.replace(chr(34), '')}"
+    return rule
+
+
+def validate(entity: str, typed: pl.DataFrame) -> tuple[pl.DataFrame, list[ExpectationResult]]:
+    """Run the entity's suite; return one issue row per failing (row, expectation) and a summary per expectation."""
+    import great_expectations as gx
+
+    context = _context()
+    suite = gx.ExpectationSuite(**load_suite_dict(entity))
+    source = context.data_sources.add_or_update_pandas(f"mio_{entity}")
+    asset = source.add_dataframe_asset(entity)
+    batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
+        batch_parameters={"dataframe": typed.to_pandas(use_pyarrow_extension_array=False)}
+    )
+    outcome = batch.validate(suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [LINE]})
+    issues: list[dict[str, Any]] = []
+    summary: list[ExpectationResult] = []
+    for result in outcome.results:
+        config = result.expectation_config
+        kwargs = config.kwargs
+        if result.exception_info and result.exception_info.get("raised_exception"):
+            raise RuntimeError(f"expectation {config.type} on {entity} failed to run: {result.exception_info}")
+        column = kwargs.get("column") or kwargs.get("column_A") or ",".join(kwargs.get("column_list", []))
+        rule = _describe(config.type, kwargs)
+        unexpected = result.result.get("unexpected_index_list") or []
+        summary.append(ExpectationResult(entity, rule, column, bool(result.success), len(unexpected)))
+        for item in unexpected:
+            if "column_A" in kwargs:
+                value = f"{item.get(kwargs['column_A'])} < {item.get(kwargs['column_B'])}"
+            elif "column_list" in kwargs:
+                value = "|".join(str(item.get(c)) for c in kwargs["column_list"])
+            else:
+                value = item.get(column)
+            issues.append({"line": int(item[LINE]), "column": column, "rule": rule, "value": _text(value)})
+    return pl.DataFrame(issues, schema=ISSUE_SCHEMA), summary
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:  # NaN is how pandas shows a null
+        return None
+    return str(value)
