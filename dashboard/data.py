@@ -1,0 +1,58 @@
+"""The dashboard's only door to the warehouse: a cached read-only connection and cached metric results.
+
+Pages call these functions; the figures themselves come from the metrics layer (`etl.metrics`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import streamlit as st
+
+from etl import metrics
+from etl.warehouse import DEFAULT_DB, has_table, query
+
+
+def warehouse_path() -> Path:
+    return Path(os.environ.get("MIO_DB", str(DEFAULT_DB)))
+
+
+@st.cache_resource(max_entries=2)
+def _connect(path: str, _version: float) -> duckdb.DuckDBPyConnection:
+    # Keyed by the file's mtime: a new `mio load` replaces the file, and the next rerun opens the new one.
+    return duckdb.connect(path, read_only=True)
+
+
+def connection() -> duckdb.DuckDBPyConnection | None:
+    """The shared read-only connection (each query takes its own cursor), or None before the first load."""
+    path = warehouse_path()
+    if not path.exists():
+        return None
+    con = _connect(str(path), path.stat().st_mtime)
+    return con if has_table(con, "fact_applications") else None
+
+
+@st.cache_data(ttl=600, max_entries=256, show_spinner=False)
+def outcome_counts(dimension: str, filters: metrics.Filters, _version: float) -> pl.DataFrame:
+    con = connection()
+    return metrics.outcome_counts(con, dimension, filters) if con else pl.DataFrame()
+
+
+@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
+def choices(column: str, _version: float) -> list[str]:
+    """Distinct values of a filter column, for the sidebar."""
+    con = connection()
+    if con is None or column not in ("institution", "class_level", "industry", "platform", "term"):
+        return []
+    order = "min(term_start)" if column == "term" else column
+    frame = query(con, f"select {column} as v from fact_applications group by {column} order by {order}")
+    return frame["v"].to_list()
+
+
+def version() -> float:
+    """Changes whenever the warehouse file is replaced; part of every cache key."""
+    path = warehouse_path()
+    return path.stat().st_mtime if path.exists() else 0.0

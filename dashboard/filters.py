@@ -1,0 +1,50 @@
+"""The sidebar's population filters, kept in the URL so that a link reproduces a view."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data
+from etl.metrics import Filters
+
+MULTI = {"institution": "Institution", "class_level": "Class level", "industry": "Industry", "platform": "Platform"}
+
+
+def _from_url(key: str, allowed: list[str]) -> list[str]:
+    return [v for v in st.query_params.get_all(key) if v in allowed]
+
+
+def sidebar_filters() -> Filters:
+    """Draw the filters and return the population they select; unknown URL values are ignored."""
+    version = data.version()
+    chosen: dict[str, tuple[str, ...]] = {}
+    st.sidebar.header("Population")
+    for column, label in MULTI.items():
+        options = data.choices(column, version)
+        picked = st.sidebar.multiselect(label, options, default=_from_url(column, options), key=f"f_{column}",
+                                        placeholder="All")
+        chosen[column] = tuple(picked)
+    terms = data.choices("term", version)
+    term_from = term_to = None
+    if len(terms) > 1:
+        url_from = st.query_params.get("term_from")
+        url_to = st.query_params.get("term_to")
+        start = url_from if url_from in terms else terms[0]
+        end = url_to if url_to in terms else terms[-1]
+        term_from, term_to = st.sidebar.select_slider("Terms", options=terms, value=(start, end), key="f_terms")
+    for column in MULTI:
+        st.query_params[column] = list(chosen[column])
+    if terms and (term_from, term_to) != (terms[0], terms[-1]):
+        st.query_params["term_from"], st.query_params["term_to"] = term_from, term_to
+    else:
+        for key in ("term_from", "term_to"):
+            st.query_params.pop(key, None)
+    full_range = bool(terms) and (term_from, term_to) == (terms[0], terms[-1])
+    return Filters(
+        institutions=chosen["institution"],
+        class_levels=chosen["class_level"],
+        industries=chosen["industry"],
+        platforms=chosen["platform"],
+        term_from=None if full_range else term_from,
+        term_to=None if full_range else term_to,
+    )

@@ -1,0 +1,98 @@
+"""Overview: the headline figures for the filtered population, the funnel, and the offer rate by term."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from dashboard import data
+from dashboard.theme import percent
+from etl.metrics import DEFINITIONS, Filters
+
+st.title("Which micro-internships lead to job offers?")
+filters: Filters = st.session_state.get("filters", Filters())
+version = data.version()
+if data.connection() is None:
+    st.info(
+        "The warehouse is empty. Load a source first: `mio load --source DIR` "
+        "(or `mio demo` for a synthetic sample)."
+    )
+    st.stop()
+
+overall = data.outcome_counts("overall", filters, version)
+if overall.is_empty():
+    st.warning("No applications match these filters. Widen the population in the sidebar.")
+    st.stop()
+row = overall.row(0, named=True)
+by_term = data.outcome_counts("term", filters, version)
+by_term = by_term.with_columns(
+    pl.col("group").str.split("-").list.get(0).alias("_year"),
+    pl.col("group").str.split("-").list.get(1).replace_strict({"spring": 1, "summer": 2, "fall": 3}).alias("_s"),
+).sort("_year", "_s")
+
+
+# The latest term is usually still under way (offers follow completion by weeks), so changes compare the two
+# latest terms before it.
+closed_terms = by_term.head(by_term.height - 1) if by_term.height >= 3 else by_term.head(0)
+
+
+def delta(column: str) -> str | None:
+    """Change of a rate between the two latest closed terms of the population, in percentage points."""
+    if closed_terms.height < 2:
+        return None
+    now, before = closed_terms[column][-1], closed_terms[column][-2]
+    if now is None or before is None:
+        return None
+    return f"{(now - before) * 100:+.1f} pts, {closed_terms['group'][-1]} vs {closed_terms['group'][-2]}"
+
+
+cols = st.columns(4)
+cols[0].metric("Students engaged", f"{row['applicants']:,}", help=DEFINITIONS["applicants"])
+cols[1].metric("Applications", f"{row['applications']:,}", help=DEFINITIONS["applications"])
+cols[2].metric("Selection rate", percent(row["selection_rate"]), delta("selection_rate"),
+               help=DEFINITIONS["selection_rate"])
+cols[3].metric("Completion rate", percent(row["completion_rate"]), delta("completion_rate"),
+               help=DEFINITIONS["completion_rate"])
+cols = st.columns(4)
+cols[0].metric("Offer rate", percent(row["offer_rate"]), delta("offer_rate"), help=DEFINITIONS["offer_rate"])
+cols[1].metric("Conversion rate", percent(row["conversion_rate"]), delta("conversion_rate"),
+               help=DEFINITIONS["conversion_rate"])
+cols[2].metric("Acceptance rate", percent(row["acceptance_rate"]), delta("acceptance_rate"),
+               help=DEFINITIONS["acceptance_rate"])
+median = row["median_days_to_offer"]
+cols[3].metric("Median days to offer", "—" if median is None else f"{median:g}",
+               help=DEFINITIONS["median_days_to_offer"])
+if closed_terms.height >= 2:
+    st.caption(f"Changes compare {closed_terms['group'][-1]} with {closed_terms['group'][-2]}; the latest term "
+               f"in view ({by_term['group'][-1]}) is left out because its projects and offers are still coming in.")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Funnel")
+    stages = ["Applied", "Selected", "Completed", "Offered", "Accepted"]
+    values = [row["applications"], row["selected"], row["completed"], row["offers"], row["converted"]]
+    funnel = go.Figure(go.Funnel(y=stages, x=values, textinfo="value+percent previous"))
+    funnel.update_layout(height=360)
+    st.plotly_chart(funnel, width="stretch", key="funnel")
+    st.caption("Offered and accepted count completed projects with an attributed offer (contract section 6).")
+with right:
+    st.subheader("Offer and conversion rate by term")
+    trend = go.Figure()
+    trend.add_bar(x=by_term["group"].to_list(), y=by_term["completed"].to_list(), name="Completed projects",
+                  yaxis="y2", opacity=0.35)
+    trend.add_scatter(x=by_term["group"].to_list(), y=by_term["offer_rate"].to_list(), name="Offer rate",
+                      mode="lines+markers")
+    trend.add_scatter(x=by_term["group"].to_list(), y=by_term["conversion_rate"].to_list(),
+                      name="Conversion rate", mode="lines+markers")
+    trend.update_layout(height=360, yaxis=dict(tickformat=".0%", title="rate", rangemode="tozero"),
+                        yaxis2=dict(overlaying="y", side="right", title="completed", showgrid=False),
+                        legend=dict(orientation="h", y=-0.2))
+    st.plotly_chart(trend, width="stretch", key="trend")
+
+with st.expander("Figures by term"):
+    st.dataframe(
+        by_term.select("group", "applications", "applicants", "selection_rate", "completed", "completion_rate",
+                       "offers", "offer_rate", "conversion_rate").rename({"group": "term"}),
+        hide_index=True,
+    )

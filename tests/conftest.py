@@ -1,0 +1,134 @@
+"""Shared fixtures: a hand-built source whose every figure is worked out by hand, and a generated sample."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from etl.generate import generate
+from etl.load import LoadResult, load_source
+
+# The hand-built source. Its figures are worked out in tests/test_metrics.py; change both together.
+HAND = {
+    "students": [
+        "student_id,institution,college,major,class_level,graduation_date,first_generation,pell_eligible,gender,race_ethnicity",
+        "S1,U1,Business,Marketing,junior,2026-05-15,yes,no,Woman,Asian",
+        "S2,U1,Engineering,Computer Science,senior,2025-06-30,no,no,Man,White",
+        "S3,U2,Arts,English,senior,,,Y,Woman,",
+        "S4,U2,Business,Finance,alumni,2025-05-15,false,true,Man,Black or African American",
+        "S5,U2,Business,Finance,alumni,2025-05-15,0,1,Woman,White",
+        "S6,U2,Arts,History,alumni,2024-12-15,1,1,Woman,White",
+        "S7,U2,Arts,History,alumni,2025-05-15,1,0,Man,White",
+    ],
+    "employers": [
+        "employer_id,name,industry,size_band,state",
+        "E1,Acme Analytics,Technology,50-249,NY",
+        "E2,Beta Bank,Finance,5000+,IL",
+    ],
+    "micro_internships": [
+        "project_id,employer_id,title,function,industry,platform,posted_date,estimated_hours,pay_usd,remote,slots",
+        "P1,E1,Dashboard,Software,,Parker Dewey,2025-01-10,10,250,true,2",
+        "P2,E1,Churn study,Data & Analytics,,Parker Dewey,2025-02-01,20,400,yes,",
+        "P3,E2,Budget model,Finance,,Handshake,2025-03-01,8,100,false,1",
+        "P4,E2,Survey,Research,Nonprofit,Direct,2025-06-01,40,0,no,1",
+        "P5,E1,Test plan,Software,,Riipen,2025-01-10,15,330,TRUE,1",
+    ],
+    "project_skills": [
+        "project_id,skill",
+        "P1,Python",
+        "P1,Communication",
+        "P2,SQL",
+        "P3,Excel",
+    ],
+    "applications": [
+        "application_id,student_id,project_id,applied_at,channel,status,decided_at",
+        "A1,S1,P1,2025-01-12T10:00:00Z,platform,selected,2025-01-15T10:00:00Z",
+        "A2,S1,P2,2025-02-03 09:30,platform,selected,",
+        "A3,S2,P1,2025-01-13T08:00:00+01:00,referral,selected,",
+        "A4,S2,P3,2025-03-02T12:00,networking,rejected,2025-03-09T12:00",
+        "A5,S3,P3,2025-03-03T12:00:00Z,career_services,selected,",
+        "A6,S3,P1,2025-01-14T12:00:00Z,platform,withdrawn,",
+        "A7,S4,P4,2025-06-02T12:00:00Z,direct,selected,",
+        "A8,S4,P2,2025-02-04T12:00:00Z,platform,submitted,",
+        "A9,S2,P5,2025-01-11T12:00:00Z,referral,selected,",
+    ],
+    "placements": [
+        "placement_id,application_id,started_on,ended_on,status,hours_logged,employer_rating,student_rating,new_contacts",
+        "PL1,A1,2025-01-20,2025-02-10,completed,11,5,4,3",
+        "PL2,A2,2025-02-10,2025-03-10,completed,21.5,4,5,1",
+        "PL3,A3,2025-01-20,2025-02-15,completed,10,,,",
+        "PL4,A5,2025-03-10,2025-03-12,cancelled,2,,,0",
+        "PL5,A7,2025-06-05,2025-07-01,completed,40,3,3,2",
+        "PL6,A9,2025-01-21,2025-02-15,completed,15,4,4,1",
+    ],
+    "skill_assessments": [
+        "student_id,placement_id,skill,phase,level,assessed_on",
+        "S1,PL1,Python,pre,2,2025-01-20",
+        "S1,PL1,Python,post,4,2025-02-10",
+        "S2,,Communication,pre,3,2025-01-01",
+    ],
+    "offers": [
+        "offer_id,student_id,employer_id,employer_name,offer_type,offered_on,decision,salary_usd,placement_id",
+        "O1,S1,E1,,internship,2025-02-20,accepted,,PL1",
+        "O2,S1,E1,,part_time,2025-03-25,declined,30000,",
+        "O3,S2,E1,,full_time,2025-09-01,accepted,70000,",
+        "O4,S2,,Other Co,full_time,2025-05-01,declined,65000,",
+        "O5,S3,E2,,contract,2025-03-20,accepted,,PL4",
+        "O6,S4,E2,,full_time,2025-07-15,accepted,60000,",
+        "O7,S2,E1,,internship,2025-03-01,pending,,",
+        "O8,S1,E1,,internship,2025-01-15,accepted,,",
+    ],
+    "first_destinations": [
+        "student_id,outcome,employer_name,industry,salary_usd,source",
+        "S2,employed_full_time,Acme Analytics,Technology,70000,survey",
+        "S4,employed_full_time,Beta Bank,Finance,60000,employer",
+        "S5,seeking_employment,,,,survey",
+        "S6,not_seeking,,,,linkedin",
+    ],
+}
+
+
+def write_source(folder: Path, tables: dict[str, list[str]], only: tuple[str, ...] | None = None) -> Path:
+    """Write CSV files of `tables` (header line first) into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, lines in tables.items():
+        if only is None or name in only:
+            (folder / f"{name}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def file_digest(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture
+def hand_source(tmp_path: Path) -> Path:
+    return write_source(tmp_path / "hand", HAND)
+
+
+@pytest.fixture
+def hand_db(tmp_path: Path, hand_source: Path) -> Path:
+    db = tmp_path / "hand.duckdb"
+    result: LoadResult = load_source(hand_source, db)
+    assert result.ok, result.reason
+    return db
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A generated source of 6,000 students (about 55k applications) and its loaded warehouse."""
+    folder = tmp_path_factory.mktemp("sample")
+    source = folder / "source"
+    generate(source, students=6000, seed=7)
+    db = folder / "warehouse.duckdb"
+    result = load_source(source, db)
+    assert result.ok, result.reason
+    return source, db
