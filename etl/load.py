@@ -99,6 +99,19 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _with_raw_values(issues: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
+    """Show the offending value as the file has it (GX sees cast values: 6 may come back as 6.0)."""
+    single = issues.filter(pl.col("column").is_in(raw.columns) & ~pl.col("rule").str.contains(" >= "))
+    if single.is_empty():
+        return issues
+    long = raw.unpivot(index=LINE, on=single["column"].unique().to_list(), variable_name="column",
+                       value_name="raw_value").rename({LINE: "line"})
+    replaced = single.join(long, on=["line", "column"], how="left").with_columns(
+        pl.col("raw_value").alias("value")).drop("raw_value")
+    rest = issues.join(single.select("line", "column", "rule"), on=["line", "column", "rule"], how="anti")
+    return pl.concat([replaced.select(issues.columns), rest])
+
+
 def _stage_file(entity: Entity, path: Path) -> _Staged:
     raw = read_raw(path, entity)
     typed, type_issues = cast(raw)
@@ -110,7 +123,7 @@ def _stage_file(entity: Entity, path: Path) -> _Staged:
         # A value that did not parse is null to the suite; its not-null failure would only repeat the type issue.
         gx_issues = gx_issues.join(type_issues.select("line", "column"), on=["line", "column"], how="anti")
     if gx_issues.height:
-        staged.issues.append(gx_issues)
+        staged.issues.append(_with_raw_values(gx_issues, raw.frame))
     staged.expectations = results
     return staged
 
@@ -263,8 +276,7 @@ def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.Da
                 if name in staged:
                     progress(f"writing {name}")
                     _upsert(con, staged[name].entity, staged[name].good())
-            row = con.execute("select coalesce(max(load_id), 0) + 1 from load_history").fetchone()
-            load_id = int(row[0]) if row else 1
+            load_id = int(con.execute("select coalesce(max(load_id), 0) + 1 from load_history").fetchall()[0][0])
             reports = [s.report for s in staged.values()]
             con.execute(
                 "insert into load_history values (?, ?, ?, ?, 'loaded', ?, ?, ?)",

@@ -48,7 +48,12 @@ def _context() -> Any:
 
 def _describe(kind: str, kwargs: dict[str, Any]) -> str:
     """A short, human rule name for the quarantine: 'not null', 'in set [a, b]', 'between 1 and 5'."""
-    rule = kind.removeprefix("expect_").replace("column_values_to_", "").replace("_", " ")
+    names = {
+        "expect_column_values_to_not_be_null": "not null",
+        "expect_column_values_to_be_unique": "unique",
+        "expect_compound_columns_to_be_unique": "unique together",
+    }
+    rule = names.get(kind, kind.removeprefix("expect_").replace("_", " "))
     if "value_set" in kwargs:
         rule = f"in set [{', '.join(map(str, kwargs['value_set']))}]"
     elif kind.endswith("to_be_between"):
@@ -98,8 +103,8 @@ def validate(entity: str, typed: pl.DataFrame) -> tuple[pl.DataFrame, list[Expec
 
 
 def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float) and value != value:  # NaN is how pandas shows a null
+    import pandas as pd
+
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):  # NaN and NaT are pandas' nulls
         return None
     return str(value)

@@ -55,8 +55,12 @@ def connect_read_only(db: Path | str) -> duckdb.DuckDBPyConnection:
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute("select count(*) from information_schema.tables where table_name = ?", [name]).fetchone()
-    return bool(row and row[0])
+    cur = con.cursor()
+    try:
+        rows = cur.execute("select count(*) from information_schema.tables where table_name = ?", [name]).fetchall()
+    finally:
+        cur.close()
+    return bool(rows[0][0])
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> pl.DataFrame:

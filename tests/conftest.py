@@ -114,10 +114,12 @@ def hand_source(tmp_path: Path) -> Path:
     return write_source(tmp_path / "hand", HAND)
 
 
-@pytest.fixture
-def hand_db(tmp_path: Path, hand_source: Path) -> Path:
-    db = tmp_path / "hand.duckdb"
-    result: LoadResult = load_source(hand_source, db)
+@pytest.fixture(scope="session")
+def hand_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hand-built source, loaded once; tests only read it."""
+    folder = tmp_path_factory.mktemp("hand")
+    db = folder / "hand.duckdb"
+    result: LoadResult = load_source(write_source(folder / "source", HAND), db)
     assert result.ok, result.reason
     return db
 

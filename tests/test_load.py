@@ -1,0 +1,295 @@
+"""Contract section 2: what bad input gets. One test per kind, each checking the exit code, the message naming
+the file, and the warehouse afterwards (unchanged, or holding exactly the good rows)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from etl.cli import main
+from etl.load import load_source
+from tests.conftest import HAND, file_digest, write_source
+
+
+def run_load(source: Path, db: Path, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["load", "--source", str(source), "--db", str(db), *extra])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stderr
+
+
+def count(db: Path, table: str) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql(f"select count(*) from {table}").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def ids(db: Path, table: str, key: str) -> set[str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {r[0] for r in con.sql(f"select {key} from {table}").fetchall()}
+    finally:
+        con.close()
+
+
+def variant(tmp_path: Path, **changes: list[str]) -> Path:
+    """The hand-built source with some files replaced."""
+    return write_source(tmp_path / "variant", {**HAND, **changes})
+
+
+@pytest.fixture
+def loaded_db(tmp_path: Path) -> Path:
+    """A warehouse that already holds the hand-built source, to show that a rejected load leaves it as it was."""
+    db = tmp_path / "w.duckdb"
+    assert load_source(write_source(tmp_path / "base", HAND), db).ok
+    return db
+
+
+def assert_rejected_unchanged(source: Path, db: Path, needle: str) -> str:
+    before = file_digest(db)
+    code, err = run_load(source, db)
+    assert code == 1, err
+    assert needle in err
+    assert "rejected" in err
+    assert file_digest(db) == before
+    return err
+
+
+# --- files that cannot be read: the whole source is rejected, the warehouse untouched -----------------------
+
+
+def test_ragged_row(tmp_path: Path, loaded_db: Path) -> None:
+    bad = HAND["employers"] + ["E3,Gamma,Retail,1-49,CA,extra"]
+    err = assert_rejected_unchanged(variant(tmp_path, employers=bad), loaded_db, "employers.csv")
+    assert "line 4" in err and "ragged row" in err
+
+
+def test_missing_required_column(tmp_path: Path, loaded_db: Path) -> None:
+    bad = [line.rsplit(",", 1)[0] for line in HAND["micro_internships"]]  # drops `slots`: optional, fine
+    bad = [",".join(line.split(",")[:2] + line.split(",")[3:]) for line in HAND["micro_internships"]]  # no title
+    err = assert_rejected_unchanged(variant(tmp_path, micro_internships=bad), loaded_db, "micro_internships.csv")
+    assert "missing required column title" in err
+
+
+def test_bad_encoding(tmp_path: Path, loaded_db: Path) -> None:
+    source = variant(tmp_path)
+    (source / "students.csv").write_bytes("\n".join(HAND["students"]).encode("utf-8") + b"\nS9,U\xe9,x,y,junior\n")
+    err = assert_rejected_unchanged(source, loaded_db, "students.csv")
+    assert "not UTF-8" in err and "line 9" in err
+
+
+def test_empty_file(tmp_path: Path, loaded_db: Path) -> None:
+    source = variant(tmp_path)
+    (source / "offers.csv").write_text("")
+    err = assert_rejected_unchanged(source, loaded_db, "offers.csv")
+    assert "empty file" in err
+
+
+def test_header_only_file(tmp_path: Path, loaded_db: Path) -> None:
+    source = variant(tmp_path, offers=HAND["offers"][:1])
+    assert "empty file" in assert_rejected_unchanged(source, loaded_db, "offers.csv")
+
+
+def test_unknown_file(tmp_path: Path, loaded_db: Path) -> None:
+    source = variant(tmp_path)
+    (source / "interns.csv").write_text("a,b\n1,2\n")
+    err = assert_rejected_unchanged(source, loaded_db, "interns.csv")
+    assert "unknown entity" in err
+
+
+def test_first_load_needs_the_three_core_files(tmp_path: Path) -> None:
+    source = write_source(tmp_path / "partial", HAND, only=("students", "employers"))
+    db = tmp_path / "new.duckdb"
+    code, err = run_load(source, db)
+    assert code == 1 and "micro_internships" in err
+    assert not db.exists()
+
+
+# --- rows that break a rule: quarantined with file, line, column, rule and value -----------------------------
+
+
+def quarantine(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql("select file, line, column_name, rule, value from quarantine order by file, line, column_name"
+                       ).fetchall()
+    finally:
+        con.close()
+
+
+def load_lenient(source: Path, db: Path) -> tuple[int, str]:
+    # The hand-built files are tiny: one bad row is over 5%, so these tests raise the threshold.
+    return run_load(source, db, "--max-bad-rows", "1")
+
+
+def test_bad_enum(tmp_path: Path) -> None:
+    bad = HAND["students"][:2] + ["S2,U1,Engineering,Computer Science,sophmore,2025-06-30,no,no,Man,White"] + \
+        HAND["students"][3:]
+    db = tmp_path / "w.duckdb"
+    code, err = load_lenient(variant(tmp_path, students=bad), db)
+    assert code == 0, err
+    assert ("students.csv", 3, "class_level", "in set [first_year, sophomore, junior, senior, graduate, alumni]",
+            "sophmore") in quarantine(db)
+    assert "S2" not in ids(db, "students", "student_id")
+    # Cascade: S2's applications, their placements, offers and assessments are quarantined as children.
+    assert ids(db, "applications", "application_id") == {"A1", "A2", "A5", "A6", "A7", "A8"}
+    assert ids(db, "placements", "placement_id") == {"PL1", "PL2", "PL4", "PL5"}
+    reasons = {(f, c, r) for f, _, c, r, _ in quarantine(db)}
+    assert ("applications.csv", "student_id", "references students.student_id: missing or quarantined") in reasons
+    assert ("placements.csv", "application_id",
+            "references applications.application_id: missing or quarantined") in reasons
+    assert "students.csv" in err
+
+
+def test_bad_date_and_timestamp(tmp_path: Path) -> None:
+    students = HAND["students"].copy()
+    students[1] = students[1].replace("2026-05-15", "2026-13-45")
+    apps = HAND["applications"].copy()
+    apps[8] = apps[8].replace("2025-02-04T12:00:00Z", "04/02/2025")  # A8
+    db = tmp_path / "w.duckdb"
+    code, _ = load_lenient(variant(tmp_path, students=students, applications=apps), db)
+    assert code == 0
+    rows = quarantine(db)
+    assert ("students.csv", 2, "graduation_date", "type: not a valid date", "2026-13-45") in rows
+    assert ("applications.csv", 9, "applied_at", "type: not a valid timestamp", "04/02/2025") in rows
+    assert "A8" not in ids(db, "applications", "application_id")
+
+
+def test_out_of_range_number(tmp_path: Path) -> None:
+    projects = HAND["micro_internships"].copy()
+    projects[3] = projects[3].replace(",8,100,", ",401,100,")  # P3 estimated_hours
+    placements = HAND["placements"].copy()
+    placements[1] = placements[1].replace(",5,4,3", ",6,4,3")  # PL1 employer_rating
+    db = tmp_path / "w.duckdb"
+    code, _ = load_lenient(variant(tmp_path, micro_internships=projects, placements=placements), db)
+    assert code == 0
+    rows = quarantine(db)
+    assert ("micro_internships.csv", 4, "estimated_hours", "between 1 and 400", "401") in rows
+    assert ("placements.csv", 2, "employer_rating", "between 1 and 5", "6") in rows
+
+
+def test_duplicate_key_quarantines_every_row_of_it(tmp_path: Path) -> None:
+    employers = HAND["employers"] + ["E2,Beta Bank Again,Finance,5000+,IL"]
+    db = tmp_path / "w.duckdb"
+    code, _ = load_lenient(variant(tmp_path, employers=employers), db)
+    assert code == 0
+    rows = [r for r in quarantine(db) if r[0] == "employers.csv"]
+    assert [(r[1], r[2], r[3]) for r in rows] == [(3, "employer_id", "unique"), (4, "employer_id", "unique")]
+    assert ids(db, "employers", "employer_id") == {"E1"}
+    assert ids(db, "micro_internships", "project_id") == {"P1", "P2", "P5"}  # P3, P4 belonged to E2
+
+
+def test_orphan_reference(tmp_path: Path) -> None:
+    apps = HAND["applications"] + ["A10,S99,P1,2025-01-12T10:00:00Z,platform,submitted,"]
+    db = tmp_path / "w.duckdb"
+    code, _ = load_lenient(variant(tmp_path, applications=apps), db)
+    assert code == 0
+    assert ("applications.csv", 11, "student_id", "references students.student_id: missing or quarantined",
+            "S99") in quarantine(db)
+    assert count(db, "applications") == 9
+
+
+def test_placement_rules_across_files(tmp_path: Path) -> None:
+    placements = HAND["placements"] + [
+        "PL7,A4,2025-03-10,2025-03-20,completed,5,,,",  # A4 was rejected
+        "PL8,A8,2025-01-01,,in_progress,,,,",  # A8 is not selected either, and starts before it was applied
+    ]
+    placements[2] = "PL2,A2,2025-02-01,2025-03-10,completed,21.5,4,5,1"  # before A2's applied_at (02-03)
+    db = tmp_path / "w.duckdb"
+    code, _ = load_lenient(variant(tmp_path, placements=placements), db)
+    assert code == 0
+    reasons = {(r[1], r[3]) for r in quarantine(db)}
+    assert (3, "started_on >= the application's applied_at date") in reasons
+    assert (8, "application status must be selected") in reasons
+    assert ids(db, "placements", "placement_id") == {"PL1", "PL3", "PL4", "PL5", "PL6"}
+
+
+def test_completed_placement_needs_an_end(tmp_path: Path) -> None:
+    placements = HAND["placements"].copy()
+    placements[3] = "PL3,A3,2025-01-20,,completed,10,,,"
+    db = tmp_path / "w.duckdb"
+    code, _ = load_lenient(variant(tmp_path, placements=placements), db)
+    assert code == 0
+    assert ("placements.csv", 4, "ended_on", "not null when status==completed", None) in quarantine(db)
+
+
+def test_too_many_bad_rows_rejects_the_source(tmp_path: Path, loaded_db: Path) -> None:
+    employers = HAND["employers"] + ["E3,,Retail,1-49,CA"]  # 1 of 3 rows bad: over 5%
+    before = file_digest(loaded_db)
+    code, err = run_load(variant(tmp_path, employers=employers), loaded_db)
+    assert code == 1
+    assert "too many bad rows" in err and "employers.csv (1 of 3 rows)" in err
+    assert file_digest(loaded_db) == before
+    code, err = run_load(variant(tmp_path, employers=employers), loaded_db, "--max-bad-rows", "0.5")
+    assert code == 0, err
+
+
+def test_text_is_data_never_code(tmp_path: Path) -> None:
+    employers = HAND["employers"] + ["E3,'; DROP TABLE students; --,Retail,1-49,CA",
+                                     'E4,"=HYPERLINK(""http://x"",""y"")",Retail,1-49,CA']
+    db = tmp_path / "w.duckdb"
+    code, _ = run_load(variant(tmp_path, employers=employers), db)
+    assert code == 0
+    names = ids(db, "employers", "name")
+    assert "'; DROP TABLE students; --" in names and '=HYPERLINK("http://x","y")' in names
+    assert count(db, "students") == 7
+
+
+def test_headers_are_case_insensitive_and_extra_columns_warn(tmp_path: Path) -> None:
+    employers = [" Employer_ID ,NAME,Industry,size_band,state,notes"] + [f"{r},x" for r in HAND["employers"][1:]]
+    db = tmp_path / "w.duckdb"
+    code, err = run_load(variant(tmp_path, employers=employers), db)
+    assert code == 0, err
+    assert "ignored extra column notes" in err
+    assert count(db, "employers") == 2
+
+
+# --- idempotence, upserts, history, and a load killed half-way ------------------------------------------------
+
+TABLES = ("students", "employers", "micro_internships", "project_skills", "applications", "placements",
+          "skill_assessments", "offers", "first_destinations", "offer_attribution", "fact_applications",
+          "student_destinations")
+
+
+def snapshot(db: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {t: sorted(con.sql(f"select * from {t}").fetchall(), key=repr) for t in TABLES}
+    finally:
+        con.close()
+
+
+def test_loading_twice_gives_the_same_warehouse(tmp_path: Path, hand_source: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    assert load_source(hand_source, db).ok
+    first = snapshot(db)
+    assert load_source(hand_source, db).ok
+    assert snapshot(db) == first
+    con = duckdb.connect(str(db), read_only=True)
+    history = con.sql("select load_id, status, rows_read, rows_loaded, rows_quarantined from load_history "
+                      "order by load_id").fetchall()
+    assert history == [(1, "loaded", 48, 48, 0), (2, "loaded", 48, 48, 0)]
+    files = con.sql("select entity, sha256, rows_read from load_files where load_id = 2 and entity = 'students'"
+                    ).fetchall()
+    assert files == [("students", file_digest(hand_source / "students.csv"), 7)]
+
+
+def test_later_partial_source_upserts_by_key(tmp_path: Path, loaded_db: Path) -> None:
+    update = {
+        "students": [HAND["students"][0], "S1,U3,Business,Marketing,senior,2026-05-15,yes,no,Woman,Asian"],
+        "applications": [HAND["applications"][0], "A10,S5,P2,2025-02-05T10:00:00Z,networking,submitted,"],
+    }
+    code, err = run_load(write_source(tmp_path / "later", update), loaded_db)
+    assert code == 0, err
+    con = duckdb.connect(str(loaded_db), read_only=True)
+    assert con.sql("select institution, class_level from students where student_id = 'S1'").fetchall() == [
+        ("U3", "senior")]
+    assert con.sql("select count(*) from students").fetchall() == [(7,)]
+    assert con.sql("select count(*) from applications").fetchall() == [(10,)]
+    # Derived tables follow: S1's applications are now grouped under U3.
+    assert con.sql("select count(*) from fact_applications where institution = 'U3'").fetchall() == [(2,)]
