@@ -13,7 +13,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import theme  # noqa: E402,F401 - registers the chart theme
 from dashboard.filters import sidebar_filters  # noqa: E402
 
-
 st.set_page_config(page_title="Micro-internship outcomes", page_icon="📈", layout="wide")
 pages = [
     st.Page("views/overview.py", title="Overview", icon="📈", url_path="overview", default=True),

@@ -283,16 +283,22 @@ def _projects(rng: np.random.Generator, employers: pl.DataFrame, n: int, knobs: 
     }, schema_overrides={"industry": pl.String, "posted_date": pl.Date})
 
 
-def _applications(rng: np.random.Generator, students: pl.DataFrame, projects: pl.DataFrame,
-                  knobs: Knobs) -> pl.DataFrame:
-    n_proj = projects.height
+def _expected_applications(projects: pl.DataFrame, knobs: Knobs) -> np.ndarray:
+    """Mean applications per posting: growing over time, about twice as many in technology."""
     posted = projects["posted_date"].to_numpy().astype("datetime64[D]").astype(int)
     t = (posted - _days(DATA_START)) / (_days(AS_OF) - _days(DATA_START))
     base = knobs.applications_per_posting_start + t * (
         knobs.applications_per_posting_end - knobs.applications_per_posting_start)
     pull = np.array([INDUSTRIES[i][1] for i in projects["_industry"].to_list()])
     pay_per_hour = projects["pay_usd"].to_numpy() / projects["estimated_hours"].to_numpy()
-    mean = base * pull * (0.8 + 0.4 * (pay_per_hour >= 20)) * 0.55
+    return base * pull * (0.8 + 0.4 * (pay_per_hour >= 20)) * 0.9
+
+
+def _applications(rng: np.random.Generator, students: pl.DataFrame, projects: pl.DataFrame,
+                  knobs: Knobs) -> pl.DataFrame:
+    n_proj = projects.height
+    posted = projects["posted_date"].to_numpy().astype("datetime64[D]").astype(int)
+    mean = _expected_applications(projects, knobs)
     counts = rng.negative_binomial(2, 2 / (2 + mean))
     counts = np.maximum(counts, 1)
     project_idx = np.repeat(np.arange(n_proj), counts)
@@ -346,9 +352,12 @@ def generate(out: Path, students: int = 5000, seed: int = 42, knobs: Knobs = Kno
     student_frame = _students(rng, students)
     employer_frame = _employers(rng, n_emp)
     target_apps = students * knobs.applications_per_student
-    mean_per_posting = (knobs.applications_per_posting_start + knobs.applications_per_posting_end) / 2
-    n_proj = max(20, round(target_apps / (mean_per_posting * 0.95)))
-    project_frame = _projects(rng, employer_frame, n_proj, knobs)
+    # Draw more postings than needed, then keep the first ones until their expected applications reach the
+    # target (the order is random, so the prefix is an unbiased sample). 8% covers duplicates and the cut-off.
+    pool = max(40, round(2 * target_apps / knobs.applications_per_posting_start))
+    project_frame = _projects(rng, employer_frame, pool, knobs)
+    expected = np.cumsum(_expected_applications(project_frame, knobs))
+    project_frame = project_frame.head(max(20, int(np.searchsorted(expected, target_apps * 1.08)) + 1))
     pairs = _applications(rng, student_frame, project_frame, knobs)
     tables = _outcomes(rng, student_frame, employer_frame, project_frame, pairs, knobs)
     tables = {"students": student_frame, "employers": employer_frame,

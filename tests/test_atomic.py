@@ -1,0 +1,56 @@
+"""A load killed at any moment (SIGKILL) leaves the warehouse readable and exactly as it was."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from etl.generate import generate
+from etl.load import load_source
+from tests.conftest import HAND, file_digest, write_source
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("when", ["while reading", "while writing"])
+def test_killed_load_leaves_previous_state(tmp_path: Path, when: str) -> None:
+    db = tmp_path / "w.duckdb"
+    assert load_source(write_source(tmp_path / "hand", HAND), db).ok
+    before = file_digest(db)
+    big = tmp_path / "big"
+    generate(big, students=20000, seed=3)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "etl.cli", "load", "--source", str(big), "--db", str(db)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    try:
+        if when == "while writing":
+            # The copy being written appears beside the warehouse; kill the loader once it exists.
+            while not list(tmp_path.glob("w.duckdb.loading-*")) and proc.poll() is None:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            time.sleep(0.2)
+        else:
+            time.sleep(3)
+        assert proc.poll() is None, "the load finished before it could be killed; use a bigger source"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert file_digest(db) == before
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.sql("select count(*) from students").fetchall() == [(7,)]
+    assert con.sql("select count(*) from load_history").fetchall() == [(1,)]
+    con.close()
+    # The next load cleans up the killed one's leftovers and succeeds.
+    result = load_source(write_source(tmp_path / "hand", HAND), db)
+    assert result.ok
+    assert not list(tmp_path.glob("w.duckdb.loading-*"))

@@ -1,0 +1,103 @@
+"""`mio` as a user calls it: exit codes, exactly the contract's JSON keys, safe CSV, usage errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from etl.cli import main
+from etl.export import neutralize, to_csv
+from etl.metrics import DESTINATION_COLUMNS, DIMENSIONS, OUTCOME_COLUMNS, outcome_table
+from tests.conftest import HAND, write_source
+
+
+def mio(*args: str):  # noqa: ANN201 - click's Result
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.mark.parametrize("dimension", DIMENSIONS)
+def test_report_json_has_exactly_the_contract_keys(hand_db: Path, dimension: str) -> None:
+    result = mio("report", "--by", dimension, "--db", str(hand_db), "--format", "json", "--min-cell", "0")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert rows and all(list(r) == OUTCOME_COLUMNS for r in rows)
+    expected = outcome_table(duckdb.connect(str(hand_db), read_only=True), dimension, min_cell=0)
+    assert sorted(rows, key=lambda r: r["group"]) == expected.to_dicts()
+
+
+def test_report_default_min_cell_suppresses_small_groups(hand_db: Path) -> None:
+    rows = json.loads(mio("report", "--by", "channel", "--db", str(hand_db), "--format", "json").stdout)
+    assert all(r["suppressed"] and r["applications"] is None and r["offer_rate"] is None for r in rows)
+
+
+def test_report_destinations_json(hand_db: Path) -> None:
+    result = mio("report", "--metric", "destinations", "--db", str(hand_db), "--format", "json", "--min-cell", "0")
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert all(list(r) == DESTINATION_COLUMNS for r in rows)
+    assert {"cohort": "2025", "participated": "yes", "cohort_size": 1, "knowledge_rate": 1.0,
+            "career_outcomes_rate": 1.0, "median_salary_usd": 70000.0, "suppressed": False} in rows
+
+
+def test_report_csv(hand_db: Path) -> None:
+    result = mio("report", "--by", "institution", "--db", str(hand_db), "--format", "csv", "--min-cell", "0")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["group"] for r in rows] == ["U1", "U2"]
+    assert list(rows[0]) == OUTCOME_COLUMNS
+    assert rows[0]["applications"] == "5" and rows[1]["completed"] == "1"
+
+
+def test_usage_errors_exit_2(hand_db: Path) -> None:
+    assert mio("report", "--by", "colour", "--db", str(hand_db)).exit_code == 2
+    assert mio("report", "--db", str(hand_db)).exit_code == 2
+    assert mio("report", "--by", "overall", "--metric", "destinations", "--db", str(hand_db)).exit_code == 2
+    assert mio("load").exit_code == 2
+    assert mio("nonsense").exit_code == 2
+
+
+def test_report_without_warehouse_exits_1(tmp_path: Path) -> None:
+    result = mio("report", "--by", "overall", "--db", str(tmp_path / "none.duckdb"))
+    assert result.exit_code == 1 and "no warehouse" in result.stderr
+
+
+def test_csv_export_neutralizes_formulas(tmp_path: Path) -> None:
+    employers = HAND["employers"] + ['E3,"=HYPERLINK(""http://x"",""y"")",Retail,1-49,CA',
+                                     "E4,+SUM(A1),Retail,1-49,CA", "E5,-2+3,Retail,1-49,CA", "E6,@cmd,Retail,1-49,CA"]
+    projects = HAND["micro_internships"] + [
+        f"P1{i},E{i},T,Sales,,Direct,2025-01-10,10,200,true,1" for i in (3, 4, 5, 6)]
+    apps = HAND["applications"] + [
+        f"A{i}0,S1,P1{i},2025-01-12T10:00:00Z,direct,submitted," for i in (3, 4, 5, 6)]
+    db = tmp_path / "w.duckdb"
+    source = write_source(tmp_path / "s", {**HAND, "employers": employers, "micro_internships": projects,
+                                            "applications": apps})
+    assert mio("load", "--source", str(source), "--db", str(db), "--max-bad-rows", "1").exit_code == 0
+    out = mio("report", "--by", "employer", "--db", str(db), "--format", "csv", "--min-cell", "0").stdout
+    groups = {r["group"] for r in csv.DictReader(io.StringIO(out))}
+    assert groups == {"Acme Analytics", "Beta Bank", "'=HYPERLINK(\"http://x\",\"y\")", "'+SUM(A1)", "'-2+3",
+                      "'@cmd"}
+    # JSON is data for programs: it keeps the text as it is.
+    rows = json.loads(mio("report", "--by", "employer", "--db", str(db), "--format", "json", "--min-cell", "0").stdout)
+    assert '=HYPERLINK("http://x","y")' in {r["group"] for r in rows}
+
+
+def test_neutralize_keeps_numbers() -> None:
+    assert neutralize("=1+1") == "'=1+1" and neutralize("plain") == "plain" and neutralize(None) is None
+    text = to_csv(pl.DataFrame({"name": ["-x", "ok"], "days": [-3.5, 2.0]}))
+    assert text.splitlines() == ["name,days", "'-x,-3.5", "ok,2.0"]
+
+
+def test_generate_and_load_commands(tmp_path: Path) -> None:
+    out = tmp_path / "gen"
+    assert mio("generate", "--out", str(out), "--students", "200", "--seed", "5").exit_code == 0
+    result = mio("load", "--source", str(out), "--db", str(tmp_path / "g.duckdb"), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "loaded"
+    assert sum(f["rows_quarantined"] for f in summary["files"]) == 0
