@@ -147,7 +147,8 @@ def _streamlit(db: Path, port: int) -> None:
     env = {**os.environ, "MIO_DB": str(db.resolve())}
     err.print(f"serving the dashboard on http://127.0.0.1:{port} (Ctrl+C to stop)")
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
-           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--client.toolbarMode", "viewer"]
     try:
         sys.exit(subprocess.call(cmd, env=env))
     except KeyboardInterrupt:

@@ -345,7 +345,8 @@ def _applications(rng: np.random.Generator, students: pl.DataFrame, projects: pl
     return frame
 
 
-def generate(out: Path, students: int = 5000, seed: int = 42, knobs: Knobs = Knobs(), fmt: str = "csv") -> dict[str, int]:
+def generate(out: Path, students: int = 5000, seed: int = 42, knobs: Knobs = Knobs(),
+             fmt: str = "csv") -> dict[str, int]:
     """Write every entity of the contract to `out`; return the row count per file."""
     rng = np.random.default_rng(seed)
     n_emp = max(12, round(students * knobs.employers_per_student))

@@ -49,7 +49,8 @@ def discover(source: Path) -> dict[str, Path]:
             continue
         suffix = path.suffix.lower()
         if suffix not in FORMATS:
-            raise FileRejected(path.name, "", f"unsupported format {suffix or '(none)'}; use one of {', '.join(FORMATS)}")
+            formats = ", ".join(FORMATS)
+            raise FileRejected(path.name, "", f"unsupported format {suffix or '(none)'}; use one of {formats}")
         entity = path.stem.strip().lower()
         if entity not in ENTITIES:
             raise FileRejected(path.name, "", f"unknown entity {path.stem!r}; expected one of {', '.join(ENTITIES)}")
@@ -123,7 +124,8 @@ def _read_table(path: Path) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(path) if path.suffix.lower() == ".parquet" else pl.read_excel(path)
     except Exception as err:
-        raise FileRejected(path.name, "", f"not a readable {path.suffix[1:]} file ({str(err).splitlines()[0][:160]})") from None
+        detail = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+        raise FileRejected(path.name, "", f"not a readable {path.suffix[1:]} file ({detail})") from None
     if frame.height == 0:
         raise FileRejected(path.name, "", "empty file (no rows)")
     return frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(LINE))
@@ -150,7 +152,8 @@ def read_raw(path: Path, entity: Entity) -> RawFile:
     known = set(entity.column_names)
     missing = [c for c in entity.required_columns if c not in frame.columns]
     if missing:
-        raise FileRejected(path.name, "header", f"missing required column{'s' * (len(missing) > 1)} {', '.join(missing)}")
+        plural = "s" * (len(missing) > 1)
+        raise FileRejected(path.name, "header", f"missing required column{plural} {', '.join(missing)}")
     extra = [c for c in frame.columns if c not in known and c != LINE]
     warnings = [f"{path.name}: ignored extra column{'s' * (len(extra) > 1)} {', '.join(extra)}"] if extra else []
     text_cols = []

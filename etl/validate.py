@@ -79,7 +79,8 @@ def validate(entity: str, typed: pl.DataFrame) -> tuple[pl.DataFrame, list[Expec
     batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
         batch_parameters={"dataframe": typed.to_pandas(use_pyarrow_extension_array=False)}
     )
-    outcome = batch.validate(suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [LINE]})
+    result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": [LINE]}
+    outcome = batch.validate(suite, result_format=result_format)
     issues: list[dict[str, Any]] = []
     summary: list[ExpectationResult] = []
     for result in outcome.results:

@@ -14,7 +14,9 @@ def test_suite_covers_the_contract(name: str) -> None:
     suite = load_suite_dict(name)
     assert suite["name"] == name
     kinds = [(e["type"], e["kwargs"]) for e in suite["expectations"]]
-    not_null = {k["column"] for t, k in kinds if t == "expect_column_values_to_not_be_null" and "row_condition" not in k}
+    not_null = {
+        k["column"] for t, k in kinds if t == "expect_column_values_to_not_be_null" and "row_condition" not in k
+    }
     assert not_null == set(entity.required_columns)
     in_set = {k["column"]: tuple(k["value_set"]) for t, k in kinds if t == "expect_column_values_to_be_in_set"}
     assert in_set == {c.name: c.values for c in entity.columns if c.type == ENUM}

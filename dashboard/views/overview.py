@@ -44,7 +44,7 @@ def delta(column: str) -> str | None:
     now, before = closed_terms[column][-1], closed_terms[column][-2]
     if now is None or before is None:
         return None
-    return f"{(now - before) * 100:+.1f} pts, {closed_terms['group'][-1]} vs {closed_terms['group'][-2]}"
+    return f"{(now - before) * 100:+.1f} pts vs {closed_terms['group'][-2]}"
 
 
 cols = st.columns(4)
@@ -70,12 +70,15 @@ if closed_terms.height >= 2:
 left, right = st.columns(2)
 with left:
     st.subheader("Funnel")
-    stages = ["Applied", "Selected", "Completed", "Offered", "Accepted"]
-    values = [row["applications"], row["selected"], row["completed"], row["offers"], row["converted"]]
+    # Applications outnumber selections fifty to one, so the funnel starts at selection and states the
+    # applications in words; otherwise every later stage would be a sliver.
+    stages = ["Selected", "Completed", "Offered", "Accepted"]
+    values = [row["selected"], row["completed"], row["offers"], row["converted"]]
     funnel = go.Figure(go.Funnel(y=stages, x=values, textinfo="value+percent previous"))
     funnel.update_layout(height=360)
     st.plotly_chart(funnel, width="stretch", key="funnel")
-    st.caption("Offered and accepted count completed projects with an attributed offer (contract section 6).")
+    st.caption(f"From {row['applications']:,} applications. Offered and accepted count completed projects with an "
+               "attributed offer (contract section 6); percentages are of the stage before.")
 with right:
     st.subheader("Offer and conversion rate by term")
     trend = go.Figure()
