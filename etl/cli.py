@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 import polars as pl
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from etl.metrics import DEFAULT_MIN_CELL, DIMENSIONS, destinations_table, outcome_table
@@ -50,6 +51,20 @@ def generate(out: Path, students: int, seed: int, fmt: str) -> None:
     err.print(table)
 
 
+def _load_with_progress(source: Path, db: Path, max_bad_rows: float = 0.05):  # noqa: ANN202 - LoadResult
+    from etl.load import load_source
+
+    columns = (TextColumn("{task.description:<40}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("starting (importing Great Expectations)", total=None)
+
+        def advance(message: str, done: int, total: int) -> None:
+            bar.update(task, description=message, completed=done, total=total)
+
+        return load_source(source, db, max_bad_rows=max_bad_rows, progress=advance)
+
+
 def _print_load(result) -> None:  # noqa: ANN001 - LoadResult, imported lazily
     table = Table("file", "read", "loaded", "quarantined", title=f"load {result.status} in {result.seconds:.1f} s")
     for f in result.files:
@@ -75,10 +90,7 @@ def _print_load(result) -> None:  # noqa: ANN001 - LoadResult, imported lazily
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def load(source: Path, db: Path, max_bad_rows: float, fmt: str) -> None:
     """Validate a source and load it into the warehouse (all or nothing)."""
-    from etl.load import load_source
-
-    with err.status("loading") as status:
-        result = load_source(source, db, max_bad_rows=max_bad_rows, progress=lambda m: status.update(m))
+    result = _load_with_progress(source, db, max_bad_rows)
     if fmt == "json":
         click.echo(json.dumps({
             "status": result.status, "reason": result.reason, "load_id": result.load_id,
@@ -172,13 +184,11 @@ def serve(db: Path, port: int) -> None:
 def demo(port: int, no_serve: bool) -> None:
     """Generate the sample source (if absent), load it, and serve the dashboard."""
     from etl.generate import generate as run
-    from etl.load import load_source
 
     if not DEMO_SOURCE.exists():
         with err.status(f"generating a sample of {DEMO_STUDENTS:,} students into {DEMO_SOURCE}"):
             run(DEMO_SOURCE, students=DEMO_STUDENTS, seed=42)
-    with err.status("loading the sample") as status:
-        result = load_source(DEMO_SOURCE, DEFAULT_DB, progress=lambda m: status.update(m))
+    result = _load_with_progress(DEMO_SOURCE, DEFAULT_DB)
     _print_load(result)
     if not result.ok:
         err.print(f"[red]rejected:[/] {result.reason}")

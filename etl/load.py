@@ -27,7 +27,8 @@ from etl.validate import ExpectationResult, validate
 from etl.warehouse import build_derived, ensure_schema, has_table
 
 ISSUE_COLUMNS = ["entity", "file", "line", "column", "rule", "value"]
-Progress = Callable[[str], None]
+# progress(message, steps done, steps in all): the CLI draws it as a progress bar.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -258,7 +259,7 @@ def _upsert(con: duckdb.DuckDBPyConnection, entity: Entity, good: pl.DataFrame) 
 
 
 def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.DataFrame,
-           started: datetime, progress: Progress) -> int:
+           started: datetime, progress: Callable[[str], None]) -> int:
     tmp = db.with_name(f"{db.name}.loading-{os.getpid()}")
     for leftover in db.parent.glob(f"{db.name}.loading-*"):
         leftover.unlink()  # a load that was killed; we hold the lock, so it is not running
@@ -328,7 +329,13 @@ def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.Da
 
 def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress | None = None) -> LoadResult:
     """Validate `source` and load it into `db`; a rejected source leaves `db` exactly as it was."""
-    say = progress or (lambda _msg: None)
+    report = progress or (lambda _msg, _done, _total: None)
+    steps = {"done": 0, "total": 1}
+
+    def say(message: str) -> None:
+        report(message, steps["done"], steps["total"])
+        steps["done"] += 1
+
     clock = time.perf_counter()
     started = datetime.now(UTC).replace(tzinfo=None)
     staged: dict[str, _Staged] = {}
@@ -340,6 +347,8 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
 
     try:
         files = discover(source)
+        # Each file is read and validated, then written; plus references, derived tables and the final step.
+        steps["total"] = 2 * len(files) + 3
         for name in LOAD_ORDER:
             if name in files:
                 say(f"reading and validating {files[name].name}")
@@ -365,5 +374,6 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
             )
             return rejected(f"too many bad rows (over {max_bad_rows:.0%} of a file): {worst}", quarantine)
         load_id = _write(db, source, staged, quarantine, started, say)
+        say("loaded")
     return LoadResult("loaded", [s.report for s in staged.values()], quarantine, None, load_id,
                       time.perf_counter() - clock)

@@ -122,13 +122,16 @@ def _read_json(path: Path) -> pl.DataFrame:
 
 def _read_table(path: Path) -> pl.DataFrame:
     try:
-        frame = pl.read_parquet(path) if path.suffix.lower() == ".parquet" else pl.read_excel(path)
+        is_excel = path.suffix.lower() == ".xlsx"
+        # The first sheet, every cell as text (infer_schema_length=0), like a CSV.
+        frame = pl.read_excel(path, infer_schema_length=0) if is_excel else pl.read_parquet(path)
     except Exception as err:
         detail = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
         raise FileRejected(path.name, "", f"not a readable {path.suffix[1:]} file ({detail})") from None
     if frame.height == 0:
         raise FileRejected(path.name, "", "empty file (no rows)")
-    return frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(LINE))
+    first = 2 if is_excel else 1  # a sheet's row number (the header is row 1); a Parquet file's record number
+    return frame.with_columns(pl.int_range(first, frame.height + first, dtype=pl.Int64).alias(LINE))
 
 
 def read_raw(path: Path, entity: Entity) -> RawFile:
@@ -173,7 +176,9 @@ def _parse(col: str, kind: str) -> pl.Expr:
         low = text.str.to_lowercase()
         return pl.when(low.is_in(TRUE_WORDS)).then(True).when(low.is_in(FALSE_WORDS)).then(False).otherwise(None)
     if kind == DATE:
-        return text.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        # Spreadsheets and Parquet timestamps write a date as midnight: accept that, nothing else.
+        day = text.str.replace(r"[ T]00:00(:00(\.0+)?)?$", "")
+        return day.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
     if kind == TIMESTAMP:
         norm = text.str.replace(" ", "T", literal=True).str.replace(r"[Zz]$", "+00:00")
         parsed = [norm.str.strptime(pl.Datetime("us", "UTC"), f, strict=False) for f in TIMESTAMP_FORMATS]

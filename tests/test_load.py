@@ -292,3 +292,45 @@ def test_later_partial_source_upserts_by_key(tmp_path: Path, loaded_db: Path) ->
     assert con.sql("select count(*) from applications").fetchall() == [(10,)]
     # Derived tables follow: S1's applications are now grouped under U3.
     assert con.sql("select count(*) from fact_applications where institution = 'U3'").fetchall() == [(2,)]
+
+
+# --- every format reads the same ------------------------------------------------------------------------------
+
+
+def test_every_format_loads_the_same_warehouse(tmp_path: Path, hand_source: Path) -> None:
+    import polars as pl
+
+    csv_db = tmp_path / "csv.duckdb"
+    assert load_source(hand_source, csv_db).ok
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    writers = {
+        "students": lambda f, p: f.write_parquet(p.with_suffix(".parquet")),
+        "employers": lambda f, p: f.write_json(p.with_suffix(".json")),
+        "micro_internships": lambda f, p: f.write_ndjson(p.with_suffix(".jsonl")),
+        "applications": lambda f, p: f.write_excel(p.with_suffix(".xlsx")),
+    }
+    for name in HAND:
+        frame = pl.read_csv(hand_source / f"{name}.csv", infer_schema=False)
+        target = mixed / name
+        writers.get(name, lambda f, p: f.write_csv(p.with_suffix(".csv")))(frame, target)
+    mixed_db = tmp_path / "mixed.duckdb"
+    result = load_source(mixed, mixed_db)
+    assert result.ok, result.reason
+    assert snapshot(mixed_db) == snapshot(csv_db)
+
+
+def test_spreadsheet_rows_are_reported_by_sheet_row(tmp_path: Path) -> None:
+    import polars as pl
+
+    source = variant(tmp_path)
+    frame = pl.read_csv(source / "applications.csv", infer_schema=False)
+    frame = frame.with_columns(pl.when(pl.col("application_id") == "A4").then(pl.lit("maybe"))
+                               .otherwise(pl.col("channel")).alias("channel"))
+    (source / "applications.csv").unlink()
+    frame.write_excel(source / "applications.xlsx")
+    db = tmp_path / "w.duckdb"
+    code, _ = load_lenient(source, db)
+    assert code == 0
+    assert ("applications.xlsx", 5, "channel", "in set [platform, career_services, networking, referral, direct]",
+            "maybe") in quarantine(db)
