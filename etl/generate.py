@@ -503,7 +503,7 @@ def _offers(rng: np.random.Generator, students: pl.DataFrame, employers: pl.Data
     k = idx.size
     delay = np.round(rng.gamma(2.0, 14.0, k) - 8).astype(int)
     late = rng.random(k) < 0.05
-    delay = np.where(late, rng.integers(181, 320, k), delay)
+    delay = np.where(late, rng.integers(150, 320, k), delay)  # around the 180-day window
     offered = end[idx] + delay
     keep = offered <= as_of
     idx, offered, k = idx[keep], offered[keep], int(keep.sum())

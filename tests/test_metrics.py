@@ -159,3 +159,21 @@ def test_destinations_suppression_within_a_cohort(hand_db: Path) -> None:
     # 2025: "yes" (1) is small, so "no" (4) is suppressed with it; 2026 has one row, small.
     assert flags == {("2025", "no"): True, ("2025", "yes"): True, ("2026", "yes"): True}
     assert table.filter(pl.col("suppressed"))["cohort_size"].null_count() == 3
+
+
+def test_attribution_window_boundaries(tmp_path: Path) -> None:
+    from etl.load import load_source
+    from tests.conftest import HAND, write_source
+
+    offers = HAND["offers"] + [
+        "O9,S1,E1,,internship,2025-09-06,accepted,,",  # PL2 ended 2025-03-10: + 180 days, inside
+        "O10,S1,E1,,internship,2025-09-07,accepted,,",  # + 181 days, outside
+        "O11,S1,E1,,internship,2025-02-10,accepted,,",  # PL1 ends and PL2 starts that day: PL2 ends later
+        "O12,S1,E1,,internship,2025-01-19,accepted,,",  # the day before PL1 started: none
+        "O13,S2,E1,,internship,2025-05-01,accepted,,PL1",  # names S1's placement: not the same student
+    ]
+    db = tmp_path / "w.duckdb"
+    assert load_source(write_source(tmp_path / "s", {**HAND, "offers": offers}), db).ok
+    got = dict(con_for(db).sql("select offer_id, placement_id from offer_attribution "
+                               "where offer_id in ('O9', 'O10', 'O11', 'O12', 'O13')").fetchall())
+    assert got == {"O9": "PL2", "O10": None, "O11": "PL2", "O12": None, "O13": "PL6"}
