@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from etl.schema import ENTITIES
+from etl.schema import ENTITIES, NACE
 
 AS_OF = date(2026, 11, 1)  # the export date of the synthetic source; nothing happens after it
 DATA_START = date(2023, 1, 9)
@@ -116,8 +116,6 @@ TITLES = {
     "Research": ("Literature review", "Grant background research", "Field survey design"),
     "Content": ("Write a series of blog posts", "Produce a short explainer video", "Edit a case study"),
 }
-NACE = ("Career & Self-Development", "Communication", "Critical Thinking", "Equity & Inclusion", "Leadership",
-        "Professionalism", "Teamwork", "Technology")
 PLATFORMS = {"Parker Dewey": 0.36, "Handshake": 0.24, "Riipen": 0.12, "Upwork": 0.07, "Internshala": 0.04,
              "MySphere": 0.05, "Direct": 0.12}
 CHANNELS = ("platform", "career_services", "networking", "referral", "direct")

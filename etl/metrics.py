@@ -145,16 +145,18 @@ def _rate(numerator: str, denominator: str) -> pl.Expr:
     )
 
 
-def outcome_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters()) -> pl.DataFrame:
-    """The outcome table's counts and rates per group, before suppression (sorted by group)."""
+def outcome_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
+                   second: str = "overall") -> pl.DataFrame:
+    """The outcome table's counts and rates per group (and `group2` for a two-way table), before suppression."""
     where, params = filters.where()
-    sql = read_sql("metrics/outcomes.sql").format(dimension=_dimension_column(dimension), where=where)
+    sql = read_sql("metrics/outcomes.sql").format(
+        dimension=_dimension_column(dimension), second=_dimension_column(second), where=where)
     frame = query(con, sql, params)
     count_columns = ["applications", "applicants", "selected", "not_withdrawn", "placements", "completed",
                      "closed", "offers", "converted", "offers_accepted", "offers_decided"]
     frame = frame.with_columns(
-        pl.col("group").cast(pl.String),
-        *[pl.col(c).cast(pl.Int64) for c in count_columns],
+        pl.col("group", "group2").cast(pl.String),
+        *[pl.col(c).cast(pl.Int64) for c in count_columns + ["projects", "completers"]],
         pl.col("median_days_to_offer").cast(pl.Float64),
     )
     return frame.with_columns(
@@ -166,7 +168,7 @@ def outcome_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filt
         # The suppression denominator (section 5): completed placements, or applications where none completed.
         pl.when(pl.col("completed") > 0).then(pl.col("completed")).otherwise(pl.col("applications"))
         .alias("denominator"),
-    ).sort("group")
+    ).sort("group", "group2")
 
 
 def suppress(frame: pl.DataFrame, denominator: str, group: str | list[str], min_cell: int,

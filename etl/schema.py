@@ -81,6 +81,9 @@ OUTCOMES = (
     "no_information",
 )
 POSITIVE_OUTCOMES = OUTCOMES[:7]
+# The eight NACE career-readiness competencies: the soft skills that skill data is compared against.
+NACE = ("Career & Self-Development", "Communication", "Critical Thinking", "Equity & Inclusion", "Leadership",
+        "Professionalism", "Teamwork", "Technology")
 DESTINATION_SOURCES = ("survey", "employer", "linkedin", "faculty", "other")
 
 C = Column

@@ -1,0 +1,204 @@
+"""The dashboard's analyses beyond the contract's tables: intervals, rankings, equity gaps, skills, test-drives,
+employers and data quality. Like `etl.metrics`, each figure is SQL over the warehouse returning a small frame; the
+pages only draw them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import polars as pl
+
+from etl.metrics import Filters, _dimension_column, outcome_counts, suppress
+from etl.schema import NACE
+from etl.warehouse import has_table, query, read_sql
+
+Z95 = 1.959963984540054
+STUDENT_DIMENSIONS = ("first_generation", "pell_eligible", "gender", "race_ethnicity", "institution", "class_level",
+                      "major", "college")
+EQUITY_DIMENSIONS = ("first_generation", "pell_eligible", "gender", "race_ethnicity")
+
+
+def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float | None, float | None]:
+    """The Wilson score interval of a proportion (95% by default); (None, None) without trials."""
+    if not trials:
+        return None, None
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def with_wilson(frame: pl.DataFrame, successes: str, trials: str, prefix: str) -> pl.DataFrame:
+    """Add `{prefix}_low` and `{prefix}_high` columns: the 95% Wilson interval of successes / trials."""
+    bounds = [wilson(int(s or 0), int(n or 0)) for s, n in zip(frame[successes], frame[trials], strict=True)]
+    return frame.with_columns(
+        pl.Series(f"{prefix}_low", [b[0] for b in bounds], dtype=pl.Float64),
+        pl.Series(f"{prefix}_high", [b[1] for b in bounds], dtype=pl.Float64),
+    )
+
+
+def ranked_offer_rates(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
+                       min_n: int = 10, rate: str = "offer_rate") -> pl.DataFrame:
+    """Groups ranked by offer (or conversion) rate with 95% Wilson intervals.
+
+    Only groups with at least `min_n` completed placements get a rank (`rank` is null for the others), so a
+    project that went 2 for 2 never tops the list; ties are broken by the lower bound, then by size.
+    """
+    counts = outcome_counts(con, dimension, filters)
+    successes = "offers" if rate == "offer_rate" else "converted"
+    frame = with_wilson(counts, successes, "completed", "ci")
+    eligible = frame.filter(pl.col("completed") >= min_n).sort(
+        [rate, "ci_low", "completed"], descending=True, nulls_last=True
+    ).with_row_index("rank", offset=1)
+    small = frame.filter(pl.col("completed") < min_n).with_columns(pl.lit(None, dtype=pl.UInt32).alias("rank"))
+    return pl.concat([eligible, small.select(eligible.columns)])
+
+
+def participation(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters()) -> pl.DataFrame:
+    """Students per group of a student attribute, how many applied, were selected and completed a project."""
+    if dimension not in STUDENT_DIMENSIONS:
+        raise ValueError(f"unknown student dimension {dimension!r}")
+    where, params = filters.where()
+    student_where, student_params = filters.where("student_destinations")
+    sql = read_sql("metrics/participation.sql").format(dimension=dimension, where=where,
+                                                       student_where=student_where)
+    frame = query(con, sql, params + student_params).with_columns(
+        pl.col("group").cast(pl.String),
+        pl.col("students", "applicants", "selected_students", "participants").cast(pl.Int64),
+    )
+    return frame.with_columns(
+        (pl.col("applicants") / pl.col("students")).round(4).alias("application_rate"),
+        (pl.col("participants") / pl.col("students")).round(4).alias("participation_rate"),
+    ).sort("group")
+
+
+def equity_table(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
+                 min_cell: int = 10) -> pl.DataFrame:
+    """Participation, selection, completion and offer rates per group, with each one's gap to the overall rate.
+
+    The gap's interval is the group's 95% Wilson interval less the overall rate (the overall rate rests on the
+    whole population and is taken as fixed). Groups below `min_cell` (with complementary suppression) are blanked.
+    """
+    people = participation(con, dimension, filters)
+    outcomes = outcome_counts(con, dimension, filters)
+    frame = people.join(outcomes.select("group", "selected", "not_withdrawn", "completed", "closed", "offers"),
+                        on="group", how="left").with_columns(pl.exclude("group").fill_null(0))
+    totals = frame.select(pl.exclude("group").sum()).row(0, named=True)
+    pieces = {
+        "participation": ("participants", "students"),
+        "selection": ("selected", "not_withdrawn"),
+        "completion": ("completed", "closed"),
+        "offer": ("offers", "completed"),
+    }
+    for name, (num, den) in pieces.items():
+        overall = totals[num] / totals[den] if totals[den] else None
+        frame = with_wilson(frame, num, den, f"{name}_ci").with_columns(
+            pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den)).alias(f"{name}_rate"))
+        frame = frame.with_columns(
+            (pl.col(f"{name}_rate") - overall).alias(f"{name}_gap") if overall is not None
+            else pl.lit(None, dtype=pl.Float64).alias(f"{name}_gap"),
+            (pl.col(f"{name}_ci_low") - (overall or 0)).alias(f"{name}_gap_low"),
+            (pl.col(f"{name}_ci_high") - (overall or 0)).alias(f"{name}_gap_high"),
+            pl.lit(overall, dtype=pl.Float64).alias(f"{name}_overall"),
+        )
+    frame = frame.with_columns(suppress(frame, "students", "group", min_cell))
+    hidden = [c for c in frame.columns if c not in ("group", "suppressed") and not c.endswith("_overall")]
+    return frame.with_columns(
+        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in hidden]
+    ).sort("group")
+
+
+def skill_gains(con: duckdb.DuckDBPyConnection, dimension: str = "overall", filters: Filters = Filters()
+                ) -> pl.DataFrame:
+    """Average self-rated gain (post − pre) per skill and group, and whether the skill is a NACE competency."""
+    where, params = filters.where()
+    sql = read_sql("metrics/skill_gains.sql").format(dimension=_dimension_column(dimension), where=where)
+    frame = query(con, sql, params)
+    if frame.is_empty():
+        return frame
+    return frame.with_columns(
+        pl.col("group").cast(pl.String),
+        pl.col("pairs", "improved").cast(pl.Int64),
+        pl.col("skill").is_in(list(NACE)).alias("nace_competency"),
+        (pl.col("improved") / pl.col("pairs")).alias("improved_share"),
+    ).sort("skill", "group")
+
+
+def skills_that_lead_to_offers(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_n: int = 10
+                               ) -> pl.DataFrame:
+    """Skills listed on projects, ranked by the offer rate of those projects' completed placements."""
+    where, params = filters.where()
+    sql = read_sql("metrics/skill_offers.sql").format(where=where)
+    frame = query(con, sql, params)
+    if frame.is_empty():
+        return frame
+    frame = frame.with_columns(pl.col("completed", "offers", "converted").cast(pl.Int64)).with_columns(
+        (pl.col("offers") / pl.col("completed")).alias("offer_rate"),
+        pl.col("skill").is_in(list(NACE)).alias("nace_competency"),
+    )
+    frame = with_wilson(frame, "offers", "completed", "ci")
+    eligible = frame.filter(pl.col("completed") >= min_n).sort(["offer_rate", "ci_low"], descending=True)
+    return eligible.with_row_index("rank", offset=1)
+
+
+def test_drive(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
+    """Students with completed projects, by the number of industries they tried."""
+    where, params = filters.where()
+    frame = query(con, read_sql("metrics/test_drive.sql").format(where=where), params)
+    if frame.is_empty():
+        return frame
+    counts = ["students", "projects", "with_offer", "destination_in_tried", "with_destination_industry"]
+    return frame.with_columns(pl.col(counts).cast(pl.Int64)).with_columns(
+        (pl.col("with_offer") / pl.col("students")).alias("offer_share"),
+        pl.when(pl.col("with_destination_industry") > 0)
+        .then(pl.col("destination_in_tried") / pl.col("with_destination_industry")).alias("destination_in_tried_share"),
+    ).sort("industries_tried")
+
+
+def projects_to_offer(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
+    where, params = filters.where()
+    frame = query(con, read_sql("metrics/projects_to_offer.sql").format(where=where), params)
+    return frame.with_columns(pl.col("projects_to_offer", "students").cast(pl.Int64)).sort("projects_to_offer")
+
+
+def outcome_mix(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
+    where, params = filters.where("student_destinations")
+    frame = query(con, read_sql("metrics/outcome_mix.sql").format(where=where), params)
+    return frame.with_columns(pl.col("students").cast(pl.Int64)).sort("cohort", "participated", "outcome")
+
+
+# --- data quality: what the loads did -------------------------------------------------------------------------
+
+
+def load_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    if not has_table(con, "load_history"):
+        return pl.DataFrame()
+    return query(con, "select * from load_history order by load_id desc")
+
+
+def load_files(con: duckdb.DuckDBPyConnection, load_id: int) -> pl.DataFrame:
+    return query(con, "select entity, file, sha256, rows_read, rows_loaded, rows_quarantined, warnings "
+                      "from load_files where load_id = ? order by entity", [load_id])
+
+
+def quarantine_reasons(con: duckdb.DuckDBPyConnection, load_id: int) -> pl.DataFrame:
+    return query(con, "select file, column_name as column, rule, count(*) as rows, min(line) as first_line "
+                      "from quarantine where load_id = ? group by 1, 2, 3 order by rows desc, file", [load_id])
+
+
+def quarantined_rows(con: duckdb.DuckDBPyConnection, load_id: int, limit: int | None = None) -> pl.DataFrame:
+    sql = ("select file, line, column_name as column, rule, value, record from quarantine where load_id = ? "
+           "order by file, line, column_name")
+    params: list[object] = [load_id]
+    if limit is not None:
+        sql += " limit ?"
+        params.append(limit)
+    return query(con, sql, params)
+
+
+def expectation_results(con: duckdb.DuckDBPyConnection, load_id: int) -> pl.DataFrame:
+    return query(con, "select entity, expectation, column_name as column, success, unexpected_count "
+                      "from expectation_results where load_id = ? order by success, entity", [load_id])
