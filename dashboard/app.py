@@ -1,4 +1,4 @@
-"""The dashboard's entry point: it only routes and draws the shared frame (title, sidebar filters)."""
+"""The dashboard's entry point: it only routes and draws the shared frame (sidebar filters, small-cell setting)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,29 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashboard import theme  # noqa: E402,F401 - registers the chart theme
-from dashboard.filters import sidebar_filters  # noqa: E402
+from dashboard.filters import sidebar_filters, sidebar_min_cell  # noqa: E402
 
 st.set_page_config(page_title="Micro-internship outcomes", page_icon="📈", layout="wide")
-pages = [
-    st.Page("views/overview.py", title="Overview", icon="📈", url_path="overview", default=True),
-]
-page = st.navigation(pages)
+PAGES = {
+    "Outcomes": [
+        st.Page("views/overview.py", title="Overview", icon="📈", url_path="overview", default=True),
+        st.Page("views/offers.py", title="What leads to offers", icon="🎯", url_path="offers"),
+        st.Page("views/trends.py", title="Trends", icon="📅", url_path="trends"),
+        st.Page("views/channels.py", title="Channels", icon="🧭", url_path="channels"),
+        st.Page("views/equity.py", title="Equity", icon="⚖️", url_path="equity"),
+    ],
+    "Students and employers": [
+        st.Page("views/destinations.py", title="First destinations", icon="🎓", url_path="destinations"),
+        st.Page("views/skills.py", title="Skills", icon="🛠️", url_path="skills"),
+        st.Page("views/test_drive.py", title="Career test-drive", icon="🚗", url_path="test-drive"),
+        st.Page("views/employers.py", title="Employers", icon="🏢", url_path="employers"),
+    ],
+    "About the data": [
+        st.Page("views/data_quality.py", title="Data quality", icon="🧪", url_path="data-quality"),
+        st.Page("views/glossary.py", title="Glossary", icon="📖", url_path="glossary"),
+    ],
+}
+page = st.navigation(PAGES)
 st.session_state["filters"] = sidebar_filters()
+st.session_state["min_cell"] = sidebar_min_cell()
 page.run()

@@ -1,19 +1,23 @@
-"""The dashboard's only door to the warehouse: a cached read-only connection and cached metric results.
+"""The dashboard's only door to the warehouse: a cached read-only connection and cached figures.
 
-Pages call these functions; the figures themselves come from the metrics layer (`etl.metrics`).
+Pages ask for figures by naming a function of the metrics layer (`etl.metrics` or `etl.insights`); this module runs
+it on a cursor of the shared read-only connection and caches the small frame it returns.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import streamlit as st
 
-from etl import metrics
+from etl import insights, metrics
 from etl.warehouse import DEFAULT_DB, has_table, query
+
+MODULES = {"etl.metrics": metrics, "etl.insights": insights}
 
 
 def warehouse_path() -> Path:
@@ -26,19 +30,34 @@ def _connect(path: str, _version: float) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(path, read_only=True)
 
 
+def version() -> float:
+    """Changes whenever the warehouse file is replaced; part of every cache key."""
+    path = warehouse_path()
+    return path.stat().st_mtime if path.exists() else 0.0
+
+
 def connection() -> duckdb.DuckDBPyConnection | None:
     """The shared read-only connection (each query takes its own cursor), or None before the first load."""
     path = warehouse_path()
     if not path.exists():
         return None
-    con = _connect(str(path), path.stat().st_mtime)
+    con = _connect(str(path), version())
     return con if has_table(con, "fact_applications") else None
 
 
-@st.cache_data(ttl=600, max_entries=256, show_spinner=False)
-def outcome_counts(dimension: str, filters: metrics.Filters, _version: float) -> pl.DataFrame:
+@st.cache_data(ttl=600, max_entries=512, show_spinner=False)
+def _compute(module: str, name: str, args: tuple, kwargs: tuple, _version: float) -> pl.DataFrame:
     con = connection()
-    return metrics.outcome_counts(con, dimension, filters) if con else pl.DataFrame()
+    if con is None:
+        return pl.DataFrame()
+    return getattr(MODULES[module], name)(con, *args, **dict(kwargs))
+
+
+def figure(function: Callable[..., pl.DataFrame], *args: object, **kwargs: object) -> pl.DataFrame:
+    """`function(connection, *args, **kwargs)` from the metrics layer, cached per warehouse version."""
+    if function.__module__ not in MODULES:
+        raise ValueError(f"{function.__qualname__} is not part of the metrics layer")
+    return _compute(function.__module__, function.__name__, args, tuple(sorted(kwargs.items())), version())
 
 
 @st.cache_data(ttl=600, max_entries=64, show_spinner=False)
@@ -50,9 +69,3 @@ def choices(column: str, _version: float) -> list[str]:
     order = "min(term_start)" if column == "term" else column
     frame = query(con, f"select {column} as v from fact_applications group by {column} order by {order}")
     return frame["v"].to_list()
-
-
-def version() -> float:
-    """Changes whenever the warehouse file is replaced; part of every cache key."""
-    path = warehouse_path()
-    return path.stat().st_mtime if path.exists() else 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
-from etl.metrics import Filters
+from etl.metrics import DEFAULT_MIN_CELL, Filters
 
 MULTI = {"institution": "Institution", "class_level": "Class level", "industry": "Industry", "platform": "Platform"}
 
@@ -48,3 +48,20 @@ def sidebar_filters() -> Filters:
         term_from=None if full_range else term_from,
         term_to=None if full_range else term_to,
     )
+
+
+def sidebar_min_cell() -> int:
+    """The director's small-cell threshold (contract section 5); 0 shows every group. Kept in the URL as `k`."""
+    try:
+        start = max(0, int(st.query_params.get("k", DEFAULT_MIN_CELL)))
+    except ValueError:
+        start = DEFAULT_MIN_CELL
+    value = st.sidebar.number_input("Minimum cell size", min_value=0, max_value=1000, value=start, step=1,
+                                    key="f_min_cell",
+                                    help="Groups with fewer students behind a figure than this are suppressed "
+                                         "(FERPA practice). 0 shows every group; shared exports should keep 10.")
+    if value != DEFAULT_MIN_CELL:
+        st.query_params["k"] = str(value)
+    else:
+        st.query_params.pop("k", None)
+    return int(value)

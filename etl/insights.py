@@ -10,7 +10,7 @@ import math
 import duckdb
 import polars as pl
 
-from etl.metrics import Filters, _dimension_column, outcome_counts, suppress
+from etl.metrics import Filters, _dimension_column, blank_suppressed, outcome_counts, suppress
 from etl.schema import NACE
 from etl.warehouse import has_table, query, read_sql
 
@@ -104,11 +104,9 @@ def equity_table(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filter
             (pl.col(f"{name}_ci_high") - (overall or 0)).alias(f"{name}_gap_high"),
             pl.lit(overall, dtype=pl.Float64).alias(f"{name}_overall"),
         )
-    frame = frame.with_columns(suppress(frame, "students", "group", min_cell))
-    hidden = [c for c in frame.columns if c not in ("group", "suppressed") and not c.endswith("_overall")]
-    return frame.with_columns(
-        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in hidden]
-    ).sort("group")
+    overall_columns = tuple(c for c in frame.columns if c.endswith("_overall"))
+    flags = suppress(frame, "students", "group", min_cell)
+    return blank_suppressed(frame, flags, ("group", *overall_columns)).sort("group")
 
 
 def skill_gains(con: duckdb.DuckDBPyConnection, dimension: str = "overall", filters: Filters = Filters()

@@ -190,15 +190,27 @@ def suppress(frame: pl.DataFrame, denominator: str, group: str | list[str], min_
     return pl.Series("suppressed", [i in suppressed for i in range(frame.height)], dtype=pl.Boolean)
 
 
+def blank_suppressed(frame: pl.DataFrame, flags: pl.Series, keep: tuple[str, ...]) -> pl.DataFrame:
+    """Add the `suppressed` column and blank every figure of a suppressed row (all columns but `keep`)."""
+    hidden = [c for c in frame.columns if c not in keep and c != "suppressed"]
+    return frame.with_columns(flags).with_columns(
+        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in hidden]
+    )
+
+
+def suppressed_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
+                      min_cell: int = DEFAULT_MIN_CELL, second: str = "overall") -> pl.DataFrame:
+    """outcome_counts with section 5's suppression applied to every column; two-way tables suppress per row."""
+    counts = outcome_counts(con, dimension, filters, second)
+    within = ["group"] if second != "overall" else None
+    flags = suppress(counts, "denominator", ["group", "group2"], min_cell, within=within)
+    return blank_suppressed(counts, flags, ("group", "group2"))
+
+
 def outcome_table(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
                   min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
     """Contract section 4 with section 5's suppression: exactly the report's columns, one row per group."""
-    counts = outcome_counts(con, dimension, filters)
-    flags = suppress(counts, "denominator", "group", min_cell)
-    hidden = [c for c in OUTCOME_COLUMNS if c not in ("group", "suppressed")]
-    return counts.with_columns(flags).with_columns(
-        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in hidden]
-    ).select(OUTCOME_COLUMNS)
+    return suppressed_counts(con, dimension, filters, min_cell).select(OUTCOME_COLUMNS)
 
 
 def destinations_counts(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
@@ -227,7 +239,4 @@ def destinations_table(con: duckdb.DuckDBPyConnection, filters: Filters = Filter
     """
     counts = destinations_counts(con, filters)
     flags = suppress(counts, "cohort_size", "participated", min_cell, within=["cohort"])
-    hidden = ["cohort_size", "knowledge_rate", "career_outcomes_rate", "median_salary_usd"]
-    return counts.with_columns(flags).with_columns(
-        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in hidden]
-    ).select(DESTINATION_COLUMNS)
+    return blank_suppressed(counts, flags, ("cohort", "participated")).select(DESTINATION_COLUMNS)

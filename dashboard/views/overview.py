@@ -8,11 +8,10 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.theme import percent
-from etl.metrics import DEFINITIONS, Filters
+from etl.metrics import DEFINITIONS, Filters, outcome_counts
 
 st.title("Which micro-internships lead to job offers?")
 filters: Filters = st.session_state.get("filters", Filters())
-version = data.version()
 if data.connection() is None:
     st.info(
         "The warehouse is empty. Load a source first: `mio load --source DIR` "
@@ -20,12 +19,12 @@ if data.connection() is None:
     )
     st.stop()
 
-overall = data.outcome_counts("overall", filters, version)
+overall = data.figure(outcome_counts, "overall", filters)
 if overall.is_empty():
     st.warning("No applications match these filters. Widen the population in the sidebar.")
     st.stop()
 row = overall.row(0, named=True)
-by_term = data.outcome_counts("term", filters, version)
+by_term = data.figure(outcome_counts, "term", filters)
 by_term = by_term.with_columns(
     pl.col("group").str.split("-").list.get(0).alias("_year"),
     pl.col("group").str.split("-").list.get(1).replace_strict({"spring": 1, "summer": 2, "fall": 3}).alias("_s"),

@@ -1,0 +1,91 @@
+"""Shared pieces of every page: the population, empty states, tables with safe CSV downloads, charts with PNG
+export, and the definitions shown next to figures."""
+
+from __future__ import annotations
+
+import re
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from dashboard import data
+from etl.export import to_csv
+from etl.metrics import DEFAULT_MIN_CELL, DEFINITIONS, Filters
+
+DIMENSION_LABELS = {
+    "industry": "Industry",
+    "function": "Function",
+    "platform": "Platform",
+    "channel": "Channel",
+    "employer": "Employer",
+    "institution": "Institution",
+    "class_level": "Class level",
+    "first_generation": "First-generation",
+    "pell_eligible": "Pell-eligible",
+    "gender": "Gender",
+    "race_ethnicity": "Race/ethnicity",
+    "remote": "Remote",
+    "pay_band": "Pay band ($/hour)",
+    "hours_band": "Hours band",
+    "term": "Term",
+    "major": "Major",
+    "college": "College",
+}
+RATE_FORMAT = st.column_config.NumberColumn(format="percent")
+
+
+def filters() -> Filters:
+    return st.session_state.get("filters", Filters())
+
+
+def min_cell() -> int:
+    return int(st.session_state.get("min_cell", DEFAULT_MIN_CELL))
+
+
+def require_data() -> None:
+    """Stop the page with a note on what to load when the warehouse is empty."""
+    if data.connection() is None:
+        st.info("The warehouse is empty. Load a source first: `mio load --source DIR` "
+                "(or `mio demo` for a synthetic sample).")
+        st.stop()
+
+
+def require_rows(frame: pl.DataFrame, what: str = "applications") -> None:
+    if frame.is_empty():
+        st.warning(f"No {what} match these filters. Widen the population in the sidebar.")
+        st.stop()
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def table(frame: pl.DataFrame, name: str, column_config: dict | None = None) -> None:
+    """Show a table and offer it as CSV (text cells that a spreadsheet would run as formulas are neutralized)."""
+    st.dataframe(frame, hide_index=True, column_config=column_config, width="stretch")
+    st.download_button("Download CSV", to_csv(frame), file_name=f"{slug(name)}.csv", mime="text/csv",
+                       key=f"download-{slug(name)}")
+
+
+def chart(figure: go.Figure, name: str) -> None:
+    """Draw a Plotly chart; its toolbar's camera button saves it as a PNG named after the chart."""
+    st.plotly_chart(figure, width="stretch", key=f"chart-{slug(name)}",
+                    config={"toImageButtonOptions": {"format": "png", "filename": slug(name), "scale": 2},
+                            "displaylogo": False})
+
+
+def rate_columns(*names: str) -> dict:
+    return {n: st.column_config.NumberColumn(n.replace("_", " "), format="percent", help=DEFINITIONS.get(n))
+            for n in names}
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def suppression_note(frame: pl.DataFrame) -> None:
+    if "suppressed" in frame.columns and frame["suppressed"].any():
+        st.caption(f"Blank rows are suppressed: fewer than {min_cell()} students behind them (or the smallest "
+                   "group beside a single suppressed one), so no one can be singled out. Lower the minimum cell "
+                   "size in the sidebar to see them.")

@@ -1,0 +1,65 @@
+"""Channels: how students found their micro-internships, and which channels and platforms lead further."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from dashboard import data, ui
+from etl.metrics import suppressed_counts
+
+st.title("Channels and platforms")
+ui.require_data()
+filters = ui.filters()
+st.caption("Channel: how the student found the project (the platform itself, career services, networking such as "
+           "LinkedIn or alumni, a referral, or a direct approach). Platform: where the project was posted.")
+rates = ["selection_rate", "completion_rate", "offer_rate", "conversion_rate"]
+channels = data.figure(suppressed_counts, "channel", filters, min_cell=ui.min_cell())
+ui.require_rows(channels)
+
+fig = go.Figure()
+for rate in rates:
+    fig.add_bar(x=channels["group"].to_list(), y=channels[rate].to_list(), name=rate.replace("_", " "))
+fig.update_layout(barmode="group", height=380, yaxis=dict(tickformat=".0%", title=None),
+                  legend=dict(orientation="h", y=-0.15))
+ui.chart(fig, "rates by channel")
+
+share = channels.filter(~pl.col("suppressed")).with_columns(
+    (pl.col("applications") / pl.col("applications").sum()).alias("share_of_applications"),
+    (pl.col("completed") / pl.col("completed").sum()).alias("share_of_completed"))
+left, right = st.columns(2)
+with left:
+    st.subheader("Where applications come from")
+    pie = go.Figure(go.Pie(labels=share["group"].to_list(), values=share["applications"].to_list(), hole=0.45,
+                           sort=False))
+    pie.update_layout(height=320)
+    ui.chart(pie, "applications by channel")
+with right:
+    st.subheader("New professional contacts")
+    contacts = go.Figure(go.Bar(x=channels["group"].to_list(), y=channels["new_contacts"].to_list()))
+    contacts.update_layout(height=320, yaxis_title="contacts per completed project")
+    ui.chart(contacts, "new contacts by channel")
+    st.caption("Average professional contacts a student reported per completed project: the 'wider network' "
+               "claim, measured.")
+columns = ["group", "applications", "applicants", "selection_rate", "completed", "completion_rate", "offers",
+           "offer_rate", "conversion_rate", "new_contacts", "suppressed"]
+ui.table(channels.select(columns).rename({"group": "channel"}), "rates by channel",
+         ui.rate_columns(*rates))
+ui.suppression_note(channels)
+
+st.subheader("Platforms compared")
+platforms = data.figure(suppressed_counts, "platform", filters, min_cell=ui.min_cell())
+columns = ["group", "projects", "applications", "selection_rate", "completed", "completion_rate", "offer_rate",
+           "conversion_rate", "pay_per_hour", "hours", "student_rating", "suppressed"]
+ui.table(platforms.select(columns).rename({"group": "platform"}).sort("applications", descending=True,
+                                                                     nulls_last=True),
+         "platforms compared", ui.rate_columns(*rates))
+mix = data.figure(suppressed_counts, "platform", filters, min_cell=max(ui.min_cell(), 1), second="channel")
+heat = mix.pivot(on="group2", index="group", values="offer_rate", sort_columns=True).sort("group")
+x = [c for c in heat.columns if c != "group"]
+fig = go.Figure(go.Heatmap(z=heat.select(x).to_numpy(), x=x, y=heat["group"].to_list(), colorscale="Cividis",
+                           zmin=0, texttemplate="%{z:.0%}", colorbar=dict(tickformat=".0%")))
+fig.update_layout(height=360, title="Offer rate by platform and channel")
+ui.chart(fig, "offer rate by platform and channel")
+ui.suppression_note(platforms)

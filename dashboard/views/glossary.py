@@ -1,0 +1,28 @@
+"""Glossary: every figure's definition, as the data contract states it, and the groups."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import ui
+from etl.metrics import DEFINITIONS
+
+st.title("Glossary")
+st.markdown("Every figure in this dashboard comes from one metrics layer, shared with `mio report` and every "
+            "export. Rates are fractions of the population selected in the sidebar.")
+for name, meaning in DEFINITIONS.items():
+    st.markdown(f"**{name.replace('_', ' ').capitalize()}** — {meaning}")
+st.subheader("Attribution of offers")
+st.markdown("An offer counts for the completed micro-internship its `placement_id` names (same student); "
+            "otherwise for the student's completed placement at the offer's employer that started on or before "
+            "the offer and ended at most 180 days before it — the latest such placement. Offers from other "
+            "employers are not attributed.")
+st.subheader("Groups")
+st.markdown("\n".join(f"- **{label}**" for label in ui.DIMENSION_LABELS.values()))
+st.markdown("Pay band is pay ÷ estimated hours: `unpaid`, `<15`, `15-20`, `20-25`, `25+` dollars an hour. Hours "
+            "band: `<10`, `10-19`, `20-39`, `40+`. Term: `spring` January–May, `summer` June–August, `fall` "
+            "September–December of the application date. Missing values form the group `unknown`.")
+st.subheader("Small cells")
+st.markdown("Following FERPA practice, a group with fewer than the minimum cell size behind it (completed "
+            "projects, or applications where none completed; cohort size for destinations) is suppressed, and when "
+            "exactly one group of a breakdown is suppressed the next smallest is too.")

@@ -1,0 +1,74 @@
+"""What leads to offers: offer and conversion rates by any attribute, ranked with 95% intervals, and a heatmap."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from dashboard import data, ui
+from etl.insights import ranked_offer_rates
+from etl.metrics import DEFINITIONS, suppressed_counts
+
+st.title("What leads to offers")
+ui.require_data()
+filters = ui.filters()
+options = ["industry", "function", "platform", "employer", "pay_band", "hours_band", "remote", "channel",
+           "class_level", "institution", "first_generation", "pell_eligible", "term"]
+left, middle, right = st.columns(3)
+dimension = left.selectbox("Compare by", options, format_func=ui.DIMENSION_LABELS.get, key="offers_dim")
+rate = middle.radio("Rate", ["offer_rate", "conversion_rate"], horizontal=True, key="offers_rate",
+                    format_func=lambda r: r.replace("_", " ").capitalize(), help=DEFINITIONS["offer_rate"])
+min_n = right.number_input("Rank groups with at least this many completed projects", 1, 500, 10, key="offers_min_n",
+                           help="A group that went 2 for 2 is not a finding: groups below this are listed apart.")
+
+ranked = data.figure(ranked_offer_rates, dimension, filters, min_n=int(min_n), rate=rate)
+ui.require_rows(ranked)
+eligible = ranked.filter(pl.col("rank").is_not_null())
+st.subheader(f"{rate.replace('_', ' ').capitalize()} by {ui.DIMENSION_LABELS[dimension].lower()}")
+if eligible.is_empty():
+    st.info(f"No group has {min_n} completed projects yet; lower the minimum to rank smaller groups.")
+else:
+    shown = eligible.head(25).reverse()
+    fig = go.Figure(go.Bar(
+        y=shown["group"].to_list(), x=shown[rate].to_list(), orientation="h",
+        error_x=dict(type="data", symmetric=False,
+                     array=(shown["ci_high"] - shown[rate]).to_list(),
+                     arrayminus=(shown[rate] - shown["ci_low"]).to_list()),
+        text=[f"{r:.0%} of {n:,}" for r, n in zip(shown[rate], shown["completed"], strict=True)],
+        textposition="outside", cliponaxis=False,
+    ))
+    fig.update_layout(height=max(320, 28 * shown.height + 80), xaxis=dict(tickformat=".0%", title=None))
+    ui.chart(fig, f"{rate} by {dimension}")
+    st.caption("Bars show the rate among completed projects; whiskers are 95% Wilson intervals. Ranked by rate, "
+               f"then by the interval's lower bound, among groups with at least {min_n} completed projects "
+               f"({ranked.height - eligible.height} smaller groups are listed below, unranked).")
+columns = ["rank", "group", "completed", "offers", "offer_rate", "converted", "conversion_rate", "ci_low", "ci_high",
+           "acceptance_rate", "median_days_to_offer", "pay_per_hour", "hours"]
+ui.table(ranked.select(columns).rename({"group": dimension}), f"{rate} by {dimension}",
+         ui.rate_columns("offer_rate", "conversion_rate", "ci_low", "ci_high", "acceptance_rate"))
+
+st.subheader("Two attributes at once")
+a, b = st.columns(2)
+rows = a.selectbox("Rows", options, index=options.index("industry"), format_func=ui.DIMENSION_LABELS.get,
+                   key="heat_rows")
+cols = b.selectbox("Columns", options, index=options.index("pay_band"), format_func=ui.DIMENSION_LABELS.get,
+                   key="heat_cols")
+if rows == cols:
+    st.info("Pick two different attributes.")
+else:
+    grid = data.figure(suppressed_counts, rows, filters, min_cell=max(ui.min_cell(), 1), second=cols)
+    pivot = grid.pivot(on="group2", index="group", values=rate, sort_columns=True).sort("group")
+    counts = grid.pivot(on="group2", index="group", values="completed", sort_columns=True).sort("group")
+    x = [c for c in pivot.columns if c != "group"]
+    z = pivot.select(x).to_numpy()
+    n = counts.select(x).to_numpy()
+    text = [[("" if v != v or v is None else f"{v:.0%}") + ("" if c != c or c is None else f"<br>n={int(c)}")
+             for v, c in zip(zr, nr, strict=True)] for zr, nr in zip(z, n, strict=True)]
+    heat = go.Figure(go.Heatmap(z=z, x=x, y=pivot["group"].to_list(), colorscale="Cividis", zmin=0,
+                                text=text, texttemplate="%{text}", hoverongaps=False,
+                                colorbar=dict(tickformat=".0%")))
+    heat.update_layout(height=max(320, 40 * pivot.height + 100))
+    ui.chart(heat, f"{rate} by {rows} and {cols}")
+    st.caption(f"Each cell: {rate.replace('_', ' ')} and completed projects (n). Empty cells have no completed "
+               f"project or are suppressed (fewer than {max(ui.min_cell(), 1)} behind them).")

@@ -1,0 +1,46 @@
+"""Career test-drive: did students who tried several industries land in one of them, and how many projects came
+before an offer?"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import data, ui
+from etl.insights import projects_to_offer, test_drive
+
+st.title("Career test-drive")
+ui.require_data()
+filters = ui.filters()
+st.caption("Micro-internships are said to let students test-drive careers. Here: students with completed projects, "
+           "by how many industries those projects spanned.")
+table = data.figure(test_drive, filters)
+ui.require_rows(table, "completed projects")
+several = table.filter(table["industries_tried"] != "1")["students"].sum()
+cols = st.columns(3)
+cols[0].metric("Students with completed projects", f"{table['students'].sum():,}")
+cols[1].metric("Tried two or more industries", f"{several:,}",
+               help="Completed micro-internships in at least two industries.")
+known = table["with_destination_industry"].sum()
+cols[2].metric("First destination in an industry they tried",
+               ui.percent(table["destination_in_tried"].sum() / known if known else None),
+               help="Among students whose first destination names an industry.")
+left, right = st.columns(2)
+with left:
+    fig = go.Figure()
+    fig.add_bar(x=table["industries_tried"].to_list(), y=table["destination_in_tried_share"].to_list(),
+                name="destination in a tried industry")
+    fig.add_bar(x=table["industries_tried"].to_list(), y=table["offer_share"].to_list(),
+                name="received an attributed offer")
+    fig.update_layout(barmode="group", height=340, xaxis_title="industries tried",
+                      yaxis=dict(tickformat=".0%"), legend=dict(orientation="h", y=-0.25))
+    ui.chart(fig, "test-drive outcomes by industries tried")
+with right:
+    steps = data.figure(projects_to_offer, filters)
+    fig = go.Figure(go.Bar(x=steps["projects_to_offer"].to_list(), y=steps["students"].to_list()))
+    fig.update_layout(height=340, xaxis_title="completed projects up to the first offer", yaxis_title="students")
+    ui.chart(fig, "projects before the first offer")
+ui.table(table, "career test-drive",
+         ui.rate_columns("offer_share", "destination_in_tried_share"))
+st.caption("Students who try more industries also complete more projects, so more of them reach an offer and a "
+           "destination in one of those industries: compare like with like before drawing conclusions.")
