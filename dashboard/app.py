@@ -13,24 +13,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import theme  # noqa: E402,F401 - registers the chart theme
 from dashboard.filters import sidebar_filters, sidebar_min_cell  # noqa: E402
 
-st.set_page_config(page_title="Micro-internship outcomes", page_icon="📈", layout="wide")
+st.set_page_config(page_title="Micro-internship outcomes", page_icon=":material/monitoring:", layout="wide")
 PAGES = {
     "Outcomes": [
-        st.Page("views/overview.py", title="Overview", icon="📈", url_path="overview", default=True),
-        st.Page("views/offers.py", title="What leads to offers", icon="🎯", url_path="offers"),
-        st.Page("views/trends.py", title="Trends", icon="📅", url_path="trends"),
-        st.Page("views/channels.py", title="Channels", icon="🧭", url_path="channels"),
-        st.Page("views/equity.py", title="Equity", icon="⚖️", url_path="equity"),
+        st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview", default=True),
+        st.Page("views/offers.py", title="What leads to offers", icon=":material/target:", url_path="offers"),
+        st.Page("views/trends.py", title="Trends", icon=":material/calendar_month:", url_path="trends"),
+        st.Page("views/channels.py", title="Channels", icon=":material/explore:", url_path="channels"),
+        st.Page("views/equity.py", title="Equity", icon=":material/balance:", url_path="equity"),
     ],
     "Students and employers": [
-        st.Page("views/destinations.py", title="First destinations", icon="🎓", url_path="destinations"),
-        st.Page("views/skills.py", title="Skills", icon="🛠️", url_path="skills"),
-        st.Page("views/test_drive.py", title="Career test-drive", icon="🚗", url_path="test-drive"),
-        st.Page("views/employers.py", title="Employers", icon="🏢", url_path="employers"),
+        st.Page("views/destinations.py", title="First destinations", icon=":material/school:", url_path="destinations"),
+        st.Page("views/skills.py", title="Skills", icon=":material/construction:", url_path="skills"),
+        st.Page("views/test_drive.py", title="Career test-drive", icon=":material/directions_car:",
+                url_path="test-drive"),
+        st.Page("views/employers.py", title="Employers", icon=":material/business:", url_path="employers"),
     ],
     "About the data": [
-        st.Page("views/data_quality.py", title="Data quality", icon="🧪", url_path="data-quality"),
-        st.Page("views/glossary.py", title="Glossary", icon="📖", url_path="glossary"),
+        st.Page("views/data_quality.py", title="Data quality", icon=":material/fact_check:", url_path="data-quality"),
+        st.Page("views/glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
     ],
 }
 page = st.navigation(PAGES)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from dashboard import data, ui
+from dashboard.theme import OKABE_ITO
 from etl.metrics import suppressed_counts
 
 st.title("Channels and platforms")
@@ -18,11 +20,14 @@ rates = ["selection_rate", "completion_rate", "offer_rate", "conversion_rate"]
 channels = data.figure(suppressed_counts, "channel", filters, min_cell=ui.min_cell())
 ui.require_rows(channels)
 
-fig = go.Figure()
-for rate in rates:
-    fig.add_bar(x=channels["group"].to_list(), y=channels[rate].to_list(), name=rate.replace("_", " "))
-fig.update_layout(barmode="group", height=380, yaxis=dict(tickformat=".0%", title=None),
-                  legend=dict(orientation="h", y=-0.15))
+# One panel per rate: selection rates are a few percent, completion rates near 90%.
+fig = make_subplots(rows=1, cols=4, subplot_titles=[r.replace("_", " ") for r in rates])
+for i, rate in enumerate(rates, start=1):
+    fig.add_bar(x=channels["group"].to_list(), y=channels[rate].to_list(), name=rate.replace("_", " "),
+                marker_color=OKABE_ITO[i - 1], showlegend=False, row=1, col=i)
+    small = (channels[rate].max() or 0) < 0.1
+    fig.update_yaxes(tickformat=".1%" if small else ".0%", rangemode="tozero", row=1, col=i)
+fig.update_layout(height=360)
 ui.chart(fig, "rates by channel")
 
 share = channels.filter(~pl.col("suppressed")).with_columns(

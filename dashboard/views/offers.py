@@ -38,7 +38,9 @@ else:
         text=[f"{r:.0%} of {n:,}" for r, n in zip(shown[rate], shown["completed"], strict=True)],
         textposition="outside", cliponaxis=False,
     ))
-    fig.update_layout(height=max(320, 28 * shown.height + 80), xaxis=dict(tickformat=".0%", title=None))
+    top = max((h for h in shown["ci_high"].to_list() if h is not None), default=1.0)
+    fig.update_layout(height=max(320, 28 * shown.height + 80),
+                      xaxis=dict(tickformat=".0%", title=None, range=[0, min(1.0, top * 1.3)]))
     ui.chart(fig, f"{rate} by {dimension}")
     st.caption("Bars show the rate among completed projects; whiskers are 95% Wilson intervals. Ranked by rate, "
                f"then by the interval's lower bound, among groups with at least {min_n} completed projects "
