@@ -25,15 +25,16 @@ def warehouse_path() -> Path:
 
 
 @st.cache_resource(max_entries=2)
-def _connect(path: str, _version: float) -> duckdb.DuckDBPyConnection:
-    # Keyed by the file's mtime: a new `mio load` replaces the file, and the next rerun opens the new one.
+def _connect(path: str, version: str) -> duckdb.DuckDBPyConnection:
+    # Keyed by the file's path and mtime: a new `mio load` replaces the file, and the next rerun opens the new one.
+    # (Streamlit leaves parameters whose names start with "_" out of the key, so this one must not.)
     return duckdb.connect(path, read_only=True)
 
 
-def version() -> float:
-    """Changes whenever the warehouse file is replaced; part of every cache key."""
+def version() -> str:
+    """The warehouse's path and modification time: changes whenever a load replaces the file; part of every key."""
     path = warehouse_path()
-    return path.stat().st_mtime if path.exists() else 0.0
+    return f"{path.resolve()}@{path.stat().st_mtime_ns}" if path.exists() else f"{path}@none"
 
 
 def connection() -> duckdb.DuckDBPyConnection | None:
@@ -46,7 +47,7 @@ def connection() -> duckdb.DuckDBPyConnection | None:
 
 
 @st.cache_data(ttl=600, max_entries=512, show_spinner=False)
-def _compute(module: str, name: str, args: tuple, kwargs: tuple, _version: float) -> pl.DataFrame:
+def _compute(module: str, name: str, args: tuple, kwargs: tuple, version: str) -> pl.DataFrame:
     con = connection()
     if con is None:
         return pl.DataFrame()
@@ -61,7 +62,7 @@ def figure(function: Callable[..., pl.DataFrame], *args: object, **kwargs: objec
 
 
 @st.cache_data(ttl=600, max_entries=64, show_spinner=False)
-def choices(column: str, _version: float) -> list[str]:
+def choices(column: str, version: str) -> list[str]:
     """Distinct values of a filter column, for the sidebar."""
     con = connection()
     if con is None or column not in ("institution", "class_level", "industry", "platform", "term"):
