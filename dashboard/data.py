@@ -7,6 +7,7 @@ it on a cursor of the shared read-only connection and caches the small frame it 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,11 +25,22 @@ def warehouse_path() -> Path:
     return Path(os.environ.get("MIO_DB", str(DEFAULT_DB)))
 
 
-@st.cache_resource(max_entries=2)
-def _connect(path: str, version: str) -> duckdb.DuckDBPyConnection:
-    # Keyed by the file's path and mtime: a new `mio load` replaces the file, and the next rerun opens the new one.
-    # (Streamlit leaves parameters whose names start with "_" out of the key, so this one must not.)
-    return duckdb.connect(path, read_only=True)
+# One read-only connection per warehouse file, shared by every session (each query takes its own cursor).
+# Not st.cache_resource: DuckDB keeps one database instance per path in a process, so a connection opened after
+# `mio load` replaced the file would still see the old file while the old connection lives. The old one must be
+# closed first, which a cache that only forgets cannot do.
+_lock = threading.Lock()
+_open: dict[str, tuple[str, duckdb.DuckDBPyConnection]] = {}
+
+
+def _connect(path: str, current: str) -> duckdb.DuckDBPyConnection:
+    with _lock:
+        known = _open.get(path)
+        if known is None or known[0] != current:
+            if known is not None:
+                known[1].close()
+            _open[path] = (current, duckdb.connect(path, read_only=True))
+        return _open[path][1]
 
 
 def version() -> str:
