@@ -15,10 +15,10 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from etl import insights, metrics
+from etl import insights, metrics, outcomes_report
 from etl.warehouse import DEFAULT_DB, has_table, query
 
-MODULES = {"etl.metrics": metrics, "etl.insights": insights}
+MODULES = {"etl.metrics": metrics, "etl.insights": insights, "etl.outcomes_report": outcomes_report}
 
 
 def warehouse_path() -> Path:
@@ -59,14 +59,14 @@ def connection() -> duckdb.DuckDBPyConnection | None:
 
 
 @st.cache_data(ttl=600, max_entries=512, show_spinner=False)
-def _compute(module: str, name: str, args: tuple, kwargs: tuple, version: str) -> pl.DataFrame:
+def _compute(module: str, name: str, args: tuple, kwargs: tuple, version: str) -> pl.DataFrame | str:
     con = connection()
     if con is None:
         return pl.DataFrame()
     return getattr(MODULES[module], name)(con, *args, **dict(kwargs))
 
 
-def figure(function: Callable[..., pl.DataFrame], *args: object, **kwargs: object) -> pl.DataFrame:
+def figure(function: Callable[..., pl.DataFrame | str], *args: object, **kwargs: object) -> pl.DataFrame | str:
     """`function(connection, *args, **kwargs)` from the metrics layer, cached per warehouse version."""
     if function.__module__ not in MODULES:
         raise ValueError(f"{function.__qualname__} is not part of the metrics layer")

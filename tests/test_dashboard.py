@@ -281,3 +281,35 @@ def test_a_new_load_shows_without_a_restart(tmp_path: Path, monkeypatch: pytest.
     more = [HAND["applications"][0], "A10,S5,P2,2025-02-05T10:00:00Z,networking,submitted,"]
     assert load_source(write_source(tmp_path / "later", {"applications": more}), db).ok
     assert shown(run_app(db, monkeypatch))["Applications"] == "10"
+
+
+def test_outcomes_report(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from etl.metrics import outcome_table
+    from etl.outcomes_report import outcomes_report
+
+    _, db = sample
+    filters = Filters(institutions=("Northfield State University",))
+    report = outcomes_report(connect(db), filters, min_cell=10)
+    row = outcome_table(connect(db), "overall", filters).row(0, named=True)
+    assert f"Applications<b>{row['applications']:,}</b>" in report
+    assert f"Offer rate<b>{row['offer_rate']:.1%}</b>" in report
+    assert "institutions: Northfield State University" in report
+    assert report.count("<table>") == 7 and "plotly" in report
+    at = run_app(db, monkeypatch, institution="Northfield State University")
+    assert not at.get("download_button")
+    at.button(key="prepare_report").click().run()
+    assert at.get("download_button")
+
+
+def test_outcomes_report_escapes_names(tmp_path: Path) -> None:
+    from etl.load import load_source
+    from etl.outcomes_report import outcomes_report
+    from tests.conftest import HAND, write_source
+
+    employers = ["employer_id,name,industry,size_band,state", "E1,Acme,<script>alert(1)</script>,1-49,NY",
+                 "E2,Beta,Finance,1-49,IL"]
+    db = tmp_path / "w.duckdb"
+    assert load_source(write_source(tmp_path / "s", {**HAND, "employers": employers}), db).ok
+    report = outcomes_report(connect(db), Filters(industries=("<script>alert(1)</script>",)), min_cell=0)
+    assert "<script>alert(1)</script>" not in report
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report

@@ -6,9 +6,10 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, ui
 from dashboard.theme import percent
 from etl.metrics import DEFINITIONS, Filters, outcome_counts
+from etl.outcomes_report import outcomes_report
 
 st.title("Which micro-internships lead to job offers?")
 filters: Filters = st.session_state.get("filters", Filters())
@@ -98,3 +99,15 @@ with st.expander("Figures by term"):
                        "offers", "offer_rate", "conversion_rate").rename({"group": "term"}),
         hide_index=True,
     )
+
+st.subheader("Outcomes report")
+st.caption("One HTML file with the headline figures, offer rates by industry with intervals, channels, pay and "
+           "hours, equity and first destinations for the population in the sidebar, suppressed with the minimum "
+           "cell size set there. It opens offline and prints well.")
+report_key = (filters, ui.min_cell(), data.version())
+if st.button("Prepare the outcomes report", key="prepare_report"):
+    st.session_state["report"] = (report_key, data.figure(outcomes_report, filters, min_cell=ui.min_cell()))
+prepared = st.session_state.get("report")
+if prepared and prepared[0] == report_key:
+    st.download_button("Download outcomes report (HTML)", prepared[1], file_name="outcomes-report.html",
+                       mime="text/html", key="download-report")

@@ -1,0 +1,118 @@
+"""A one-file outcomes report (HTML) for a population: the headline figures, the main breakdowns and charts.
+
+Every figure comes from the metrics layer; every table is suppressed with the given minimum cell size, and every
+text cell is HTML-escaped (names are data, never markup). The charts carry Plotly's script inline, so the file
+opens offline.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+
+import duckdb
+import plotly.graph_objects as go
+import polars as pl
+
+from etl.insights import equity_table, ranked_offer_rates
+from etl.metrics import DEFINITIONS, Filters, destinations_table, outcome_table
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; color: #222; }
+h1 { margin-bottom: 0.2rem; } .meta { color: #666; margin-top: 0; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.6rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+.figures { display: grid; grid-template-columns: repeat(4, 1fr); gap: 0.8rem; }
+.figure { border: 1px solid #ddd; border-radius: 6px; padding: 0.6rem; }
+.figure b { display: block; font-size: 1.5rem; } .note { color: #666; font-size: 0.85rem; }
+"""
+RATES = {"selection_rate", "completion_rate", "offer_rate", "conversion_rate", "acceptance_rate", "knowledge_rate",
+         "career_outcomes_rate", "ci_low", "ci_high", "participation_rate", "participation_gap", "offer_gap"}
+
+
+def _cell(column: str, value: object) -> str:
+    if value is None:
+        return ""
+    if column in RATES and isinstance(value, float):
+        return f"{value:.1%}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return html.escape(str(value))
+
+
+def _table(frame: pl.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in frame.columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{_cell(c, v)}</td>" for c, v in zip(frame.columns, row, strict=True)) + "</tr>"
+        for row in frame.iter_rows()
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _describe(filters: Filters) -> str:
+    parts = [
+        ("institutions", filters.institutions), ("class levels", filters.class_levels),
+        ("industries", filters.industries), ("platforms", filters.platforms),
+    ]
+    text = [f"{name}: {', '.join(values)}" for name, values in parts if values]
+    if filters.term_from or filters.term_to:
+        text.append(f"terms {filters.term_from or 'first'} to {filters.term_to or 'latest'}")
+    return html.escape("; ".join(text) or "everyone in the warehouse")
+
+
+def outcomes_report(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = 10) -> str:
+    """The report as one HTML document."""
+    overall = outcome_table(con, "overall", filters, min_cell=min_cell)
+    parts = [f"<h1>Micro-internship outcomes</h1><p class='meta'>Population: {_describe(filters)}. Generated "
+             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Groups with fewer than {min_cell} behind a figure are "
+             "suppressed.</p>"]
+    if overall.is_empty():
+        return "".join(parts) + "<p>No applications match this population.</p>"
+    row = overall.row(0, named=True)
+    boxes = [("Students engaged", row["applicants"]), ("Applications", row["applications"]),
+             ("Completed projects", row["completed"]), ("Offer rate", row["offer_rate"]),
+             ("Conversion rate", row["conversion_rate"]), ("Acceptance rate", row["acceptance_rate"]),
+             ("Completion rate", row["completion_rate"]), ("Median days to offer", row["median_days_to_offer"])]
+    key = {"Offer rate": "offer_rate", "Conversion rate": "conversion_rate", "Acceptance rate": "acceptance_rate",
+           "Completion rate": "completion_rate"}
+    parts.append("<div class='figures'>" + "".join(
+        f"<div class='figure'>{label}<b>{_cell(key.get(label, ''), value)}</b></div>" for label, value in boxes
+    ) + "</div>")
+
+    ranked = ranked_offer_rates(con, "industry", filters, min_n=max(min_cell, 1)).filter(pl.col("rank").is_not_null())
+    parts.append("<h2>Offer rate by industry</h2>")
+    if ranked.height:
+        fig = go.Figure(go.Bar(
+            y=ranked["group"].to_list()[::-1], x=ranked["offer_rate"].to_list()[::-1], orientation="h",
+            error_x=dict(type="data", symmetric=False, array=(ranked["ci_high"] - ranked["offer_rate"]).to_list()[::-1],
+                         arrayminus=(ranked["offer_rate"] - ranked["ci_low"]).to_list()[::-1])))
+        fig.update_layout(template="plotly_white", height=max(300, 30 * ranked.height + 80),
+                          xaxis=dict(tickformat=".0%"), margin=dict(l=10, r=10, t=10, b=10))
+        parts.append(fig.to_html(full_html=False, include_plotlyjs="inline"))
+        parts.append("<p class='note'>Whiskers: 95% Wilson intervals.</p>")
+        parts.append(_table(ranked.select("rank", "group", "completed", "offers", "offer_rate", "ci_low",
+                                          "ci_high", "conversion_rate").rename({"group": "industry"})))
+    for dimension, title in (("channel", "By channel"), ("pay_band", "By pay ($ per hour)"),
+                             ("hours_band", "By estimated hours")):
+        table = outcome_table(con, dimension, filters, min_cell=min_cell)
+        parts.append(f"<h2>{title}</h2>" + _table(table.select(
+            "group", "applications", "selection_rate", "completed", "completion_rate", "offer_rate",
+            "conversion_rate", "suppressed").rename({"group": dimension})))
+    for dimension, title in (("first_generation", "First-generation students"), ("pell_eligible", "Pell-eligible")):
+        table = equity_table(con, dimension, filters, min_cell=min_cell)
+        parts.append(f"<h2>Equity: {title}</h2>" + _table(table.select(
+            "group", "students", "participation_rate", "participation_gap", "offer_rate", "offer_gap",
+            "suppressed").rename({"group": dimension})))
+    destinations = destinations_table(con, filters, min_cell=min_cell).filter(
+        pl.col("knowledge_rate").fill_null(1.0) > 0)
+    parts.append("<h2>First destinations (NACE)</h2>" + _table(destinations))
+    parts.append("<p class='note'>Participation is not random: a gap between participants and others is an "
+                 "association, not an effect.</p>")
+    parts.append("<h2>Definitions</h2><dl>" + "".join(
+        f"<dt><b>{html.escape(k.replace('_', ' '))}</b></dt><dd>{html.escape(v)}</dd>" for k, v in DEFINITIONS.items()
+    ) + "</dl>")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Micro-internship outcomes</title>"
+            f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
