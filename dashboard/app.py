@@ -16,7 +16,7 @@ from dashboard.filters import sidebar_filters, sidebar_min_cell  # noqa: E402
 st.set_page_config(page_title="Micro-internship outcomes", page_icon=":material/monitoring:", layout="wide")
 PAGES = {
     "Outcomes": [
-        st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview", default=True),
+        st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", default=True),
         st.Page("views/offers.py", title="What leads to offers", icon=":material/target:", url_path="offers"),
         st.Page("views/trends.py", title="Trends", icon=":material/calendar_month:", url_path="trends"),
         st.Page("views/channels.py", title="Channels", icon=":material/explore:", url_path="channels"),

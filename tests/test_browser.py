@@ -65,7 +65,7 @@ def server(sample: tuple[Path, Path]) -> Iterator[str]:
 
 
 def test_overview_in_chromium(server: str, sample: tuple[Path, Path], page) -> None:  # noqa: ANN001 - playwright
-    page.goto(f"{server}/overview?institution=Bayview+University")
+    page.goto(f"{server}/?institution=Bayview+University")  # the default page lives at /
     page.wait_for_selector("[data-testid='stMetric']", timeout=60_000)
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     assert page.locator("[data-testid='stException']").count() == 0
@@ -78,3 +78,37 @@ def test_overview_in_chromium(server: str, sample: tuple[Path, Path], page) -> N
     offer = page.locator("[data-testid='stMetric']", has_text="Offer rate").locator("[data-testid='stMetricValue']")
     assert offer.inner_text() == f"{row['offer_rate']:.1%}"
     assert page.locator(".js-plotly-plot").count() == 2
+
+
+PAGES = {  # url path -> how many charts the page draws on the sample
+    "": 2, "offers": 2, "trends": 2, "channels": 4, "equity": 1, "destinations": 3, "skills": 3,
+    "test-drive": 2, "employers": 1, "data-quality": 0, "glossary": 0,
+}
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_every_page_in_chromium(server: str, page, path: str) -> None:  # noqa: ANN001 - playwright page
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/{path}")
+    page.wait_for_selector("h1", timeout=60_000)
+    if PAGES[path]:
+        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {PAGES[path]}",
+                               timeout=60_000)
+    else:
+        page.wait_for_selector("[data-testid='stMarkdown'], [data-testid='stDataFrame']", timeout=60_000)
+    page.wait_for_timeout(500)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.get_by_text("Page not found").count() == 0
+    assert not errors, errors
+
+
+def test_filters_survive_navigation_in_chromium(server: str, page) -> None:  # noqa: ANN001
+    page.goto(f"{server}/?institution=Lakeshore+College")
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    page.wait_for_timeout(2_000)  # the sidebar is inert while the first run is still drawing
+    page.get_by_role("link", name="Channels").click()
+    page.wait_for_url("**/channels**", timeout=30_000)
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    assert "institution=Lakeshore+College" in page.url or "institution=Lakeshore%20College" in page.url
+    assert page.locator("[data-testid='stMultiSelect']", has_text="Lakeshore College").count() == 1
