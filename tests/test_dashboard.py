@@ -313,3 +313,32 @@ def test_outcomes_report_escapes_names(tmp_path: Path) -> None:
     report = outcomes_report(connect(db), Filters(industries=("<script>alert(1)</script>",)), min_cell=0)
     assert "<script>alert(1)</script>" not in report
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
+
+
+def test_page_downloads_neutralize_formulas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import csv
+    import io
+
+    import streamlit as st
+
+    from etl.load import load_source
+    from tests.conftest import HAND, write_source
+
+    employers = ["employer_id,name,industry,size_band,state", "E1,=HYPERLINK(1),Technology,1-49,NY",
+                 "E2,@SUM(1),Finance,1-49,IL"]
+    db = tmp_path / "w.duckdb"
+    assert load_source(write_source(tmp_path / "s", {**HAND, "employers": employers}), db).ok
+    captured: list[str] = []
+    original = st.download_button
+
+    def recording(label: str, data: str, *args: object, **kwargs: object) -> bool:
+        captured.append(data)
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", recording)
+    open_page(db, monkeypatch, "employers")
+    open_page(db, monkeypatch, "offers", **{"k": "0"})
+    assert captured
+    cells = [cell for text in captured for row in csv.reader(io.StringIO(text)) for cell in row]
+    assert "'=HYPERLINK(1)" in cells and "'@SUM(1)" in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "@") or (c[:1] == "-" and not c[1:2].isdigit())]
