@@ -112,3 +112,18 @@ def test_filters_survive_navigation_in_chromium(server: str, page) -> None:  # n
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     assert "institution=Lakeshore+College" in page.url or "institution=Lakeshore%20College" in page.url
     assert page.locator("[data-testid='stMultiSelect']", has_text="Lakeshore College").count() == 1
+
+
+def test_outcomes_report_downloads_in_one_click(server: str, sample: tuple[Path, Path], page) -> None:  # noqa: ANN001
+    page.goto(f"{server}/?institution=Riverside+Institute+of+Technology")
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    page.wait_for_timeout(1_500)
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download the outcomes report (HTML)").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    con = duckdb.connect(str(sample[1]), read_only=True)
+    row = outcome_counts(con, "overall", Filters(institutions=("Riverside Institute of Technology",))).row(
+        0, named=True)
+    con.close()
+    assert f"Applications<b>{row['applications']:,}</b>" in text
+    assert "Riverside Institute of Technology" in text

@@ -104,10 +104,9 @@ st.subheader("Outcomes report")
 st.caption("One HTML file with the headline figures, offer rates by industry with intervals, channels, pay and "
            "hours, equity and first destinations for the population in the sidebar, suppressed with the minimum "
            "cell size set there. It opens offline and prints well.")
-report_key = (filters, ui.min_cell(), data.version())
-if st.button("Prepare the outcomes report", key="prepare_report"):
-    st.session_state["report"] = (report_key, data.figure(outcomes_report, filters, min_cell=ui.min_cell()))
-prepared = st.session_state.get("report")
-if prepared and prepared[0] == report_key:
-    st.download_button("Download outcomes report (HTML)", prepared[1], file_name="outcomes-report.html",
-                       mime="text/html", key="download-report")
+min_cell = ui.min_cell()
+# Built only when clicked (a callable), so the overview stays fast.
+st.download_button("Download the outcomes report (HTML)", lambda: outcomes_report(data.connection(), filters,
+                                                                                   min_cell=min_cell),
+                   file_name="outcomes-report.html", mime="text/html", key="download-report", on_click="ignore",
+                   icon=":material/download:")
