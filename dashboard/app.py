@@ -1,4 +1,4 @@
-"""The dashboard's entry point: it only routes and draws the shared frame (sidebar filters, small-cell setting)."""
+"""The dashboard's entry point: it only routes (per role) and draws the shared frame (account, sidebar filters)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import streamlit as st
 # `streamlit run dashboard/app.py` puts dashboard/ on the path, not the project root.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard import theme  # noqa: E402,F401 - registers the chart theme
+from dashboard import auth, theme  # noqa: E402,F401 - theme registers the chart template
 from dashboard.filters import sidebar_filters, sidebar_min_cell  # noqa: E402
 
 st.set_page_config(page_title="Micro-internship outcomes", page_icon=":material/monitoring:", layout="wide")
-PAGES = {
+GLOSSARY = st.Page("views/glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary")
+DIRECTOR = {
     "Outcomes": [
         st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", default=True),
         st.Page("views/offers.py", title="What leads to offers", icon=":material/target:", url_path="offers"),
@@ -23,7 +24,8 @@ PAGES = {
         st.Page("views/equity.py", title="Equity", icon=":material/balance:", url_path="equity"),
     ],
     "Students and employers": [
-        st.Page("views/destinations.py", title="First destinations", icon=":material/school:", url_path="destinations"),
+        st.Page("views/destinations.py", title="First destinations", icon=":material/school:",
+                url_path="destinations"),
         st.Page("views/skills.py", title="Skills", icon=":material/construction:", url_path="skills"),
         st.Page("views/test_drive.py", title="Career test-drive", icon=":material/directions_car:",
                 url_path="test-drive"),
@@ -31,10 +33,24 @@ PAGES = {
     ],
     "About the data": [
         st.Page("views/data_quality.py", title="Data quality", icon=":material/fact_check:", url_path="data-quality"),
-        st.Page("views/glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
+        GLOSSARY,
     ],
 }
-page = st.navigation(PAGES)
-st.session_state["filters"] = sidebar_filters()
-st.session_state["min_cell"] = sidebar_min_cell()
+EMPLOYER = [st.Page("views/employer.py", title="Your micro-internships", icon=":material/business_center:",
+                    url_path="employer", default=True), GLOSSARY]
+STUDENT = [st.Page("views/student.py", title="Compare industries", icon=":material/compare_arrows:",
+                   url_path="compare", default=True), GLOSSARY]
+
+user = auth.current_user()
+if user is None:
+    # Only the sign-in page exists for a visitor: every other URL falls back to it.
+    st.navigation([st.Page("views/sign_in.py", title="Sign in", icon=":material/login:", default=True)],
+                  position="hidden").run()
+    st.stop()
+
+page = st.navigation({"director": DIRECTOR, "employer": EMPLOYER, "student": STUDENT}[user.role])
+auth.sidebar_account(user)
+if user.role == "director":
+    st.session_state["filters"] = sidebar_filters()
+    st.session_state["min_cell"] = sidebar_min_cell()
 page.run()

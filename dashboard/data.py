@@ -15,10 +15,11 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from etl import insights, metrics, outcomes_report
+from etl import audience_views, insights, metrics, outcomes_report
 from etl.warehouse import DEFAULT_DB, has_table, query
 
-MODULES = {"etl.metrics": metrics, "etl.insights": insights, "etl.outcomes_report": outcomes_report}
+MODULES = {"etl.metrics": metrics, "etl.insights": insights, "etl.outcomes_report": outcomes_report,
+           "etl.audience_views": audience_views}
 
 
 def warehouse_path() -> Path:

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboard import data
+from dashboard import auth, data
 from etl.export import to_csv
 from etl.metrics import DEFAULT_MIN_CELL, DEFINITIONS, Filters
 
@@ -44,7 +44,8 @@ def min_cell() -> int:
 
 
 def require_data() -> None:
-    """Stop the page with a note on what to load when the warehouse is empty."""
+    """Director pages start here: only a director passes, and only with a loaded warehouse."""
+    auth.require_role("director")
     if data.connection() is None:
         st.info("The warehouse is empty. Load a source first: `mio load --source DIR` "
                 "(or `mio demo` for a synthetic sample).")
@@ -89,3 +90,7 @@ def suppression_note(frame: pl.DataFrame) -> None:
         st.caption(f"Blank rows are suppressed: fewer than {min_cell()} students behind them (or the smallest "
                    "group beside a single suppressed one), so no one can be singled out. Lower the minimum cell "
                    "size in the sidebar to see them.")
+
+
+def count(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"

@@ -154,9 +154,104 @@ def emit(frame: pl.DataFrame, fmt: str) -> None:
         err.print(table)
 
 
+@main.group()
+def users() -> None:
+    """Dashboard accounts: director, employer (bound to one employer_id) or student."""
+
+
+USERS_OPTION = click.option("--users", "users_file", type=click.Path(dir_okay=False, path_type=Path),
+                            default=None, help="The users file (default data/users.json, or MIO_USERS).")
+
+
+def _store(users_file: Path | None):  # noqa: ANN202 - UserStore, imported lazily
+    from etl.users import DEFAULT_USERS, UserStore
+
+    return UserStore(users_file or DEFAULT_USERS)
+
+
+@users.command("add")
+@click.option("--username", required=True)
+@click.option("--role", type=click.Choice(["director", "employer", "student"]), required=True)
+@click.option("--employer-id", default=None, help="The employer an employer account sees (and only that one).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="Checked for the employer id when it exists.")
+@USERS_OPTION
+def users_add(username: str, role: str, employer_id: str | None, db: Path, users_file: Path | None) -> None:
+    """Add or replace an account. The password comes from standard input, or a prompt on a terminal."""
+    if role == "employer" and db.exists():
+        con = connect_read_only(db)
+        try:
+            known = con.execute("select count(*) from employers where employer_id = ?", [employer_id]).fetchall()
+        finally:
+            con.close()
+        if not known[0][0]:
+            err.print(f"[red]error:[/] no employer {employer_id!r} in {db}")
+            sys.exit(1)
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        user = _store(users_file).add(username, role, password, employer_id)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(1)
+    err.print(f"added {user.username} ({user.role}{', ' + user.employer_id if user.employer_id else ''})")
+
+
+@users.command("list")
+@USERS_OPTION
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def users_list(users_file: Path | None, fmt: str) -> None:
+    """List accounts (never their passwords)."""
+    store = _store(users_file)
+    if fmt == "json":
+        click.echo(json.dumps(store.as_dicts(), indent=2))
+        return
+    table = Table("username", "role", "employer_id")
+    for user in store.list():
+        table.add_row(user.username, user.role, user.employer_id or "")
+    err.print(table)
+
+
+@users.command("remove")
+@click.option("--username", required=True)
+@USERS_OPTION
+def users_remove(username: str, users_file: Path | None) -> None:
+    """Remove an account."""
+    if not _store(users_file).remove(username):
+        err.print(f"[red]error:[/] no account {username!r}")
+        sys.exit(1)
+    err.print(f"removed {username}")
+
+
+def _demo_accounts(db: Path) -> list[tuple[str, str, str | None, str]]:
+    """One account per role on the demo data, with fresh random passwords."""
+    import secrets
+
+    from etl.users import DEFAULT_USERS, UserStore
+
+    con = connect_read_only(db)
+    try:
+        busiest = con.execute("select m.employer_id from micro_internships m group by 1 "
+                              "order by count(*) desc, 1 limit 1").fetchall()[0][0]
+    finally:
+        con.close()
+    store = UserStore(DEFAULT_USERS)
+    accounts = [("director", "director", None), ("employer", "employer", busiest), ("student", "student", None)]
+    made = []
+    for username, role, employer_id in accounts:
+        password = secrets.token_urlsafe(9)
+        store.add(username, role, password, employer_id)
+        made.append((username, role, employer_id, password))
+    return made
+
+
 def _streamlit(db: Path, port: int) -> None:
     app = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-    env = {**os.environ, "MIO_DB": str(db.resolve())}
+    from etl.users import DEFAULT_USERS
+
+    env = {**os.environ, "MIO_DB": str(db.resolve()), "MIO_USERS": str(DEFAULT_USERS.resolve())}
     err.print(f"serving the dashboard on http://127.0.0.1:{port} (Ctrl+C to stop)")
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
@@ -193,6 +288,10 @@ def demo(port: int, no_serve: bool) -> None:
     if not result.ok:
         err.print(f"[red]rejected:[/] {result.reason}")
         sys.exit(1)
+    table = Table("username", "role", "password", title="demo accounts (new passwords at every `mio demo`)")
+    for username, role, employer_id, password in _demo_accounts(DEFAULT_DB):
+        table.add_row(username, f"{role} {employer_id or ''}".strip(), password)
+    err.print(table)
     if not no_serve:
         _streamlit(DEFAULT_DB, port)
 

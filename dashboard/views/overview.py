@@ -12,18 +12,10 @@ from etl.metrics import DEFINITIONS, Filters, outcome_counts
 from etl.outcomes_report import outcomes_report
 
 st.title("Which micro-internships lead to job offers?")
-filters: Filters = st.session_state.get("filters", Filters())
-if data.connection() is None:
-    st.info(
-        "The warehouse is empty. Load a source first: `mio load --source DIR` "
-        "(or `mio demo` for a synthetic sample)."
-    )
-    st.stop()
-
+ui.require_data()
+filters: Filters = ui.filters()
 overall = data.figure(outcome_counts, "overall", filters)
-if overall.is_empty():
-    st.warning("No applications match these filters. Widen the population in the sidebar.")
-    st.stop()
+ui.require_rows(overall)
 row = overall.row(0, named=True)
 by_term = data.figure(outcome_counts, "term", filters)
 by_term = by_term.with_columns(

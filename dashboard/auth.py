@@ -1,0 +1,56 @@
+"""Who is signed in, and what they may see. Accounts live in the users file (`mio users add`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from etl.users import DEFAULT_USERS, User, UserStore
+
+
+def store() -> UserStore:
+    return UserStore(Path(os.environ.get("MIO_USERS", str(DEFAULT_USERS))))
+
+
+def oidc_configured() -> bool:
+    """True when the app's secrets configure an OpenID Connect provider for st.login."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def current_user() -> User | None:
+    user = st.session_state.get("user")
+    if isinstance(user, User):
+        return user
+    if oidc_configured() and getattr(st.user, "is_logged_in", False):
+        # The provider proves who it is; the users file says what they may see.
+        known = store().get(str(st.user.get("email", "")))
+        if known is not None:
+            st.session_state["user"] = known
+            return known
+    return None
+
+
+def sign_out() -> None:
+    st.session_state.clear()
+    if oidc_configured() and getattr(st.user, "is_logged_in", False):
+        st.logout()
+
+
+def require_role(*roles: str) -> User:
+    """Stop the page unless the signed-in account has one of `roles`; pages call this before any query."""
+    user = current_user()
+    if user is None or user.role not in roles:
+        st.error("This page is not available to your account.")
+        st.stop()
+    return user
+
+
+def sidebar_account(user: User) -> None:
+    label = f"{user.role}, employer {user.employer_id}" if user.employer_id else user.role
+    st.sidebar.caption(f"Signed in as **{user.username}** ({label})")
+    st.sidebar.button("Sign out", on_click=sign_out, key="sign_out", icon=":material/logout:")

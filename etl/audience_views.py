@@ -1,0 +1,229 @@
+"""Figures for the employer and student views. Scoping lives here, not in the UI: every employer figure takes the
+employer_id as an argument (the page passes the signed-in account's), and every figure is suppressed with K of at
+least 10 (contract section 5), complementary suppression included.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from etl.insights import with_wilson
+from etl.metrics import DEFAULT_MIN_CELL, Filters, blank_suppressed, outcome_counts, suppress
+from etl.warehouse import query, read_sql
+
+PUBLIC_MIN_CELL = DEFAULT_MIN_CELL  # the floor for every figure outside the director's pages
+POOL_DIMENSIONS = ("major", "class_level", "institution")
+MIN_PEERS = 5  # an industry comparison needs at least this many other employers
+
+
+def public_k(min_cell: int) -> int:
+    return max(int(min_cell), PUBLIC_MIN_CELL)
+
+
+# --- the employer's own view -------------------------------------------------------------------------------------
+
+
+def employer_name(con: duckdb.DuckDBPyConnection, employer_id: str) -> tuple[str, str] | None:
+    frame = query(con, "select name, industry from employers where employer_id = ?", [employer_id])
+    return (frame["name"][0], frame["industry"][0]) if frame.height else None
+
+
+def employer_summary(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL
+                     ) -> pl.DataFrame:
+    """The employer's outcome row (all its projects), suppressed below K."""
+    counts = outcome_counts(con, "overall", Filters(employer_id=employer_id))
+    if counts.is_empty():
+        return counts
+    flags = suppress(counts, "denominator", "group", public_k(min_cell))
+    return blank_suppressed(counts, flags, ("group", "group2", "projects"))
+
+
+def employer_projects(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL
+                      ) -> pl.DataFrame:
+    """One row per project of the employer, with days to first applicant and to first selection."""
+    frame = _projects(con, "m.employer_id", employer_id)
+    if frame.is_empty():
+        return frame
+    frame = frame.with_columns(
+        pl.col("applications", "selected", "completed", "closed", "offers", "converted").cast(pl.Int64),
+    ).with_columns(
+        pl.when(pl.col("completed") > 0).then(pl.col("completed")).otherwise(pl.col("applications"))
+        .alias("denominator"),
+        pl.when(pl.col("applications") > 0).then(pl.col("selected") / pl.col("applications")).alias("selection_rate"),
+        pl.when(pl.col("closed") > 0).then(pl.col("completed") / pl.col("closed")).alias("completion_rate"),
+        pl.when(pl.col("completed") > 0).then(pl.col("offers") / pl.col("completed")).alias("offer_rate"),
+    )
+    flags = suppress(frame, "denominator", "project_id", public_k(min_cell))
+    keep = ("project_id", "title", "function", "platform", "posted_date", "days_to_first_applicant",
+            "days_to_first_selection")
+    shown = ["project_id", "title", "function", "platform", "posted_date", "applications", "selected",
+             "selection_rate", "completed", "completion_rate", "offers", "offer_rate", "converted",
+             "days_to_first_applicant", "days_to_first_selection", "suppressed"]
+    return blank_suppressed(frame, flags, keep).select(shown).sort("posted_date", descending=True)
+
+
+def _projects(con: duckdb.DuckDBPyConnection, scope: str, value: str | None) -> pl.DataFrame:
+    """Per-project rows of one employer (scope m.employer_id) or of one industry (scope e.industry)."""
+    if scope not in ("m.employer_id", "e.industry"):
+        raise ValueError("scope is an employer or an industry")
+    return query(con, read_sql("metrics/employer_projects.sql").format(scope=scope), [value])
+
+
+def applicant_pool(con: duckdb.DuckDBPyConnection, employer_id: str, dimension: str,
+                   min_cell: int = PUBLIC_MIN_CELL) -> pl.DataFrame:
+    """Distinct applicants to the employer's projects by major, class level or institution, suppressed below K."""
+    if dimension not in POOL_DIMENSIONS:
+        raise ValueError(f"the applicant pool is shown by {', '.join(POOL_DIMENSIONS)}")
+    frame = query(con, f"select {dimension} as \"group\", count(distinct student_id) as applicants, "
+                       "sum(case when status = 'selected' then 1 else 0 end) as selected "
+                       "from fact_applications where employer_id = ? group by 1", [employer_id])
+    if frame.is_empty():
+        return frame
+    frame = frame.with_columns(pl.col("applicants", "selected").cast(pl.Int64)).with_columns(
+        (pl.col("applicants") / pl.col("applicants").sum()).alias("share"))
+    flags = suppress(frame, "applicants", "group", public_k(min_cell))
+    return blank_suppressed(frame, flags, ("group",)).sort("applicants", descending=True, nulls_last=True)
+
+
+COMPARED = ("selection_rate", "completion_rate", "offer_rate", "conversion_rate", "days_to_first_applicant",
+            "days_to_first_selection", "employer_rating", "student_rating")
+
+
+def industry_comparison(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL
+                        ) -> pl.DataFrame:
+    """The employer's figures beside the median of its industry's other employers (when at least five have one).
+
+    Other employers are never named or shown one by one; each one's figure only counts when its own
+    denominator reaches K, so the median does not rest on small cells.
+    """
+    k = public_k(min_cell)
+    frame = _projects(con, "e.industry", _industry_of(con, employer_id))
+    per_employer = frame.with_columns(pl.col("applications", "selected", "completed", "closed", "offers",
+                                              "converted").cast(pl.Int64)).group_by("employer_id").agg(
+        pl.col("applications", "selected", "completed", "closed", "offers", "converted").sum(),
+        pl.col("days_to_first_applicant").median(),
+        pl.col("days_to_first_selection").median(),
+        pl.col("rating_given_sum").sum(), pl.col("rating_given_n").sum(),
+        pl.col("rating_received_sum").sum(), pl.col("rating_received_n").sum(),
+    ).with_columns(
+        pl.when(pl.col("applications") >= k).then(pl.col("selected") / pl.col("applications")).alias(COMPARED[0]),
+        pl.when(pl.col("closed") >= k).then(pl.col("completed") / pl.col("closed")).alias(COMPARED[1]),
+        pl.when(pl.col("completed") >= k).then(pl.col("offers") / pl.col("completed")).alias(COMPARED[2]),
+        pl.when(pl.col("completed") >= k).then(pl.col("converted") / pl.col("completed")).alias(COMPARED[3]),
+        pl.when(pl.col("rating_given_n") >= k).then(pl.col("rating_given_sum") / pl.col("rating_given_n"))
+        .alias(COMPARED[6]),
+        pl.when(pl.col("rating_received_n") >= k).then(pl.col("rating_received_sum") / pl.col("rating_received_n"))
+        .alias(COMPARED[7]),
+    )
+    mine = per_employer.filter(pl.col("employer_id") == employer_id)
+    others = per_employer.filter(pl.col("employer_id") != employer_id)
+    rows = []
+    for metric in COMPARED:
+        peers = others[metric].drop_nulls()
+        rows.append({
+            "figure": metric,
+            "yours": mine[metric][0] if mine.height else None,
+            "industry_median": peers.median() if peers.len() >= MIN_PEERS else None,
+            "employers_compared": peers.len() if peers.len() >= MIN_PEERS else None,
+        })
+    return pl.DataFrame(rows, schema={"figure": pl.String, "yours": pl.Float64, "industry_median": pl.Float64,
+                                      "employers_compared": pl.Int64})
+
+
+def _industry_of(con: duckdb.DuckDBPyConnection, employer_id: str) -> str | None:
+    found = employer_name(con, employer_id)
+    return found[1] if found else None
+
+
+# --- the student view -------------------------------------------------------------------------------------------
+
+_GROUP_COLUMN = {"industry": "coalesce(m.industry, e.industry)", "function": "m.function"}
+
+
+def compare_groups(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple[str, ...],
+                   min_cell: int = PUBLIC_MIN_CELL) -> pl.DataFrame:
+    """Two to four industries or functions side by side, aggregates only, suppressed below K."""
+    if dimension not in ("industry", "function"):
+        raise ValueError("students compare industries or functions")
+    counts = outcome_counts(con, dimension, Filters())
+    chosen = counts.filter(pl.col("group").is_in(list(groups)))
+    postings = query(con, f"""
+        select {_GROUP_COLUMN[dimension]} as "group", count(*) as projects, sum(coalesce(m.slots, 1)) as slots,
+               avg(case when m.pay_usd > 0 then m.pay_usd / m.estimated_hours end) as pay_per_hour,
+               percentile_cont(0.5) within group (order by m.estimated_hours) as typical_hours
+        from micro_internships m join employers e on e.employer_id = m.employer_id
+        group by 1""")
+    table = with_wilson(chosen, "offers", "completed", "offer_ci").join(postings, on="group", how="left")
+    table = table.with_columns((pl.col("applications") / pl.col("slots").cast(pl.Float64))
+                               .alias("applicants_per_slot"))
+    flags = suppress(table, "denominator", "group", public_k(min_cell))
+    columns = ["group", "applications", "completed", "completion_rate", "offer_rate", "offer_ci_low",
+               "offer_ci_high", "pay_per_hour", "typical_hours", "applicants_per_slot"]
+    return blank_suppressed(table.select(columns + ["denominator"]), flags, ("group",)).drop("denominator")
+
+
+def top_skills(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple[str, ...], n: int = 5
+               ) -> pl.DataFrame:
+    """The skills most often listed on the groups' projects (counts of projects, not of students)."""
+    column = _GROUP_COLUMN[dimension]
+    placeholders = ", ".join("?" for _ in groups)
+    frame = query(con, f"""
+        select {column} as "group", ps.skill, count(*) as projects
+        from project_skills ps
+        join micro_internships m on m.project_id = ps.project_id
+        join employers e on e.employer_id = m.employer_id
+        where {column} in ({placeholders})
+        group by 1, 2""", list(groups))
+    return frame.sort(["group", "projects", "skill"], descending=[False, True, False]).group_by(
+        "group", maintain_order=True).head(n)
+
+
+def selection_channels(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple[str, ...],
+                       min_cell: int = PUBLIC_MIN_CELL) -> pl.DataFrame:
+    """Per group, the channels through which students were selected, with selection rates (suppressed)."""
+    counts = outcome_counts(con, dimension, Filters(), second="channel").filter(pl.col("group").is_in(list(groups)))
+    frame = counts.select("group", pl.col("group2").alias("channel"), "applications", "selected",
+                          "selection_rate")
+    flags = suppress(frame.rename({"applications": "denominator"}), "denominator", ["group", "channel"],
+                     public_k(min_cell), within=["group"])
+    return blank_suppressed(frame, flags, ("group", "channel")).sort(
+        ["group", "selected"], descending=[False, True], nulls_last=True)
+
+
+PHRASES = {
+    "pay_band": {"unpaid": "unpaid projects", "<15": "projects paying under $15 an hour",
+                 "15-20": "projects paying $15-20 an hour", "20-25": "projects paying $20-25 an hour",
+                 "25+": "projects paying $25 an hour or more"},
+    "hours_band": {"<10": "projects under 10 hours", "10-19": "projects of 10-19 hours",
+                   "20-39": "projects of 20-39 hours", "40+": "projects of 40 hours or more"},
+    "channel": {"platform": "projects found on a platform", "career_services": "projects found through career "
+                "services", "networking": "projects found through networking", "referral": "projects found "
+                "through a referral", "direct": "projects found by approaching the employer directly"},
+    "class_level": {"first_year": "projects done by first-year students", "sophomore": "projects done by "
+                    "sophomores", "junior": "projects done by juniors", "senior": "projects done by seniors",
+                    "graduate": "projects done by graduate students", "alumni": "projects done by alumni"},
+}
+
+
+def what_leads_to_offers(con: duckdb.DuckDBPyConnection, min_cell: int = PUBLIC_MIN_CELL) -> list[str]:
+    """Plain sentences: for pay, length, channel and class level, the groups with the highest and lowest offer rate
+    among groups with at least 3·K completed projects (so that a comparison rests on enough projects)."""
+    sentences = []
+    for dimension, phrases in PHRASES.items():
+        counts = outcome_counts(con, dimension, Filters()).filter(
+            (pl.col("completed") >= 3 * public_k(min_cell)) & pl.col("group").is_in(list(phrases)))
+        if counts.height < 2:
+            continue
+        ranked = counts.sort("offer_rate", descending=True)
+        best, worst = ranked.row(0, named=True), ranked.row(-1, named=True)
+        if best["offer_rate"] - worst["offer_rate"] < 0.02:
+            sentences.append(f"Offer rates hardly differ by {dimension.replace('_', ' ')}.")
+            continue
+        first = phrases[best["group"]]
+        sentences.append(
+            f"{first[0].upper()}{first[1:]} led to an offer {best['offer_rate']:.0%} of the time, against "
+            f"{worst['offer_rate']:.0%} for {phrases[worst['group']]} ({best['completed']:,} and "
+            f"{worst['completed']:,} completed projects)."
+        )
+    return sentences
