@@ -60,7 +60,7 @@ def employer_projects(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell
     shown = ["project_id", "title", "function", "platform", "posted_date", "applications", "selected",
              "selection_rate", "completed", "completion_rate", "offers", "offer_rate", "converted",
              "days_to_first_applicant", "days_to_first_selection", "suppressed"]
-    return blank_suppressed(frame, flags, keep).select(shown).sort("posted_date", descending=True)
+    return blank_suppressed(frame, flags, keep).select(shown).sort(["posted_date", "project_id"], descending=True)
 
 
 def _projects(con: duckdb.DuckDBPyConnection, scope: str, value: str | None) -> pl.DataFrame:
