@@ -39,10 +39,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+PASSWORD = "browser-test-password"
+
+
 @pytest.fixture(scope="module")
-def server(sample: tuple[Path, Path]) -> Iterator[str]:
+def accounts(sample: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A users file with one account per role; the employer is the sample's busiest."""
+    from etl.users import UserStore
+
+    con = duckdb.connect(str(sample[1]), read_only=True)
+    busiest = con.sql("select employer_id from micro_internships group by 1 order by count(*) desc, 1 limit 1"
+                      ).fetchall()[0][0]
+    con.close()
+    path = tmp_path_factory.mktemp("users") / "users.json"
+    store = UserStore(path)
+    store.add("director", "director", PASSWORD)
+    store.add("employer", "employer", PASSWORD, busiest)
+    store.add("student", "student", PASSWORD)
+    return path, busiest
+
+
+@pytest.fixture(scope="module")
+def server(sample: tuple[Path, Path], accounts: tuple[Path, str]) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "MIO_DB": str(sample[1])}
+    env = {**os.environ, "MIO_DB": str(sample[1]), "MIO_USERS": str(accounts[0])}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1", "--server.port",
          str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
@@ -64,8 +84,17 @@ def server(sample: tuple[Path, Path]) -> Iterator[str]:
     proc.wait(timeout=20)
 
 
+def sign_in(page, server: str, username: str, query: str = "") -> None:  # noqa: ANN001 - playwright page
+    """Open the app (with `query`), sign in, and wait for the signed-in frame."""
+    page.goto(f"{server}/{query}")
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as").wait_for(timeout=60_000)
+
+
 def test_overview_in_chromium(server: str, sample: tuple[Path, Path], page) -> None:  # noqa: ANN001 - playwright
-    page.goto(f"{server}/?institution=Bayview+University")  # the default page lives at /
+    sign_in(page, server, "director", "?institution=Bayview+University")  # the default page lives at /
     page.wait_for_selector("[data-testid='stMetric']", timeout=60_000)
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     assert page.locator("[data-testid='stException']").count() == 0
@@ -80,20 +109,22 @@ def test_overview_in_chromium(server: str, sample: tuple[Path, Path], page) -> N
     assert page.locator(".js-plotly-plot").count() == 2
 
 
-PAGES = {  # url path -> how many charts the page draws on the sample
-    "": 2, "offers": 2, "trends": 2, "channels": 4, "equity": 1, "destinations": 3, "skills": 3,
-    "test-drive": 2, "employers": 1, "data-quality": 0, "glossary": 0,
+PAGES = {  # sidebar link -> how many charts the page draws on the sample
+    "Overview": 2, "What leads to offers": 2, "Trends": 2, "Channels": 4, "Equity": 1, "First destinations": 3,
+    "Skills": 3, "Career test-drive": 2, "Employers": 1, "Data quality": 0, "Glossary": 0,
 }
 
 
-@pytest.mark.parametrize("path", list(PAGES))
-def test_every_page_in_chromium(server: str, page, path: str) -> None:  # noqa: ANN001 - playwright page
+@pytest.mark.parametrize("title", list(PAGES))
+def test_every_page_in_chromium(server: str, page, title: str) -> None:  # noqa: ANN001 - playwright page
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{server}/{path}")
+    sign_in(page, server, "director")
+    page.wait_for_timeout(1_000)
+    page.get_by_role("link", name=title, exact=True).click()
     page.wait_for_selector("h1", timeout=60_000)
-    if PAGES[path]:
-        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {PAGES[path]}",
+    if PAGES[title]:
+        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {PAGES[title]}",
                                timeout=60_000)
     else:
         page.wait_for_selector("[data-testid='stMarkdown'], [data-testid='stDataFrame']", timeout=60_000)
@@ -104,7 +135,7 @@ def test_every_page_in_chromium(server: str, page, path: str) -> None:  # noqa: 
 
 
 def test_filters_survive_navigation_in_chromium(server: str, page) -> None:  # noqa: ANN001
-    page.goto(f"{server}/?institution=Lakeshore+College")
+    sign_in(page, server, "director", "?institution=Lakeshore+College")
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     page.wait_for_timeout(2_000)  # the sidebar is inert while the first run is still drawing
     page.get_by_role("link", name="Channels").click()
@@ -115,7 +146,7 @@ def test_filters_survive_navigation_in_chromium(server: str, page) -> None:  # n
 
 
 def test_outcomes_report_downloads_in_one_click(server: str, sample: tuple[Path, Path], page) -> None:  # noqa: ANN001
-    page.goto(f"{server}/?institution=Riverside+Institute+of+Technology")
+    sign_in(page, server, "director", "?institution=Riverside+Institute+of+Technology")
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     page.wait_for_timeout(1_500)
     with page.expect_download(timeout=60_000) as download:
@@ -127,3 +158,36 @@ def test_outcomes_report_downloads_in_one_click(server: str, sample: tuple[Path,
     con.close()
     assert f"Applications<b>{row['applications']:,}</b>" in text
     assert "Riverside Institute of Technology" in text
+
+
+
+@pytest.mark.parametrize(("username", "links"), [
+    ("director", {"Overview", "Equity", "Data quality", "Glossary"}),
+    ("employer", {"Your micro-internships", "Glossary"}),
+    ("student", {"Compare industries", "Glossary"}),
+])
+def test_each_role_signs_in_sees_its_pages_and_signs_out(server: str, sample: tuple[Path, Path],  # noqa: PLR0913
+                                                         accounts: tuple[Path, str], page,  # noqa: ANN001
+                                                         username: str, links: set[str]) -> None:
+    con = duckdb.connect(str(sample[1]), read_only=True)
+    employer_name = con.sql("select name from employers where employer_id = ?", params=[accounts[1]]).fetchall()[0][0]
+    con.close()
+    heading = {"director": "Which micro-internships lead to job offers?", "employer": employer_name,
+               "student": "Compare industries and functions"}[username]
+    page.goto(server)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Wrong username or password.").wait_for(timeout=30_000)
+    sign_in(page, server, username)
+    page.get_by_role("heading", name=heading).wait_for(timeout=60_000)
+    # Each link reads "icon-name\n\nTitle": the icon is a ligature of the Material Symbols font.
+    texts = page.locator("[data-testid='stSidebarNavLink']").all_inner_texts()
+    shown = {text.strip().splitlines()[-1].strip() for text in texts}
+    assert links <= shown
+    if username != "director":
+        assert shown == links
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stMetric']").count() == 0
