@@ -236,3 +236,29 @@ def test_student_view_figures(sample: tuple[Path, Path], monkeypatch: pytest.Mon
     assert shown["offer_rate"].fill_nan(None).to_list() == expected["offer_rate"].to_list()
     assert len(at.markdown) >= 3  # skills per industry and the plain-language findings
     assert any("led to an offer" in m.value for m in at.markdown)
+
+
+def test_openid_connect_sign_in_takes_the_role_from_the_users_file(users_file: Path, hand_db: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    UserStore(users_file).add("dana@uni.example", "director", SECRET)
+    monkeypatch.setenv("MIO_DB", str(hand_db))
+
+    def run(email: str, logged_in: bool) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
+                              "client_id": "mio", "client_secret": "s",
+                              "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}
+        at.user = {"is_logged_in": logged_in, "email": email}
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    known = run("dana@uni.example", True)
+    assert known.session_state["user"] == User("dana@uni.example", "director", None)
+    assert {m.label for m in known.metric} >= {"Applications"}
+    stranger = run("eve@elsewhere.example", True)
+    assert "user" not in stranger.session_state and not stranger.metric
+    assert "no account for you here" in stranger.warning[0].value
+    visitor = run("dana@uni.example", False)
+    assert not visitor.metric
+    assert any(b.label == "Sign in with your organisation" for b in visitor.button)

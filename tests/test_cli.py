@@ -101,3 +101,25 @@ def test_generate_and_load_commands(tmp_path: Path) -> None:
     summary = json.loads(result.stdout)
     assert summary["status"] == "loaded"
     assert sum(f["rows_quarantined"] for f in summary["files"]) == 0
+
+
+@pytest.mark.slow
+def test_demo_generates_loads_and_prints_one_account_per_role(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from etl.users import UserStore
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MIO_USERS", raising=False)
+    result = mio("demo", "--no-serve")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "data" / "sample" / "applications.csv").exists()
+    assert (tmp_path / "data" / "warehouse.duckdb").exists()
+    store = UserStore(tmp_path / "data" / "users.json")
+    assert [(u.username, u.role) for u in store.list()] == [("director", "director"), ("employer", "employer"),
+                                                             ("student", "student")]
+    printed = dict(re.findall(r"│ (director|employer|student) +│ [^│]+│ (\S+) +│", result.stderr))
+    assert set(printed) == {"director", "employer", "student"}
+    for username, password in printed.items():
+        assert store.authenticate(username, password) is not None
