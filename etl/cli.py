@@ -247,6 +247,31 @@ def _demo_accounts(db: Path) -> list[tuple[str, str, str | None, str]]:
     return made
 
 
+@main.command()
+@click.option("--sizes", default="100000,1000000", show_default=True,
+              help="Comma-separated numbers of applications (about ten per generated student).")
+@click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=Path("data/bench"),
+              show_default=True, help="Where generated sources and warehouses are kept (and reused).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/benchmarks.md"),
+              show_default=True)
+@click.option("--runs", type=click.IntRange(1, 100), default=5, show_default=True,
+              help="Warm runs per page, each with different filters.")
+@click.option("--browser", is_flag=True, help="Also time pages in headless Chromium (/usr/bin/chromium).")
+def bench(sizes: str, work: Path, out: Path, runs: int, browser: bool) -> None:
+    """Measure load, report and page speed and memory; write a table to docs/benchmarks.md."""
+    from etl import bench as harness
+
+    try:
+        numbers = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        raise click.UsageError("--sizes takes numbers such as 100000,1000000") from None
+    results = harness.run(numbers, work.resolve(), runs=runs, browser=browser, progress=lambda m: err.print(m))
+    command = "mio bench " + " ".join(a for a in sys.argv[2:])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(harness.markdown(results, command.strip()))
+    err.print(f"wrote {out}")
+
+
 def _streamlit(db: Path, port: int) -> None:
     app = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
     from etl.users import DEFAULT_USERS

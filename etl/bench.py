@@ -1,0 +1,427 @@
+"""`mio bench`: measured speed and memory of loading, reports and dashboard pages at several sizes.
+
+For each size (applications) it generates a source (cached under the work folder), then measures:
+- load: `mio load` into a new warehouse (wall time, rows per second, peak memory of the process) next to DuckDB's
+  own bulk load of the same CSV files into plain tables (`create table ... as select * from read_csv(...)`);
+- report: `mio report --by D` per dimension (the command, and the query alone);
+- pages: every dashboard page run by Streamlit's AppTest, with the time spent in warehouse queries, cold (first
+  run on a new connection) and warm (later runs with varied filters and cleared result caches), p50 and p95,
+  next to a hand-written DuckDB query of the same headline figures straight from the core tables;
+- browser (optional): time to a rendered overview and a heavy page in headless Chromium, and the resident memory
+  of the dashboard server after visiting every page.
+
+Peak memory of a child process comes from `os.wait4` (the kernel's ru_maxrss), so nothing else is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DIMENSIONS_TIMED = ("overall", "industry", "employer", "channel", "term", "pay_band")
+PAGES = ("overview", "offers", "trends", "channels", "equity", "destinations", "skills", "test_drive", "employers",
+         "data_quality")
+
+
+@dataclass
+class Result:
+    size: int
+    applications: int = 0
+    generate_s: float = 0.0
+    load: dict = field(default_factory=dict)
+    duckdb_bulk: dict = field(default_factory=dict)
+    reports: dict = field(default_factory=dict)
+    pages: dict = field(default_factory=dict)
+    hand_sql: dict = field(default_factory=dict)
+    browser: dict = field(default_factory=dict)
+
+
+def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float, int]:
+    """Run a command; return (wall seconds, peak resident memory in MB, exit code). Its stderr is shown on failure."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            errors.seek(0)
+            sys.stderr.write(errors.read().decode(errors="replace")[-2000:])
+    return wall, usage.ru_maxrss / 1024, proc.returncode
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    index = q * (len(ordered) - 1)
+    low = int(index)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (index - low)
+
+
+def bench_generate(size: int, folder: Path) -> tuple[Path, float]:
+    source = folder / "source"
+    if (source / "applications.csv").exists():
+        return source, 0.0
+    students = max(10, size // 10)
+    wall, _, code = run_measured([sys.executable, "-m", "etl.cli", "generate", "--out", str(source), "--students",
+                                  str(students), "--seed", "1"])
+    if code != 0:
+        raise RuntimeError(f"mio generate failed for {size}")
+    return source, wall
+
+
+def bench_load(source: Path, db: Path) -> dict:
+    for stale in db.parent.glob(db.name + "*"):
+        stale.unlink()
+    wall, peak, code = run_measured([sys.executable, "-m", "etl.cli", "load", "--source", str(source), "--db",
+                                     str(db)])
+    if code != 0:
+        raise RuntimeError(f"mio load failed on {source}")
+    rows = sum(sum(1 for _ in open(p, "rb")) - 1 for p in source.glob("*.csv"))
+    return {"wall_s": wall, "peak_mb": peak, "rows": rows, "rows_per_s": rows / wall}
+
+
+BULK_SCRIPT = """
+import sys, time, duckdb, pathlib
+source, db = pathlib.Path(sys.argv[1]), sys.argv[2]
+con = duckdb.connect(db)
+for path in sorted(source.glob('*.csv')):
+    con.execute(f"create table {path.stem} as select * from read_csv('{path}', header = true)")
+con.execute('checkpoint')
+con.close()
+"""
+
+
+def bench_duckdb_bulk(source: Path, db: Path) -> dict:
+    for stale in db.parent.glob(db.name + "*"):
+        stale.unlink()
+    wall, peak, code = run_measured([sys.executable, "-c", BULK_SCRIPT, str(source), str(db)])
+    if code != 0:
+        raise RuntimeError("DuckDB's bulk load failed")
+    return {"wall_s": wall, "peak_mb": peak}
+
+
+def bench_reports(db: Path) -> dict:
+    import duckdb
+
+    from etl.metrics import outcome_table
+
+    results = {}
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for dimension in DIMENSIONS_TIMED:
+            command, _, _ = run_measured([sys.executable, "-m", "etl.cli", "report", "--by", dimension, "--db",
+                                          str(db), "--format", "json"])
+            timings = []
+            for _ in range(5):
+                started = time.perf_counter()
+                outcome_table(con, dimension)
+                timings.append(time.perf_counter() - started)
+            results[dimension] = {"command_s": command, "query_p50_s": statistics.median(timings)}
+    finally:
+        con.close()
+    return results
+
+
+@contextmanager
+def timed_queries() -> Iterator[list[float]]:
+    """Record the seconds of every warehouse query the metrics layer runs while inside the block."""
+    import etl.audience_views
+    import etl.insights
+    import etl.metrics
+    import etl.warehouse
+    from dashboard import data
+
+    spent: list[float] = []
+    original = etl.warehouse.query
+
+    def recording(con, sql, params=None):  # noqa: ANN001, ANN202 - same signature as query
+        started = time.perf_counter()
+        try:
+            return original(con, sql, params)
+        finally:
+            spent.append(time.perf_counter() - started)
+
+    modules = (etl.warehouse, etl.metrics, etl.insights, etl.audience_views, data)
+    for module in modules:
+        module.query = recording
+    try:
+        yield spent
+    finally:
+        for module in modules:
+            module.query = original
+
+
+def _population(db: Path, rng: random.Random) -> dict[str, str]:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        institutions = [r[0] for r in con.sql("select distinct institution from fact_applications").fetchall()]
+        terms = [r[0] for r in con.sql("select term from fact_applications group by term order by min(term_start)"
+                                       ).fetchall()]
+    finally:
+        con.close()
+    choice = rng.choice(["all", "institution", "terms", "both"])
+    query: dict[str, str] = {}
+    if choice in ("institution", "both"):
+        query["institution"] = rng.choice(institutions)
+    if choice in ("terms", "both") and len(terms) > 3:
+        start = rng.randrange(0, len(terms) - 2)
+        query["term_from"], query["term_to"] = terms[start], terms[min(len(terms) - 1, start + 3)]
+    return query
+
+
+def bench_pages(db: Path, runs: int = 5, seed: int = 7) -> dict:
+    """Query seconds and whole-script seconds per page: cold, then warm runs with varied filters."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import data
+    from etl.users import User
+
+    os.environ["MIO_DB"] = str(db)
+    rng = random.Random(seed)
+    results = {}
+    for page in PAGES:
+        cold_query = cold_script = 0.0
+        warm_query: list[float] = []
+        warm_script: list[float] = []
+        for run in range(runs + 1):
+            at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=300)
+            at.session_state["user"] = User("bench", "director")
+            for key, value in (_population(db, rng) if run else {}).items():
+                at.query_params[key] = value
+            at.run()
+            st.cache_data.clear()
+            if run == 0:  # cold: a new connection (a new DuckDB instance, empty buffers) and empty caches
+                with data._lock:
+                    for _, con in data._open.values():
+                        con.close()
+                    data._open.clear()
+            with timed_queries() as spent:
+                started = time.perf_counter()
+                at.switch_page(f"views/{page}.py").run()
+                script = time.perf_counter() - started
+            if at.exception:
+                raise RuntimeError(f"page {page} failed: {at.exception[0].message}")
+            if run == 0:
+                cold_query, cold_script = sum(spent), script
+            else:
+                warm_query.append(sum(spent))
+                warm_script.append(script)
+        results[page] = {
+            "cold_query_s": cold_query, "cold_script_s": cold_script,
+            "warm_query_p50_s": percentile(warm_query, 0.5), "warm_query_p95_s": percentile(warm_query, 0.95),
+            "warm_script_p50_s": percentile(warm_script, 0.5), "warm_script_p95_s": percentile(warm_script, 0.95),
+        }
+    return results
+
+
+HAND_SQL = """
+select
+    count(*) as applications,
+    count(distinct a.student_id) as applicants,
+    sum(case when a.status = 'selected' then 1 else 0 end) / sum(case when a.status <> 'withdrawn' then 1 else 0 end)
+        as selection_rate,
+    count(p.placement_id) as placements,
+    sum(case when p.status = 'completed' then 1 else 0 end) as completed
+from applications a
+join students s on s.student_id = a.student_id
+join micro_internships m on m.project_id = a.project_id
+left join placements p on p.application_id = a.application_id
+"""
+
+
+def bench_hand_sql(db: Path, runs: int = 5) -> dict:
+    """The overview's headline counts written by hand against the core tables (no derived fact table)."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        timings = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            con.sql(HAND_SQL).fetchall()
+            timings.append(time.perf_counter() - started)
+    finally:
+        con.close()
+    return {"overview_counts_p50_s": statistics.median(timings)}
+
+
+def bench_browser(db: Path) -> dict:
+    """Seconds to a rendered overview and 'What leads to offers' in Chromium, and the server's memory after every
+    page (signed in as a director)."""
+    import socket
+    import tempfile
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    from etl.users import UserStore
+
+    users = Path(tempfile.mkdtemp()) / "users.json"
+    UserStore(users).add("bench", "director", "bench-password")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "MIO_DB": str(db), "MIO_USERS": str(users)}
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+                               "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless",
+                               "true", "--browser.gatherUsageStats", "false"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.3)
+        results: dict = {}
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page()
+            page.goto(url)
+            page.get_by_role("textbox", name="Username").fill("bench")
+            page.get_by_role("textbox", name="Password").fill("bench-password")
+            started = time.perf_counter()
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=120_000)
+            results["overview_s"] = time.perf_counter() - started
+            page.wait_for_timeout(1000)
+            titles = ["What leads to offers", "Trends", "Channels", "Equity", "First destinations", "Skills",
+                      "Career test-drive", "Employers", "Data quality"]
+            for title in titles:
+                started = time.perf_counter()
+                page.get_by_role("link", name=title, exact=True).click()
+                page.get_by_role("heading", name=title if title != "Channels" else "Channels and platforms")
+                page.wait_for_timeout(300)
+                page.wait_for_load_state()
+                if title == "What leads to offers":
+                    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2",
+                                           timeout=120_000)
+                    results["offers_s"] = time.perf_counter() - started
+                page.wait_for_timeout(1500)
+            browser.close()
+        status = Path(f"/proc/{server.pid}/status").read_text()
+        results["server_rss_mb"] = int(next(line.split()[1] for line in status.splitlines()
+                                            if line.startswith("VmRSS"))) / 1024
+        return results
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def machine() -> dict:
+    import duckdb
+    import great_expectations
+    import polars
+    import streamlit
+
+    memory = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), "0")
+    return {
+        "cores": os.cpu_count(), "memory_gb": round(int(memory) / 1024 / 1024, 1), "python": platform.python_version(),
+        "duckdb": duckdb.__version__, "polars": polars.__version__, "streamlit": streamlit.__version__,
+        "great_expectations": great_expectations.__version__, "platform": platform.platform(),
+    }
+
+
+def run(sizes: list[int], work: Path, runs: int = 5, browser: bool = False,
+        progress: Callable[[str], None] = print) -> list[Result]:
+    results = []
+    for size in sizes:
+        folder = work / str(size)
+        folder.mkdir(parents=True, exist_ok=True)
+        result = Result(size)
+        progress(f"{size:,}: generating")
+        source, result.generate_s = bench_generate(size, folder)
+        result.applications = sum(1 for _ in open(source / "applications.csv", "rb")) - 1
+        progress(f"{size:,}: DuckDB bulk load")
+        result.duckdb_bulk = bench_duckdb_bulk(source, folder / "bulk.duckdb")
+        progress(f"{size:,}: mio load")
+        db = folder / "warehouse.duckdb"
+        result.load = bench_load(source, db)
+        progress(f"{size:,}: reports")
+        result.reports = bench_reports(db)
+        progress(f"{size:,}: pages")
+        result.pages = bench_pages(db, runs=runs)
+        result.hand_sql = bench_hand_sql(db)
+        if browser:
+            progress(f"{size:,}: browser")
+            result.browser = bench_browser(db)
+        results.append(result)
+        (work / "results.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
+    return results
+
+
+def markdown(results: list[Result], command: str) -> str:
+    info = machine()
+    lines = [
+        "# Benchmarks", "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {info['cores']} cores and {info['memory_gb']} GB "
+        f"({info['platform']}); Python {info['python']}, DuckDB {info['duckdb']}, Polars {info['polars']}, "
+        f"Streamlit {info['streamlit']}, Great Expectations {info['great_expectations']}.", "",
+        f"Command: `{command}`", "",
+        "## Load", "",
+        "| applications | rows (all files) | `mio load` | rows/s | peak memory | DuckDB bulk load | its peak memory "
+        "| ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        ratio = r.load["wall_s"] / r.duckdb_bulk["wall_s"]
+        lines.append(f"| {r.applications:,} | {r.load['rows']:,} | {r.load['wall_s']:.1f} s | "
+                     f"{r.load['rows_per_s']:,.0f} | {r.load['peak_mb']:,.0f} MB | {r.duckdb_bulk['wall_s']:.1f} s | "
+                     f"{r.duckdb_bulk['peak_mb']:,.0f} MB | {ratio:.1f}× |")
+    lines += ["", "`mio load` includes starting Python and importing Great Expectations (about 9 s on this machine), "
+              "reading every file as text with line numbers, validating each row, checking references, writing "
+              "an atomic copy and building the derived tables; DuckDB's bulk load only parses and stores.", "",
+              "## Report", "",
+              "| applications | dimension | `mio report --by …` (command) | the query alone (p50) |",
+              "|---:|---|---:|---:|"]
+    for r in results:
+        for dimension, t in r.reports.items():
+            query_ms = t["query_p50_s"] * 1000
+            lines.append(f"| {r.applications:,} | {dimension} | {t['command_s']:.2f} s | {query_ms:.0f} ms |")
+    lines += ["", "## Pages", "",
+              "Time in warehouse queries per page (cold: first run on a new connection; warm: later runs with "
+              "varied filters and cleared result caches), and the whole page script under AppTest.", "",
+              "| applications | page | queries cold | queries warm p50 | warm p95 | script cold | script warm p50 "
+              "| warm p95 |", "|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        for page, t in r.pages.items():
+            lines.append(
+                f"| {r.applications:,} | {page} | {t['cold_query_s'] * 1000:.0f} ms | "
+                f"{t['warm_query_p50_s'] * 1000:.0f} ms | {t['warm_query_p95_s'] * 1000:.0f} ms | "
+                f"{t['cold_script_s'] * 1000:.0f} ms | {t['warm_script_p50_s'] * 1000:.0f} ms | "
+                f"{t['warm_script_p95_s'] * 1000:.0f} ms |")
+    lines += ["", "Hand-written DuckDB SQL of the overview's headline counts straight from the core tables "
+              "(joins at query time, no derived table):", ""]
+    for r in results:
+        lines.append(f"- {r.applications:,} applications: {r.hand_sql['overview_counts_p50_s'] * 1000:.0f} ms (p50)")
+    browsed = [r for r in results if r.browser]
+    if browsed:
+        lines += ["", "## In the browser", "", "| applications | sign-in to rendered overview | to rendered "
+                  "'What leads to offers' | server memory after every page |", "|---:|---:|---:|---:|"]
+        for r in browsed:
+            lines.append(f"| {r.applications:,} | {r.browser['overview_s']:.1f} s | {r.browser['offers_s']:.1f} s | "
+                         f"{r.browser['server_rss_mb']:,.0f} MB |")
+    return "\n".join(lines) + "\n"

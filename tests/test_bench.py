@@ -1,0 +1,30 @@
+"""A small run of the benchmark harness, so that it cannot rot: every section measured, the table written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from etl.cli import main
+
+
+@pytest.mark.slow
+def test_bench_smoke_run(tmp_path: Path) -> None:
+    out = tmp_path / "benchmarks.md"
+    result = CliRunner().invoke(main, ["bench", "--sizes", "100000", "--work", str(tmp_path / "work"), "--out",
+                                       str(out), "--runs", "2"])
+    assert result.exit_code == 0, result.stderr
+    text = out.read_text()
+    assert "| applications | rows (all files) | `mio load` |" in text
+    load_row = next(line for line in text.splitlines() if line.startswith("| 10") and "× |" in line)
+    cells = [c.strip() for c in load_row.strip("|").split("|")]
+    assert 90_000 <= int(cells[0].replace(",", "")) <= 115_000  # about 100k applications were generated
+    assert float(cells[2].rstrip(" s")) > 0 and float(cells[5].rstrip(" s")) > 0
+    for page in ("overview", "offers", "trends", "channels", "equity", "destinations", "skills", "test_drive",
+                 "employers", "data_quality"):
+        assert f"| {page} |" in text
+    for dimension in ("overall", "industry", "employer"):
+        assert f"| {dimension} |" in text
+    assert (tmp_path / "work" / "results.json").exists()
