@@ -68,16 +68,28 @@ class _Staged:
     issues: list[pl.DataFrame] = field(default_factory=list)
     expectations: list[ExpectationResult] = field(default_factory=list)
 
+    _split: tuple[int, pl.DataFrame, pl.DataFrame] | None = None  # (issues seen, good rows, bad rows)
+
     def bad_lines(self) -> pl.Series:
         if not self.issues:
             return pl.Series("line", [], dtype=pl.Int64)
         return pl.concat(self.issues)["line"].unique()
 
+    def _rows(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        # Good and bad rows are asked for often (every reference check); split once per change of the issues.
+        if self._split is None or self._split[0] != len(self.issues):
+            if self.issues:
+                bad = pl.col(LINE).is_in(self.bad_lines().implode())
+                self._split = (len(self.issues), self.typed.filter(~bad), self.typed.filter(bad))
+            else:
+                self._split = (0, self.typed, self.typed.head(0))
+        return self._split[1], self._split[2]
+
     def good(self) -> pl.DataFrame:
-        return self.typed.filter(~pl.col(LINE).is_in(self.bad_lines().implode()))
+        return self._rows()[0]
 
     def bad(self) -> pl.DataFrame:
-        return self.typed.filter(pl.col(LINE).is_in(self.bad_lines().implode()))
+        return self._rows()[1]
 
     def add_issues(self, rows: pl.DataFrame, column: str, rule: str) -> None:
         """Quarantine `rows` (a slice of typed) for breaking `rule` on `column`."""

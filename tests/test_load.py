@@ -334,3 +334,13 @@ def test_spreadsheet_rows_are_reported_by_sheet_row(tmp_path: Path) -> None:
     assert code == 0
     assert ("applications.xlsx", 5, "channel", "in set [platform, career_services, networking, referral, direct]",
             "maybe") in quarantine(db)
+
+
+def test_quoted_fields_with_commas_and_a_ragged_row(tmp_path: Path, loaded_db: Path) -> None:
+    good = HAND["employers"] + ['E3,"Gamma, Inc.",Retail,1-49,CA']
+    db = tmp_path / "quoted.duckdb"
+    code, _ = run_load(variant(tmp_path, employers=good), db)
+    assert code == 0 and "Gamma, Inc." in ids(db, "employers", "name")
+    bad = good + ['E4,"Delta, LLC",Retail,1-49']
+    err = assert_rejected_unchanged(variant(tmp_path, employers=bad), loaded_db, "employers.csv")
+    assert "line 5" in err and "ragged row: 4 fields" in err
