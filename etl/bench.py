@@ -347,7 +347,10 @@ def machine() -> dict:
 
 def run(sizes: list[int], work: Path, runs: int = 5, browser: bool = False,
         progress: Callable[[str], None] = print) -> list[Result]:
-    results = []
+    """Measure each size; results of other sizes measured earlier in the same work folder are kept beside them."""
+    saved = work / "results.json"
+    earlier = json.loads(saved.read_text()) if saved.exists() else []
+    results = [Result(**r) for r in earlier if r["size"] not in sizes]
     for size in sizes:
         folder = work / str(size)
         folder.mkdir(parents=True, exist_ok=True)
@@ -369,7 +372,8 @@ def run(sizes: list[int], work: Path, runs: int = 5, browser: bool = False,
             progress(f"{size:,}: browser")
             result.browser = bench_browser(db)
         results.append(result)
-        (work / "results.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
+        results.sort(key=lambda r: r.size)
+        saved.write_text(json.dumps([r.__dict__ for r in results], indent=2))
     return results
 
 
