@@ -7,9 +7,14 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from etl.generate import generate
 from etl.load import LoadResult, load_source
+from etl.users import User
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+DIRECTOR = User("test-director", "director")
 
 # The hand-built source. Its figures are worked out in tests/test_metrics.py; change both together.
 HAND = {
@@ -134,3 +139,17 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     result = load_source(source, db)
     assert result.ok, result.reason
     return source, db
+
+
+def run_app(db: Path, monkeypatch: pytest.MonkeyPatch, user: User | None = DIRECTOR,
+            **query: str | list[str]) -> AppTest:
+    """Run the dashboard on `db` in AppTest, signed in as `user` (a director by default; None: a visitor)."""
+    monkeypatch.setenv("MIO_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    if user is not None:
+        at.session_state["user"] = user
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at

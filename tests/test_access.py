@@ -17,8 +17,8 @@ from streamlit.testing.v1 import AppTest
 from etl.audience_views import applicant_pool, compare_groups, employer_projects, employer_summary
 from etl.cli import main
 from etl.users import FAILED_SIGN_IN_DELAY, User, UserStore
+from tests.conftest import APP, run_app
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 VIEWS = Path(APP).parent / "views"
 SECRET = "correct horse battery staple"
 
@@ -80,15 +80,7 @@ def test_wrong_credentials_never_sign_in(users_file: Path) -> None:
 
 
 def app(db: Path, monkeypatch: pytest.MonkeyPatch, user: User | None = None, **query: str) -> AppTest:
-    monkeypatch.setenv("MIO_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=60)
-    if user is not None:
-        at.session_state["user"] = user
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_app(db, monkeypatch, user, **query)
 
 
 def test_sign_in_form(users_file: Path, hand_db: Path, monkeypatch: pytest.MonkeyPatch,

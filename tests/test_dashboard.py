@@ -10,26 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from etl.metrics import Filters, outcome_counts
-from etl.users import User
-
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-
-
-DIRECTOR = User("test-director", "director")
-
-
-def run_app(db: Path, monkeypatch: pytest.MonkeyPatch, user: User | None = DIRECTOR,
-            **query: str | list[str]) -> AppTest:
-    """Run the app on `db`, signed in as `user` (a director unless told otherwise)."""
-    monkeypatch.setenv("MIO_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=60)
-    if user is not None:
-        at.session_state["user"] = user
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+from tests.conftest import run_app
 
 
 def expected_metrics(db: Path, filters: Filters) -> dict[str, str]:
