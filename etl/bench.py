@@ -46,6 +46,7 @@ class Result:
     pages: dict = field(default_factory=dict)
     hand_sql: dict = field(default_factory=dict)
     browser: dict = field(default_factory=dict)
+    command: str = ""  # the `mio bench` command that measured this size
 
 
 def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float, int]:
@@ -346,7 +347,7 @@ def machine() -> dict:
 
 
 def run(sizes: list[int], work: Path, runs: int = 5, browser: bool = False,
-        progress: Callable[[str], None] = print) -> list[Result]:
+        progress: Callable[[str], None] = print, command: str = "") -> list[Result]:
     """Measure each size; results of other sizes measured earlier in the same work folder are kept beside them."""
     saved = work / "results.json"
     earlier = json.loads(saved.read_text()) if saved.exists() else []
@@ -354,7 +355,7 @@ def run(sizes: list[int], work: Path, runs: int = 5, browser: bool = False,
     for size in sizes:
         folder = work / str(size)
         folder.mkdir(parents=True, exist_ok=True)
-        result = Result(size)
+        result = Result(size, command=command)
         progress(f"{size:,}: generating")
         source, result.generate_s = bench_generate(size, folder)
         result.applications = sum(1 for _ in open(source / "applications.csv", "rb")) - 1
@@ -377,22 +378,24 @@ def run(sizes: list[int], work: Path, runs: int = 5, browser: bool = False,
     return results
 
 
-def markdown(results: list[Result], command: str) -> str:
+def markdown(results: list[Result]) -> str:
     info = machine()
     lines = [
         "# Benchmarks", "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {info['cores']} cores and {info['memory_gb']} GB "
+        f"Tables written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {info['cores']} cores and {info['memory_gb']} GB "
         f"({info['platform']}); Python {info['python']}, DuckDB {info['duckdb']}, Polars {info['polars']}, "
         f"Streamlit {info['streamlit']}, Great Expectations {info['great_expectations']}.", "",
-        f"Command: `{command}`", "",
+        "Measured by: " + "; ".join(f"`{c}` ({', '.join(f'{r.applications:,}' for r in results if r.command == c)})"
+                                    for c in dict.fromkeys(r.command for r in results)) + ".", "",
         "## Load", "",
-        "| applications | rows (all files) | `mio load` | rows/s | peak memory | DuckDB bulk load | its peak memory "
-        "| ratio |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| applications | `mio generate` | rows (all files) | `mio load` | rows/s | peak memory | DuckDB bulk load "
+        "| its peak memory | ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         ratio = r.load["wall_s"] / r.duckdb_bulk["wall_s"]
-        lines.append(f"| {r.applications:,} | {r.load['rows']:,} | {r.load['wall_s']:.1f} s | "
+        generated = f"{r.generate_s:.1f} s" if r.generate_s else "(reused)"
+        lines.append(f"| {r.applications:,} | {generated} | {r.load['rows']:,} | {r.load['wall_s']:.1f} s | "
                      f"{r.load['rows_per_s']:,.0f} | {r.load['peak_mb']:,.0f} MB | {r.duckdb_bulk['wall_s']:.1f} s | "
                      f"{r.duckdb_bulk['peak_mb']:,.0f} MB | {ratio:.1f}× |")
     lines += ["", "`mio load` includes starting Python and importing Great Expectations (about 9 s on this machine), "

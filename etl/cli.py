@@ -257,7 +257,8 @@ def _demo_accounts(db: Path) -> list[tuple[str, str, str | None, str]]:
 @click.option("--runs", type=click.IntRange(1, 100), default=5, show_default=True,
               help="Warm runs per page, each with different filters.")
 @click.option("--browser", is_flag=True, help="Also time pages in headless Chromium (/usr/bin/chromium).")
-def bench(sizes: str, work: Path, out: Path, runs: int, browser: bool) -> None:
+@click.option("--from-results", is_flag=True, help="Measure nothing: rewrite the tables from WORK/results.json.")
+def bench(sizes: str, work: Path, out: Path, runs: int, browser: bool, from_results: bool) -> None:
     """Measure load, report and page speed and memory; write a table to docs/benchmarks.md."""
     from etl import bench as harness
 
@@ -265,10 +266,17 @@ def bench(sizes: str, work: Path, out: Path, runs: int, browser: bool) -> None:
         numbers = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
     except ValueError:
         raise click.UsageError("--sizes takes numbers such as 100000,1000000") from None
-    results = harness.run(numbers, work.resolve(), runs=runs, browser=browser, progress=lambda m: err.print(m))
-    command = "mio bench " + " ".join(a for a in sys.argv[2:])
+    if from_results:
+        saved = work / "results.json"
+        if not saved.exists():
+            raise click.UsageError(f"no {saved} to rewrite from")
+        results = [harness.Result(**r) for r in json.loads(saved.read_text())]
+    else:
+        command = ("mio bench " + " ".join(sys.argv[2:])).strip()
+        results = harness.run(numbers, work.resolve(), runs=runs, browser=browser, progress=lambda m: err.print(m),
+                              command=command)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(harness.markdown(results, command.strip()))
+    out.write_text(harness.markdown(results))
     err.print(f"wrote {out}")
 
 

@@ -656,7 +656,8 @@ def _destinations(rng: np.random.Generator, students: pl.DataFrame, employers: p
                                 salary_mid[employed] * 0.92 * rng.lognormal(0, 0.18, employed.sum()),
                                 0.45 * salary_mid[employed] * rng.lognormal(0, 0.2, employed.sum()))
     industry[employed] = ind_pick[employed]
-    for i in np.flatnonzero(np.isin(sid, list(took))):
+    # A set lookup per graduate: np.isin on object arrays compares every pair (hours at a million students).
+    for i in np.flatnonzero(np.fromiter((s in took for s in sid), dtype=bool, count=len(sid))):
         emp_id, name, pay = took[sid[i]]
         outcome[i] = "employed_full_time"
         if emp_id is not None and emp_id in emp_lookup:

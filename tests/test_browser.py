@@ -191,3 +191,15 @@ def test_each_role_signs_in_sees_its_pages_and_signs_out(server: str, sample: tu
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
     assert page.locator("[data-testid='stMetric']").count() == 0
+
+
+def test_a_director_url_gives_a_student_no_data(server: str, page) -> None:  # noqa: ANN001 - playwright page
+    page.goto(f"{server}/offers")  # a visitor: only the sign-in form
+    page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+    assert page.locator("[data-testid='stMetric'], [data-testid='stDataFrame'], .js-plotly-plot").count() == 0
+    page.get_by_role("textbox", name="Username").fill("student")
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Compare industries and functions").wait_for(timeout=60_000)
+    assert page.get_by_role("heading", name="What leads to offers").count() == 0
+    assert page.get_by_role("link", name="What leads to offers").count() == 0
