@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashboard import auth, theme  # noqa: E402,F401 - theme registers the chart template
 from dashboard.filters import sidebar_filters, sidebar_min_cell  # noqa: E402
+from dashboard.sign_in import sign_in  # noqa: E402
 
 st.set_page_config(page_title="Micro-internship outcomes", page_icon=":material/monitoring:", layout="wide")
 GLOSSARY = st.Page("views/glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary")
@@ -43,12 +44,17 @@ STUDENT = [st.Page("views/student.py", title="Compare industries", icon=":materi
 
 user = auth.current_user()
 if user is None:
-    # Only the sign-in page exists for a visitor: every other URL falls back to it.
-    st.navigation([st.Page("views/sign_in.py", title="Sign in", icon=":material/login:", default=True)],
-                  position="hidden").run()
+    # A visitor gets only the sign-in form, under every page's address: a shared link shows the form, and after
+    # signing in the same address opens the page it names (when the account's role has it).
+    paths = [p.url_path for group in DIRECTOR.values() for p in group] + [p.url_path for p in EMPLOYER + STUDENT]
+    forms = [st.Page(sign_in, title="Sign in", icon=":material/login:", url_path=path or "sign-in",
+                     default=not path) for path in dict.fromkeys(paths)]
+    st.navigation(forms, position="hidden").run()
     st.stop()
 
 page = st.navigation({"director": DIRECTOR, "employer": EMPLOYER, "student": STUDENT}[user.role])
+for key, values in st.session_state.pop("asked_query", {}).items():
+    st.query_params[key] = values
 auth.sidebar_account(user)
 if user.role == "director":
     st.session_state["filters"] = sidebar_filters()

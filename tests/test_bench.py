@@ -17,11 +17,11 @@ def test_bench_smoke_run(tmp_path: Path) -> None:
                                        str(out), "--runs", "2"])
     assert result.exit_code == 0, result.stderr
     text = out.read_text()
-    assert "| applications | rows (all files) | `mio load` |" in text
+    assert "| applications | `mio generate` | rows (all files) | `mio load` |" in text
     load_row = next(line for line in text.splitlines() if line.startswith("| 10") and "× |" in line)
     cells = [c.strip() for c in load_row.strip("|").split("|")]
     assert 90_000 <= int(cells[0].replace(",", "")) <= 115_000  # about 100k applications were generated
-    assert float(cells[2].rstrip(" s")) > 0 and float(cells[5].rstrip(" s")) > 0
+    assert float(cells[3].rstrip(" s")) > 0 and float(cells[6].rstrip(" s")) > 0  # mio load, DuckDB bulk load
     for page in ("overview", "offers", "trends", "channels", "equity", "destinations", "skills", "test_drive",
                  "employers", "data_quality"):
         assert f"| {page} |" in text

@@ -203,3 +203,15 @@ def test_a_director_url_gives_a_student_no_data(server: str, page) -> None:  # n
     page.get_by_role("heading", name="Compare industries and functions").wait_for(timeout=60_000)
     assert page.get_by_role("heading", name="What leads to offers").count() == 0
     assert page.get_by_role("link", name="What leads to offers").count() == 0
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_shared_link_opens_its_page_after_sign_in(server: str, page) -> None:  # noqa: ANN001 - playwright
+    page.goto(f"{server}/equity?institution=Bayview+University")
+    page.get_by_role("textbox", name="Username").fill("director")
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Equity").wait_for(timeout=60_000)
+    page.locator("[data-testid='stMultiSelect']", has_text="Bayview University").wait_for(timeout=60_000)
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    assert page.locator("[data-testid='stException']").count() == 0

@@ -1,0 +1,36 @@
+"""Sign in with a username and password from the users file, or with the organisation's provider (OIDC)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import auth
+
+
+def sign_in() -> None:
+    """The form a visitor sees at every address of the app."""
+    st.title("Micro-internship outcomes")
+    st.caption("Sign in to see your figures.")
+    if not auth.store().list():
+        st.info("No accounts yet. Create one on the server: `mio users add --username you --role director`.")
+    with st.form("sign_in"):
+        username = st.text_input("Username", key="sign_in_username")
+        password = st.text_input("Password", type="password", key="sign_in_password")
+        submitted = st.form_submit_button("Sign in")
+    if submitted:
+        user = auth.store().authenticate(username.strip(), password)
+        if user is None:
+            st.error("Wrong username or password.")
+        else:
+            # The view the shared link asked for: Streamlit drops query parameters when the page changes.
+            asked = {key: st.query_params.get_all(key) for key in st.query_params}
+            st.session_state.clear()
+            st.session_state["user"] = user
+            st.session_state["asked_query"] = asked
+            st.rerun()
+    if auth.oidc_configured():
+        st.divider()
+        st.button("Sign in with your organisation", on_click=st.login, key="oidc_login")
+        if getattr(st.user, "is_logged_in", False) and auth.current_user() is None:
+            st.warning("Your organisation signed you in, but there is no account for you here. Ask the career "
+                       "services office to add one (`mio users add`).")
