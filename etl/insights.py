@@ -125,6 +125,26 @@ def skill_gains(con: duckdb.DuckDBPyConnection, dimension: str = "overall", filt
     ).sort("skill", "group")
 
 
+def skill_summary(gains: pl.DataFrame) -> dict[str, float | int]:
+    """Across all skills of a `skill_gains` frame: assessed pairs, average gain per pair, share that improved."""
+    pairs = int(gains["pairs"].sum()) if not gains.is_empty() else 0
+    if not pairs:
+        return {"pairs": 0, "gain": None, "improved_share": None}
+    return {"pairs": pairs, "gain": float((gains["gain"] * gains["pairs"]).sum() / pairs),
+            "improved_share": float(gains["improved"].sum() / pairs)}
+
+
+def test_drive_summary(table: pl.DataFrame) -> dict[str, float | int | None]:
+    """Across a `test_drive` frame: students, those who tried two or more industries, and the share whose first
+    destination lies in an industry they tried (among those whose destination names one)."""
+    known = int(table["with_destination_industry"].sum())
+    return {
+        "students": int(table["students"].sum()),
+        "several_industries": int(table.filter(pl.col("industries_tried") != "1")["students"].sum()),
+        "destination_in_tried_share": table["destination_in_tried"].sum() / known if known else None,
+    }
+
+
 def skills_that_lead_to_offers(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_n: int = 10
                                ) -> pl.DataFrame:
     """Skills listed on projects, ranked by the offer rate of those projects' completed placements."""

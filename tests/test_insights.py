@@ -74,3 +74,12 @@ def test_test_drive_counts(hand_db: Path) -> None:
         {"industries_tried": "1", "students": 3, "projects": 5, "with_offer": 3}]
     # S2's destination (Technology) is an industry S2 tried; S4's (Finance) is not; S1 has none.
     assert table.select("destination_in_tried", "with_destination_industry").row(0) == (1, 2)
+
+
+def test_summaries_by_hand(hand_db: Path) -> None:
+    from etl.insights import skill_summary, test_drive_summary
+
+    assert skill_summary(skill_gains(con_for(hand_db), "overall")) == {"pairs": 1, "gain": 2.0, "improved_share": 1.0}
+    assert skill_summary(pl.DataFrame()) == {"pairs": 0, "gain": None, "improved_share": None}
+    summary = test_drive_summary(drive_table(con_for(hand_db), Filters()))
+    assert summary == {"students": 3, "several_industries": 0, "destination_in_tried_share": 0.5}

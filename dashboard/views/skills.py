@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, ui
-from etl.insights import skill_gains, skills_that_lead_to_offers
+from etl.insights import skill_gains, skill_summary, skills_that_lead_to_offers
 
 st.title("Skills")
 ui.require_data()
@@ -21,11 +21,11 @@ if overall.is_empty():
     st.stop()
 nace = overall.filter(pl.col("nace_competency")).sort("gain")
 technical = overall.filter(~pl.col("nace_competency") & (pl.col("pairs") >= max(ui.min_cell(), 1))).sort("gain")
+summary = skill_summary(overall)
 cols = st.columns(3)
-cols[0].metric("Assessed skill pairs", f"{overall['pairs'].sum():,}")
-weighted = (overall["gain"] * overall["pairs"]).sum() / overall["pairs"].sum()
-cols[1].metric("Average gain (levels)", f"{weighted:+.2f}")
-cols[2].metric("Share improved", ui.percent(overall["improved"].sum() / overall["pairs"].sum()))
+cols[0].metric("Assessed skill pairs", f"{summary['pairs']:,}")
+cols[1].metric("Average gain (levels)", f"{summary['gain']:+.2f}")
+cols[2].metric("Share improved", ui.percent(summary["improved_share"]))
 
 left, right = st.columns(2)
 for col, frame, title in ((left, nace, "NACE career-readiness competencies"),

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import data, ui
-from etl.insights import projects_to_offer, test_drive
+from etl.insights import projects_to_offer, test_drive, test_drive_summary
 
 st.title("Career test-drive")
 ui.require_data()
@@ -16,14 +16,12 @@ st.caption("Micro-internships are said to let students test-drive careers. Here:
            "by how many industries those projects spanned.")
 table = data.figure(test_drive, filters)
 ui.require_rows(table, "completed projects")
-several = table.filter(table["industries_tried"] != "1")["students"].sum()
+summary = test_drive_summary(table)
 cols = st.columns(3)
-cols[0].metric("Students with completed projects", f"{table['students'].sum():,}")
-cols[1].metric("Tried two or more industries", f"{several:,}",
+cols[0].metric("Students with completed projects", f"{summary['students']:,}")
+cols[1].metric("Tried two or more industries", f"{summary['several_industries']:,}",
                help="Completed micro-internships in at least two industries.")
-known = table["with_destination_industry"].sum()
-cols[2].metric("First destination in an industry they tried",
-               ui.percent(table["destination_in_tried"].sum() / known if known else None),
+cols[2].metric("First destination in an industry they tried", ui.percent(summary["destination_in_tried_share"]),
                help="Among students whose first destination names an industry.")
 left, right = st.columns(2)
 with left:
