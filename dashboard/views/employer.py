@@ -63,9 +63,25 @@ labels = {"selection_rate": "Selection rate", "completion_rate": "Completion rat
           "conversion_rate": "Conversion rate", "days_to_first_applicant": "Days from posting to first applicant",
           "days_to_first_selection": "Days from posting to first selection", "employer_rating": "Rating you gave",
           "student_rating": "Rating you received"}
-ui.table(comparison.with_columns(pl.col("figure").replace(labels)), f"{name} compared with industry",
-         {"yours": st.column_config.NumberColumn("yours", format="%.3f"),
-          "industry_median": st.column_config.NumberColumn("industry median", format="%.3f")})
+
+
+def shown_value(figure: str, value: float | None) -> str:
+    """Rates as percentages, days as whole days, ratings with two decimals; a missing figure as a dash."""
+    if value is None:
+        return "—"
+    if figure.endswith("_rate"):
+        return f"{value:.1%}"
+    return f"{value:.0f} days" if figure.startswith("days_") else f"{value:.2f}"
+
+
+readable = pl.DataFrame({
+    "figure": [labels[f] for f in comparison["figure"]],
+    "yours": [shown_value(f, v) for f, v in zip(comparison["figure"], comparison["yours"], strict=True)],
+    "industry median": [shown_value(f, v) for f, v in zip(comparison["figure"], comparison["industry_median"],
+                                                            strict=True)],
+    "employers compared": comparison["employers_compared"],
+})
+ui.table(readable, f"{name} compared with industry")
 st.caption("The industry median is taken over other employers in your industry, each counted only when its own "
            "figure rests on at least 10 students; no other employer is named or shown.")
 
