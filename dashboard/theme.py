@@ -19,6 +19,3 @@ pio.templates["mio"] = go.layout.Template(
 )
 pio.templates.default = "plotly_white+mio"
 
-
-def percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"

@@ -24,7 +24,7 @@ import polars as pl
 from etl.read import LINE, FileRejected, cast, discover, read_raw
 from etl.schema import ENTITIES, LOAD_ORDER, REQUIRED_FOR_FIRST_LOAD, Entity
 from etl.validate import ExpectationResult, validate
-from etl.warehouse import build_derived, ensure_schema, has_table
+from etl.warehouse import build_derived, connect_read_only, ensure_schema, has_table
 
 ISSUE_COLUMNS = ["entity", "file", "line", "column", "rule", "value"]
 # progress(message, steps done, steps in all): the CLI draws it as a progress bar.
@@ -148,7 +148,7 @@ class _Existing:
         self.frames: dict[str, pl.DataFrame] = {}
         if not db.exists():
             return
-        con = duckdb.connect(str(db), read_only=True)
+        con = connect_read_only(db)
         try:
             for name in ("students", "employers", "micro_internships", "placements"):
                 if has_table(con, name):

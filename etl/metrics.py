@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
@@ -96,7 +96,6 @@ class Filters:
     term_from: str | None = None
     term_to: str | None = None
     employer_id: str | None = None
-    extra: tuple[tuple[str, str], ...] = field(default=())  # (dimension, value) pairs, e.g. a drill-down
 
     def where(self, table: str = "fact_applications") -> tuple[str, list[object]]:
         clauses: list[str] = ["1 = 1"]
@@ -121,11 +120,6 @@ class Filters:
             if self.employer_id is not None:
                 clauses.append("employer_id = ?")
                 params.append(self.employer_id)
-            for dimension, value in self.extra:
-                if dimension not in DIMENSIONS[1:] + EXTRA_DIMENSIONS:
-                    raise ValueError(f"unknown dimension {dimension!r}")
-                clauses.append(f"{dimension} = ?")
-                params.append(value)
         return " and ".join(clauses), params
 
 

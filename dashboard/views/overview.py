@@ -7,7 +7,6 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, ui
-from dashboard.theme import percent
 from etl.metrics import DEFINITIONS, Filters, outcome_counts
 from etl.outcomes_report import outcomes_report
 
@@ -42,15 +41,15 @@ def delta(column: str) -> str | None:
 cols = st.columns(4)
 cols[0].metric("Students engaged", f"{row['applicants']:,}", help=DEFINITIONS["applicants"])
 cols[1].metric("Applications", f"{row['applications']:,}", help=DEFINITIONS["applications"])
-cols[2].metric("Selection rate", percent(row["selection_rate"]), delta("selection_rate"),
+cols[2].metric("Selection rate", ui.percent(row["selection_rate"]), delta("selection_rate"),
                help=DEFINITIONS["selection_rate"])
-cols[3].metric("Completion rate", percent(row["completion_rate"]), delta("completion_rate"),
+cols[3].metric("Completion rate", ui.percent(row["completion_rate"]), delta("completion_rate"),
                help=DEFINITIONS["completion_rate"])
 cols = st.columns(4)
-cols[0].metric("Offer rate", percent(row["offer_rate"]), delta("offer_rate"), help=DEFINITIONS["offer_rate"])
-cols[1].metric("Conversion rate", percent(row["conversion_rate"]), delta("conversion_rate"),
+cols[0].metric("Offer rate", ui.percent(row["offer_rate"]), delta("offer_rate"), help=DEFINITIONS["offer_rate"])
+cols[1].metric("Conversion rate", ui.percent(row["conversion_rate"]), delta("conversion_rate"),
                help=DEFINITIONS["conversion_rate"])
-cols[2].metric("Acceptance rate", percent(row["acceptance_rate"]), delta("acceptance_rate"),
+cols[2].metric("Acceptance rate", ui.percent(row["acceptance_rate"]), delta("acceptance_rate"),
                help=DEFINITIONS["acceptance_rate"])
 median = row["median_days_to_offer"]
 cols[3].metric("Median days to offer", "—" if median is None else f"{median:g}",
