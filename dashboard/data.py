@@ -31,17 +31,20 @@ def warehouse_path() -> Path:
 # `mio load` replaced the file would still see the old file while the old connection lives. The old one must be
 # closed first, which a cache that only forgets cannot do.
 _lock = threading.Lock()
-_open: dict[str, tuple[str, duckdb.DuckDBPyConnection]] = {}
+# path -> (version, connection, whether the warehouse holds the derived tables yet)
+_open: dict[str, tuple[str, duckdb.DuckDBPyConnection, bool]] = {}
 
 
-def _connect(path: str, current: str) -> duckdb.DuckDBPyConnection:
+def _connect(path: str, current: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
     with _lock:
         known = _open.get(path)
         if known is None or known[0] != current:
             if known is not None:
                 known[1].close()
-            _open[path] = (current, duckdb.connect(path, read_only=True))
-        return _open[path][1]
+            con = duckdb.connect(path, read_only=True)
+            # Checked once per version of the file, not on every rerun: a read-only file cannot change.
+            _open[path] = (current, con, has_table(con, "fact_applications"))
+        return _open[path][1], _open[path][2]
 
 
 def version() -> str:
@@ -55,8 +58,8 @@ def connection() -> duckdb.DuckDBPyConnection | None:
     path = warehouse_path()
     if not path.exists():
         return None
-    con = _connect(str(path), version())
-    return con if has_table(con, "fact_applications") else None
+    con, ready = _connect(str(path), version())
+    return con if ready else None
 
 
 @st.cache_data(ttl=600, max_entries=512, show_spinner=False)

@@ -213,7 +213,7 @@ def bench_pages(db: Path, runs: int = 5, seed: int = 7) -> dict:
             st.cache_data.clear()
             if run == 0:  # cold: a new connection (a new DuckDB instance, empty buffers) and empty caches
                 with data._lock:
-                    for _, con in data._open.values():
+                    for _, con, _ready in data._open.values():
                         con.close()
                     data._open.clear()
             with timed_queries() as spent:
