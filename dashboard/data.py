@@ -16,7 +16,7 @@ import polars as pl
 import streamlit as st
 
 from etl import audience_views, insights, metrics, outcomes_report
-from etl.warehouse import DEFAULT_DB, has_table, query
+from etl.warehouse import DEFAULT_DB, LAST_DERIVED, has_table, query
 
 MODULES = {"etl.metrics": metrics, "etl.insights": insights, "etl.outcomes_report": outcomes_report,
            "etl.audience_views": audience_views}
@@ -43,7 +43,7 @@ def _connect(path: str, current: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
                 known[1].close()
             con = duckdb.connect(path, read_only=True)
             # Checked once per version of the file, not on every rerun: a read-only file cannot change.
-            _open[path] = (current, con, has_table(con, "fact_applications"))
+            _open[path] = (current, con, has_table(con, LAST_DERIVED))
         return _open[path][1], _open[path][2]
 
 
@@ -83,6 +83,5 @@ def choices(column: str, version: str) -> list[str]:
     con = connection()
     if con is None or column not in ("institution", "class_level", "industry", "platform", "term"):
         return []
-    order = "min(term_start)" if column == "term" else column
-    frame = query(con, f"select {column} as v from fact_applications group by {column} order by {order}")
-    return frame["v"].to_list()
+    frame = query(con, "select value from filter_values where column_name = ? order by position", [column])
+    return frame["value"].to_list()

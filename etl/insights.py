@@ -10,7 +10,15 @@ import math
 import duckdb
 import polars as pl
 
-from etl.metrics import Filters, _dimension_column, blank_suppressed, outcome_counts, suppress
+from etl.metrics import (
+    Filters,
+    _dimension_column,
+    blank_suppressed,
+    distinct_count,
+    fact_sizes,
+    outcome_counts,
+    suppress,
+)
 from etl.schema import NACE
 from etl.warehouse import has_table, query, read_sql
 
@@ -63,9 +71,14 @@ def participation(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filte
         raise ValueError(f"unknown student dimension {dimension!r}")
     where, params = filters.where()
     student_where, student_params = filters.where("student_destinations")
-    sql = read_sql("metrics/participation.sql").format(dimension=dimension, where=where,
-                                                       student_where=student_where)
-    frame = query(con, sql, params + student_params).with_columns(
+    sizes = fact_sizes(con)
+    students, groups = sizes["students"], sizes[dimension]
+    sql = read_sql("metrics/participation.sql").format(
+        dimension=dimension, where=where, student_where=student_where,
+        applicants=distinct_count("student_key", students, groups),
+        selected=distinct_count("student_key", students, groups, "status = 'selected'"),
+        participants=distinct_count("student_key", students, groups, "placement_status = 'completed'"))
+    frame = query(con, sql, student_params + params * 2).with_columns(
         pl.col("group").cast(pl.String),
         pl.col("students", "applicants", "selected_students", "participants").cast(pl.Int64),
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from etl.metrics import build_outcome_cells
 from etl.read import LINE, FileRejected, cast, discover, read_raw
 from etl.schema import ENTITIES, LOAD_ORDER, REQUIRED_FOR_FIRST_LOAD, Entity
 from etl.validate import ExpectationResult, validate
@@ -317,6 +318,7 @@ def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.Da
                 )
             progress("building derived tables")
             build_derived(con)
+            build_outcome_cells(con)
             con.execute("commit")
             con.execute("checkpoint")
         finally:

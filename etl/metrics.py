@@ -131,6 +131,26 @@ def _dimension_column(dimension: str) -> str:
     raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
 
 
+# The most memory one bitmap aggregate may take (groups × keys / 8 bytes); above it, a hash set counts instead.
+BITMAP_BUDGET_BYTES = 32 * 2**20
+
+
+def fact_sizes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """fact_sizes as a dict: students and projects numbered by the keys, distinct values per grouping column."""
+    row = query(con, "select * from fact_sizes").row(0, named=True)
+    return {name: int(value) for name, value in row.items()}
+
+
+def distinct_count(key: str, keys: int, groups: int, condition: str | None = None) -> str:
+    """SQL for the exact number of distinct `key` values per group (where `condition` holds, if given)."""
+    if groups * keys / 8 <= BITMAP_BUDGET_BYTES:
+        only = f" filter (where {condition})" if condition else ""
+        return f"coalesce(bit_count(bitstring_agg({key}, 1, {max(keys, 1)}){only}), 0)"
+    if condition:
+        return f"count(distinct case when {condition} then {key} end)"
+    return f"count(distinct {key})"
+
+
 def _rate(numerator: str, denominator: str) -> pl.Expr:
     return (
         pl.when(pl.col(denominator) > 0)
@@ -139,13 +159,51 @@ def _rate(numerator: str, denominator: str) -> pl.Expr:
     )
 
 
+# Outcome tables computed once at load time for the whole population (no filters), so that the views every page
+# opens with read a few stored rows: every one-way table and the two-way tables the dashboard's pages default to.
+# A figure with filters, or any other pair, is computed from the fact tables when asked for.
+PRECOMPUTED_OUTCOMES = (
+    [(d, "overall") for d in DIMENSIONS + EXTRA_DIMENSIONS]
+    + [("industry", "pay_band"), ("platform", "channel"), ("term", "institution"), ("industry", "channel"),
+       ("function", "channel")]
+)
+
+
+def _outcome_sql(sizes: dict[str, int], dimension: str, second: str, where: str) -> str:
+    groups = sizes.get(dimension, 1) * sizes.get(second, 1)
+    return read_sql("metrics/outcomes.sql").format(
+        dimension=_dimension_column(dimension), second=_dimension_column(second), where=where,
+        students=distinct_count("student_key", sizes["students"], groups),
+        projects=distinct_count("project_key", sizes["projects"], groups),
+        completers=distinct_count("student_key", sizes["students"], groups, "placement_status = 'completed'"))
+
+
+def build_outcome_cells(con: duckdb.DuckDBPyConnection) -> None:
+    """Store PRECOMPUTED_OUTCOMES in outcome_cells (run by the loader after the derived tables, in its transaction)."""
+    # This connection, not a cursor: the tables it reads are not committed yet.
+    sizes_row = con.execute("select * from fact_sizes")
+    names = [d[0] for d in sizes_row.description]
+    sizes = {name: int(value) for name, value in zip(names, sizes_row.fetchall()[0], strict=True)}
+    con.execute("drop table if exists outcome_cells")
+    for number, (dimension, second) in enumerate(PRECOMPUTED_OUTCOMES):
+        rows = _outcome_sql(sizes, dimension, second, "1 = 1")
+        if number == 0:
+            con.execute(f"create table outcome_cells as select ? as dimension, ? as second, * from ({rows})",
+                        [dimension, second])
+        else:
+            con.execute(f"insert into outcome_cells select ?, ?, * from ({rows})", [dimension, second])
+
+
 def outcome_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
                    second: str = "overall") -> pl.DataFrame:
     """The outcome table's counts and rates per group (and `group2` for a two-way table), before suppression."""
-    where, params = filters.where()
-    sql = read_sql("metrics/outcomes.sql").format(
-        dimension=_dimension_column(dimension), second=_dimension_column(second), where=where)
-    frame = query(con, sql, params)
+    if filters == Filters() and (dimension, second) in PRECOMPUTED_OUTCOMES:
+        frame = query(con, "select * exclude (dimension, second) from outcome_cells where dimension = ? "
+                      "and second = ?", [dimension, second])
+    else:
+        where, params = filters.where()
+        sql = _outcome_sql(fact_sizes(con), dimension, second, where)
+        frame = query(con, sql, params * 2)  # {where} appears in both scans
     count_columns = ["applications", "applicants", "selected", "not_withdrawn", "placements", "completed",
                      "closed", "offers", "converted", "offers_accepted", "offers_decided"]
     frame = frame.with_columns(

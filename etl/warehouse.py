@@ -12,6 +12,9 @@ from etl.schema import ENTITIES, create_table_sql
 
 SQL_DIR = Path(__file__).parent / "sql"
 DEFAULT_DB = Path(os.environ.get("MIO_DB", "data/warehouse.duckdb"))
+# The derived table built last (by etl.metrics.build_outcome_cells, after the SQL files): a warehouse that has it
+# holds every derived table this version reads.
+LAST_DERIVED = "outcome_cells"
 
 META_TABLES = {
     "load_history": """create table if not exists load_history (

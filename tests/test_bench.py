@@ -24,7 +24,9 @@ def test_bench_smoke_run(tmp_path: Path) -> None:
     assert float(cells[3].rstrip(" s")) > 0 and float(cells[6].rstrip(" s")) > 0  # mio load, DuckDB bulk load
     for page in ("overview", "offers", "trends", "channels", "equity", "destinations", "skills", "test_drive",
                  "employers", "data_quality"):
-        assert f"| {page} |" in text
+        row = next(line for line in text.splitlines() if f"| {page} |" in line)
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert all(c.endswith(" ms") for c in cells[2:]), row  # page queries, hand-written SQL, page script
     for dimension in ("overall", "industry", "employer"):
         assert f"| {dimension} |" in text
     assert (tmp_path / "work" / "results.json").exists()

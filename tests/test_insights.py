@@ -8,6 +8,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from etl import metrics
 from etl.insights import equity_table, participation, ranked_offer_rates, skill_gains, wilson
 from etl.insights import test_drive as drive_table
 from etl.metrics import Filters
@@ -41,7 +42,10 @@ def test_ranking_keeps_small_groups_out_of_the_top(hand_db: Path) -> None:
     assert by_conversion.filter(pl.col("rank") == 1)["group"].item() == "platform"  # PL1 accepted; referral none
 
 
-def test_participation_and_equity_gaps(hand_db: Path) -> None:
+@pytest.mark.parametrize("counting", ["bitmaps", "hash sets"])
+def test_participation_and_equity_gaps(hand_db: Path, counting: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if counting == "hash sets":  # what a student attribute with too many groups for bitmaps gets
+        monkeypatch.setattr(metrics, "BITMAP_BUDGET_BYTES", 0)
     people = {r["group"]: r for r in participation(con_for(hand_db), "first_generation").to_dicts()}
     # yes: S1 (completed), S6, S7; no: S2 (completed), S4 (completed after graduating: still completed), S5;
     # unknown: S3 (cancelled only).

@@ -8,7 +8,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from etl.metrics import OUTCOME_COLUMNS, Filters, destinations_table, outcome_table, suppress
+from etl import metrics
+from etl.metrics import OUTCOME_COLUMNS, Filters, destinations_table, outcome_counts, outcome_table, suppress
 
 
 def con_for(db: Path) -> duckdb.DuckDBPyConnection:
@@ -90,6 +91,23 @@ def test_groups_and_their_application_counts(hand_db: Path, dimension: str, expe
     table = outcome_table(con_for(hand_db), dimension, min_cell=0)
     counts = {r["group"]: r["applications"] for r in table.to_dicts()}
     assert counts == expected
+
+
+def test_stored_outcome_tables_equal_the_live_query(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tables the loader stores for the unfiltered views are the ones the fact tables give when asked."""
+    con = con_for(sample[1])
+    stored = con.sql("select distinct dimension, second from outcome_cells order by all").fetchall()
+    assert stored == sorted(metrics.PRECOMPUTED_OUTCOMES)
+    pairs = list(metrics.PRECOMPUTED_OUTCOMES)
+    from_cells = {pair: outcome_counts(con, pair[0], second=pair[1]) for pair in pairs}
+    monkeypatch.setattr(metrics, "PRECOMPUTED_OUTCOMES", [])
+    averages = ["employer_rating", "student_rating", "new_contacts", "pay_per_hour", "hours"]  # float sums' order
+    for pair in pairs:
+        live = outcome_counts(con, pair[0], second=pair[1])
+        assert live.height > 1 or pair == ("overall", "overall")
+        assert from_cells[pair].drop(averages).equals(live.drop(averages)), pair
+        for column in averages:
+            assert (from_cells[pair][column] - live[column]).abs().max() < 1e-9, (pair, column)
 
 
 def test_filters_are_bound_parameters(hand_db: Path) -> None:

@@ -1,10 +1,16 @@
 -- One row per application with every attribute the outcome table groups by (contract section 4) and its
 -- placement's outcome. Group values are text; booleans are yes/no and a missing value is 'unknown'.
+-- student_key and project_key number the students and projects 1..n, so that exact distinct counts can be taken
+-- as bitmaps (bitstring_agg) instead of hash sets; they are rebuilt with the table and mean nothing outside it.
 create or replace table fact_applications as
+with s as (select *, cast(row_number() over () as integer) as student_key from students),
+m as (select *, cast(row_number() over () as integer) as project_key from micro_internships)
 select
     a.application_id,
     a.student_id,
+    s.student_key,
     a.project_id,
+    m.project_key,
     m.employer_id,
     a.status,
     a.applied_at,
@@ -65,8 +71,8 @@ select
     coalesce(po.offers_declined, 0) as offers_declined,
     po.first_offer_on - p.ended_on as days_to_offer
 from applications a
-join students s on s.student_id = a.student_id
-join micro_internships m on m.project_id = a.project_id
+join s on s.student_id = a.student_id
+join m on m.project_id = a.project_id
 join employers e on e.employer_id = m.employer_id
 left join placements p on p.application_id = a.application_id
 left join placement_outcomes po on po.placement_id = p.placement_id;

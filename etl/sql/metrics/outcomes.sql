@@ -1,28 +1,68 @@
 -- Contract section 4: the outcome table. {dimension} and {second} are columns of fact_applications chosen from a
--- fixed list ({second} is 'all' for a one-way table); {where} holds only bound-parameter filters. Suppression
--- (section 5) is applied afterwards, in metrics.py. The columns after the contract's feed the dashboard.
+-- fixed list ({second} is 'all' for a one-way table); {where} holds only bound-parameter filters, and the same
+-- filters run on both scans. Suppression (section 5) is applied afterwards, in metrics.py. The columns after the
+-- contract's feed the dashboard.
+--
+-- Application figures scan fact_applications; placement figures scan fact_placements, its few per cent of rows
+-- that became placements. {students}, {projects} and {completers} are exact distinct counts of student_key and
+-- project_key: bitmaps (bit_count(bitstring_agg(...))) when the groups are few, hash sets (count(distinct ...))
+-- when bitmaps for every group would not fit a fixed memory budget; metrics.py chooses.
+with applied as (
+    select
+        {dimension} as "group",
+        {second} as group2,
+        count(*) as applications,
+        {students} as applicants,
+        count_if(status = 'selected') as selected,
+        count_if(status <> 'withdrawn') as not_withdrawn,
+        {projects} as projects
+    from fact_applications
+    where {where}
+    group by 1, 2
+),
+placed as (
+    select
+        {dimension} as "group",
+        {second} as group2,
+        count(*) as placements,
+        count_if(placement_status = 'completed') as completed,
+        count_if(placement_status in ('completed', 'cancelled', 'no_show')) as closed,
+        count_if(placement_status = 'completed' and has_offer) as offers,
+        count_if(placement_status = 'completed' and has_accepted_offer) as converted,
+        sum(offers_accepted) as offers_accepted,
+        sum(offers_accepted + offers_declined) as offers_decided,
+        percentile_cont(0.5) within group (order by days_to_offer) as median_days_to_offer,
+        {completers} as completers,
+        avg(case when placement_status = 'completed' then employer_rating end) as employer_rating,
+        avg(case when placement_status = 'completed' then student_rating end) as student_rating,
+        avg(case when placement_status = 'completed' then new_contacts end) as new_contacts,
+        avg(case when placement_status = 'completed' then pay_usd / estimated_hours end) as pay_per_hour,
+        avg(case when placement_status = 'completed' then estimated_hours end) as hours
+    from fact_placements
+    where {where}
+    group by 1, 2
+)
 select
-    {dimension} as "group",
-    {second} as group2,
-    count(*) as applications,
-    count(distinct student_id) as applicants,
-    sum(case when status = 'selected' then 1 else 0 end) as selected,
-    sum(case when status <> 'withdrawn' then 1 else 0 end) as not_withdrawn,
-    count(placement_id) as placements,
-    sum(case when placement_status = 'completed' then 1 else 0 end) as completed,
-    sum(case when placement_status in ('completed', 'cancelled', 'no_show') then 1 else 0 end) as closed,
-    sum(case when placement_status = 'completed' and has_offer then 1 else 0 end) as offers,
-    sum(case when placement_status = 'completed' and has_accepted_offer then 1 else 0 end) as converted,
-    sum(offers_accepted) as offers_accepted,
-    sum(offers_accepted + offers_declined) as offers_decided,
-    percentile_cont(0.5) within group (order by days_to_offer) as median_days_to_offer,
-    count(distinct project_id) as projects,
-    count(distinct case when placement_status = 'completed' then student_id end) as completers,
-    avg(case when placement_status = 'completed' then employer_rating end) as employer_rating,
-    avg(case when placement_status = 'completed' then student_rating end) as student_rating,
-    avg(case when placement_status = 'completed' then new_contacts end) as new_contacts,
-    avg(case when placement_status = 'completed' then pay_usd / estimated_hours end) as pay_per_hour,
-    avg(case when placement_status = 'completed' then estimated_hours end) as hours
-from fact_applications
-where {where}
-group by 1, 2
+    a."group",
+    a.group2,
+    a.applications,
+    a.applicants,
+    a.selected,
+    a.not_withdrawn,
+    coalesce(p.placements, 0) as placements,
+    coalesce(p.completed, 0) as completed,
+    coalesce(p.closed, 0) as closed,
+    coalesce(p.offers, 0) as offers,
+    coalesce(p.converted, 0) as converted,
+    coalesce(p.offers_accepted, 0) as offers_accepted,
+    coalesce(p.offers_decided, 0) as offers_decided,
+    p.median_days_to_offer,
+    a.projects,
+    coalesce(p.completers, 0) as completers,
+    p.employer_rating,
+    p.student_rating,
+    p.new_contacts,
+    p.pay_per_hour,
+    p.hours
+from applied a
+left join placed p on p."group" is not distinct from a."group" and p.group2 is not distinct from a.group2

@@ -1,18 +1,10 @@
--- Participation by a student attribute: of the students in the population, how many applied and how many completed
--- a micro-internship. {dimension} is one of the student columns below; {where} filters applications and
--- {student_where} filters students, both with bound parameters only.
-with activity as (
+-- Participation by a student attribute: of the students in the population, how many applied, were selected and
+-- completed a micro-internship. {dimension} is one of the student columns below (fact_applications carries the same
+-- values for each student); {where} filters applications and {student_where} filters students, both with bound
+-- parameters only. {applicants}, {selected} and {participants} are exact distinct counts of student_key (bitmaps or
+-- hash sets, chosen in insights.py as for the outcome table).
+with people as (
     select
-        student_id,
-        max(case when status = 'selected' then 1 else 0 end) as selected,
-        max(case when placement_status = 'completed' then 1 else 0 end) as completed
-    from fact_applications
-    where {where}
-    group by student_id
-),
-people as (
-    select
-        s.student_id,
         coalesce(s.institution, 'unknown') as institution,
         coalesce(s.class_level, 'unknown') as class_level,
         case when s.first_generation then 'yes' when not s.first_generation then 'no' else 'unknown' end
@@ -23,14 +15,28 @@ people as (
         coalesce(s.major, 'unknown') as major,
         coalesce(s.college, 'unknown') as college
     from students s
+),
+population as (
+    select {dimension} as "group", count(*) as students from people where {student_where} group by 1
+),
+applied as (
+    select {dimension} as "group", {applicants} as applicants, {selected} as selected_students
+    from fact_applications
+    where {where}
+    group by 1
+),
+placed as (
+    select {dimension} as "group", {participants} as participants
+    from fact_placements
+    where {where}
+    group by 1
 )
 select
-    {dimension} as "group",
-    count(*) as students,
-    count(a.student_id) as applicants,
-    sum(coalesce(a.selected, 0)) as selected_students,
-    sum(coalesce(a.completed, 0)) as participants
-from people p
-left join activity a on a.student_id = p.student_id
-where {student_where}
-group by 1
+    p."group",
+    p.students,
+    coalesce(a.applicants, 0) as applicants,
+    coalesce(a.selected_students, 0) as selected_students,
+    coalesce(d.participants, 0) as participants
+from population p
+left join applied a on a."group" = p."group"
+left join placed d on d."group" = p."group"

@@ -1,7 +1,7 @@
 -- How many completed micro-internships students had done when their first offer came (students with an offer).
 with done as (
     select student_id, placement_id, ended_on, has_offer
-    from fact_applications
+    from fact_placements
     where placement_status = 'completed' and {where}
 ),
 ordered as (

@@ -2,7 +2,7 @@
 -- first destination lies in an industry they tried, and how many projects they completed up to their first offer.
 with done as (
     select student_id, placement_id, industry, ended_on, has_offer
-    from fact_applications
+    from fact_placements
     where placement_status = 'completed' and {where}
 ),
 per_student as (
