@@ -198,11 +198,13 @@ def _check_references(staged: dict[str, _Staged], existing: _Existing) -> None:
 def _check_placements(item: _Staged, staged: dict[str, _Staged], existing: _Existing) -> None:
     """A placement's application must be `selected`, and it cannot start before the application's date."""
     columns = ["application_id", "status", "applied_at"]
+    # Only the applications these placements name (a few per cent of them) are deduplicated and joined.
+    named = pl.col("application_id").is_in(item.good()["application_id"].drop_nulls().implode())
     frames = []
     if "applications" in staged:
-        frames.append(staged["applications"].good().select(columns))
+        frames.append(staged["applications"].good().select(columns).filter(named))
     if "applications" in existing.frames:
-        frames.append(existing.frames["applications"].select(columns))
+        frames.append(existing.frames["applications"].select(columns).filter(named))
     if not frames:
         return
     # The source's own row wins over the warehouse's older one.

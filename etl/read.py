@@ -73,53 +73,73 @@ def _read_csv(path: Path) -> pl.DataFrame:
         raise FileRejected(path.name, f"line {line}", f"not UTF-8 (byte 0x{data[err.start]:02x})") from None
     if not text.strip():
         raise FileRejected(path.name, "", "empty file")
-    # Ragged rows must be caught here: Polars would pad a short row with nulls. Each record's physical line is
-    # kept for the quarantine.
-    if '"' in text:
-        lines = _record_lines_quoted(text, path.name)
-    else:
-        lines = _record_lines_unquoted(text, path.name)
-    if not lines:
+    # Each record keeps its physical line for the quarantine; a ragged row rejects the file (a reader that pads a
+    # short row with nulls would hide it), and blank lines are not records.
+    frame = _split_quoted(text, path.name) if '"' in text else _split_unquoted(data, path.name)
+    if frame.height == 0:
         raise FileRejected(path.name, "", "empty file (a header but no rows)")
-    frame = pl.read_csv(io.BytesIO(data), infer_schema=False, has_header=True)
-    if frame.height != len(lines):
-        raise FileRejected(path.name, "", f"could not split into rows ({frame.height} read, {len(lines)} expected)")
-    return frame.with_columns(pl.Series(LINE, lines, dtype=pl.Int64))
+    return frame
 
 
 def _ragged(name: str, line: int, fields: int, width: int) -> FileRejected:
     return FileRejected(name, f"line {line}", f"ragged row: {fields} fields where the header has {width}")
 
 
-def _record_lines_unquoted(text: str, name: str) -> list[int]:
-    """Without quote characters a record is a line and fields are commas apart: check it vectorized.
+def _header(names: list[str], name: str) -> list[str]:
+    seen: set[str] = set()
+    for column in names:
+        if column in seen:
+            raise FileRejected(name, "header", f"column {column.strip().lower()!r} appears twice")
+        seen.add(column)
+    return names
 
-    Returns the physical line of each record; raises on the first ragged row. (About ten times faster than the
-    csv module on a million rows.)
+
+def _split_unquoted(data: bytes, name: str) -> pl.DataFrame:
+    """Without quote characters a record is a line and fields are commas apart: split it vectorized.
+
+    Polars reads the lines as one column (with a separator byte the file does not hold), drops blank ones and
+    checks the comma count of each. Ten million rows: 2.5 s, against 6.5 s splitting a Python string. Then
+    Polars parses the file, or, when blank lines would shift its rows, the checked lines are split instead.
     """
-    physical = pl.Series(text.split("\n")).str.strip_chars_end("\r")
-    width = physical[0].count(",") + 1
-    body = pl.DataFrame({"text": physical[1:]}).with_row_index("index").filter(pl.col("text").str.strip_chars() != "")
+    separator = next((chr(b) for b in range(1, 9) if bytes([b]) not in data), None)
+    if separator is None:
+        raise FileRejected(name, "", "holds every control character from \\x01 to \\x08; not a CSV file")
+    physical = pl.read_csv(io.BytesIO(data), has_header=False, separator=separator, quote_char=None,
+                           new_columns=["text"], infer_schema=False)["text"]
+    header = _header((physical[0] or "").split(","), name)
+    width = len(header)
+    body = (physical.slice(1).to_frame().with_row_index("index")
+            .filter(pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != "")))
     fields = body["text"].str.count_matches(",", literal=True) + 1
     wrong = body.filter(fields != width)
     if wrong.height:
         first = wrong.row(0, named=True)
         raise _ragged(name, int(first["index"]) + 2, first["text"].count(",") + 1, width)
-    return (body["index"] + 2).cast(pl.Int64).to_list()
+    lines = (body["index"] + 2).cast(pl.Int64).alias(LINE)
+    if body.height == physical.len() - 1:  # no blank line: Polars' own parser gives the same rows, twice as fast
+        return pl.read_csv(io.BytesIO(data), infer_schema=False, has_header=True).with_columns(lines)
+    split = body["text"].str.split_exact(",", width - 1).struct.rename_fields(header).struct.unnest()
+    return split.with_columns(lines)
 
 
-def _record_lines_quoted(text: str, name: str) -> list[int]:
+def _split_quoted(text: str, name: str) -> pl.DataFrame:
     """With quotes, fields may hold commas and newlines: the csv module gives each record and its line."""
     reader = csv.reader(io.StringIO(text, newline=""))
-    width = len(next(reader))
+    header = _header(next(reader), name)
+    width = len(header)
     lines: list[int] = []
+    rows: list[list[str]] = []
     for row in reader:
         if len(row) != width:
-            if len(row) == 0 or row == [""]:
+            if len(row) == 0 or (len(row) == 1 and not row[0].strip()):
                 continue  # a blank line, e.g. a trailing one, is not a record
             raise _ragged(name, reader.line_num, len(row), width)
         lines.append(reader.line_num)
-    return lines
+        rows.append(row)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * width
+    frame = pl.DataFrame({column: pl.Series(column, values, dtype=pl.String)
+                          for column, values in zip(header, columns, strict=True)})
+    return frame.with_columns(pl.Series(LINE, lines, dtype=pl.Int64))
 
 
 def _read_json(path: Path) -> pl.DataFrame:
@@ -208,17 +228,7 @@ def _parse(col: str, kind: str) -> pl.Expr:
         day = text.str.replace(r"[ T]00:00(:00(\.0+)?)?$", "")
         return day.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
     if kind == TIMESTAMP:
-        # Rewrite every accepted form to YYYY-MM-DDTHH:MM:SS+HH:MM, then parse once (a third of the time of
-        # trying each format in turn on a million rows).
-        norm = (
-            text.str.replace(" ", "T", literal=True)
-            .str.replace(r"[Zz]$", "+00:00")
-            .str.replace(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})([+-]\d{2}:\d{2})?$", "${1}:00${2}")
-            .str.replace(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?$", "${1}+00:00")
-        )
-        parsed = norm.str.strptime(pl.Datetime("us", "UTC"), TIMESTAMP_FORMAT, strict=False)
-        # Stored as naive UTC: every timestamp is compared and grouped in one zone.
-        return parsed.dt.replace_time_zone(None)
+        return _timestamp(text)
     if kind == INT:
         return pl.when(text.str.contains(r"^[+-]?\d+$")).then(text).otherwise(None).cast(pl.Int64, strict=False)
     if kind == DECIMAL:
@@ -230,11 +240,37 @@ def _parse(col: str, kind: str) -> pl.Expr:
     return text
 
 
+def _timestamp(text: pl.Expr) -> pl.Expr:
+    """Every accepted timestamp form rewritten to YYYY-MM-DDTHH:MM:SS+HH:MM and parsed once, as naive UTC (every
+    timestamp is compared and grouped in one zone). A third of the time of trying each format in turn."""
+    norm = (
+        text.str.replace(" ", "T", literal=True)
+        .str.replace(r"[Zz]$", "+00:00")
+        .str.replace(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})([+-]\d{2}:\d{2})?$", "${1}:00${2}")
+        .str.replace(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?$", "${1}+00:00")
+    )
+    return norm.str.strptime(pl.Datetime("us", "UTC"), TIMESTAMP_FORMAT, strict=False).dt.replace_time_zone(None)
+
+
+def _timestamps(text: pl.Series) -> pl.Series:
+    """_timestamp over a column, with a fast path: the common `2025-02-10T15:08:54Z` parses directly (a fifteenth
+    of the rewrite's time), and only the values it does not take go through the rewrite."""
+    parsed = text.str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%dT%H:%M:%SZ", strict=False).dt.replace_time_zone(None)
+    rest = (parsed.is_null() & text.is_not_null()).arg_true()
+    if rest.len():
+        slow = text.gather(rest).to_frame("text").select(_timestamp(pl.col("text")))["text"]
+        parsed = parsed.scatter(rest, slow)
+    return parsed.alias(text.name)
+
+
 def cast(raw: RawFile) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Cast text columns to the contract types; values that do not parse become type issues (and null)."""
     entity = raw.entity
     frame = raw.frame
-    typed = frame.select(pl.col(LINE), *[_parse(c.name, c.type).alias(c.name) for c in entity.columns])
+    typed = frame.select(pl.col(LINE), *[
+        _parse(c.name, c.type).alias(c.name) for c in entity.columns if c.type != TIMESTAMP
+    ]).with_columns(_timestamps(frame[c.name]) for c in entity.columns if c.type == TIMESTAMP)
+    typed = typed.select(LINE, *[c.name for c in entity.columns])
     issues = []
     for c in entity.columns:
         if c.type in (BOOL, DATE, TIMESTAMP, INT, DECIMAL):
