@@ -238,10 +238,15 @@ def bench_pages(db: Path, runs: int = 5, seed: int = 7) -> dict:
 HAND_SQL = ROOT / "etl" / "sql" / "bench"
 
 
+def _without_comments(name: str) -> str:
+    return "\n".join(line for line in (HAND_SQL / name).read_text().splitlines() if not line.lstrip().startswith("--"))
+
+
 def hand_statements(page: str) -> list[str]:
-    """The statements of a page's hand-written SQL (etl/sql/bench/PAGE.sql), comments dropped."""
-    text = "\n".join(line for line in (HAND_SQL / f"{page}.sql").read_text().splitlines()
-                     if not line.lstrip().startswith("--"))
+    """The statements of a page's hand-written SQL (etl/sql/bench/PAGE.sql, with {base} and {measures} filled in
+    from _base.sql and _measures.sql), comments dropped."""
+    text = (_without_comments(f"{page}.sql").replace("{base}", _without_comments("_base.sql").strip())
+            .replace("{measures}", _without_comments("_measures.sql").rstrip()))
     return [statement for statement in text.split(";") if statement.strip()]
 
 
