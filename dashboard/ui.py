@@ -47,8 +47,8 @@ def require_data() -> None:
     """Director pages start here: only a director passes, and only with a loaded warehouse."""
     auth.require_role("director")
     if data.connection() is None:
-        st.info("The warehouse is empty. Load a source first: `mio load --source DIR` "
-                "(or `mio demo` for a synthetic sample).")
+        st.info("The warehouse is empty, or was built by an older version of mio. Load a source: "
+                "`mio load --source DIR` (or `mio demo` for a synthetic sample).")
         st.stop()
 
 

@@ -66,6 +66,17 @@ def test_empty_warehouse_says_what_to_load(tmp_path: Path, monkeypatch: pytest.M
     assert "mio load --source DIR" in at.info[0].value
 
 
+def test_a_warehouse_from_an_older_version_asks_for_a_new_load(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
+    con.execute("create table fact_applications (application_id varchar)")  # no stored outcome tables yet
+    con.close()
+    at = run_app(old, monkeypatch)
+    assert not at.exception and not at.metric
+    assert "older version" in at.info[0].value and "mio load --source DIR" in at.info[0].value
+
+
 # --- every page, each checked against the metrics layer ---------------------------------------------------------
 
 PAGES = ["overview", "offers", "trends", "channels", "equity", "destinations", "skills", "test_drive", "employers",
