@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 
 from etl.insights import with_wilson
-from etl.metrics import DEFAULT_MIN_CELL, Filters, blank_suppressed, outcome_counts, suppress
+from etl.metrics import DEFAULT_MIN_CELL, Filters, blank_suppressed, outcome_counts, rate, suppress
 from etl.warehouse import query, read_sql
 
 PUBLIC_MIN_CELL = DEFAULT_MIN_CELL  # the floor for every figure outside the director's pages
@@ -39,20 +39,23 @@ def employer_summary(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell:
     return blank_suppressed(counts, flags, ("group", "group2", "projects"))
 
 
+# The per-project counts of metrics/employer_projects.sql that rates and sums are taken of.
+COUNTED = ("applications", "selected", "not_withdrawn", "completed", "closed", "offers", "converted")
+
+
 def employer_projects(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL
                       ) -> pl.DataFrame:
     """One row per project of the employer, with days to first applicant and to first selection."""
     frame = _projects(con, "m.employer_id", employer_id)
     if frame.is_empty():
         return frame
-    frame = frame.with_columns(
-        pl.col("applications", "selected", "completed", "closed", "offers", "converted").cast(pl.Int64),
-    ).with_columns(
+    frame = frame.with_columns(pl.col(*COUNTED).cast(pl.Int64)).with_columns(
         pl.when(pl.col("completed") > 0).then(pl.col("completed")).otherwise(pl.col("applications"))
         .alias("denominator"),
-        pl.when(pl.col("applications") > 0).then(pl.col("selected") / pl.col("applications")).alias("selection_rate"),
-        pl.when(pl.col("closed") > 0).then(pl.col("completed") / pl.col("closed")).alias("completion_rate"),
-        pl.when(pl.col("completed") > 0).then(pl.col("offers") / pl.col("completed")).alias("offer_rate"),
+        # The contract's rates (section 4), with the outcome table's own definitions.
+        rate("selected", "not_withdrawn").alias("selection_rate"),
+        rate("completed", "closed").alias("completion_rate"),
+        rate("offers", "completed").alias("offer_rate"),
     )
     flags = suppress(frame, "denominator", "project_id", public_k(min_cell))
     keep = ("project_id", "title", "function", "platform", "posted_date", "days_to_first_applicant",
@@ -99,15 +102,14 @@ def industry_comparison(con: duckdb.DuckDBPyConnection, employer_id: str, min_ce
     """
     k = public_k(min_cell)
     frame = _projects(con, "e.industry", _industry_of(con, employer_id))
-    per_employer = frame.with_columns(pl.col("applications", "selected", "completed", "closed", "offers",
-                                              "converted").cast(pl.Int64)).group_by("employer_id").agg(
-        pl.col("applications", "selected", "completed", "closed", "offers", "converted").sum(),
+    per_employer = frame.with_columns(pl.col(*COUNTED).cast(pl.Int64)).group_by("employer_id").agg(
+        pl.col(*COUNTED).sum(),
         pl.col("days_to_first_applicant").median(),
         pl.col("days_to_first_selection").median(),
         pl.col("rating_given_sum").sum(), pl.col("rating_given_n").sum(),
         pl.col("rating_received_sum").sum(), pl.col("rating_received_n").sum(),
     ).with_columns(
-        pl.when(pl.col("applications") >= k).then(pl.col("selected") / pl.col("applications")).alias(COMPARED[0]),
+        pl.when(pl.col("not_withdrawn") >= k).then(pl.col("selected") / pl.col("not_withdrawn")).alias(COMPARED[0]),
         pl.when(pl.col("closed") >= k).then(pl.col("completed") / pl.col("closed")).alias(COMPARED[1]),
         pl.when(pl.col("completed") >= k).then(pl.col("offers") / pl.col("completed")).alias(COMPARED[2]),
         pl.when(pl.col("completed") >= k).then(pl.col("converted") / pl.col("completed")).alias(COMPARED[3]),

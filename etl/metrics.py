@@ -151,7 +151,8 @@ def distinct_count(key: str, keys: int, groups: int, condition: str | None = Non
     return f"count(distinct {key})"
 
 
-def _rate(numerator: str, denominator: str) -> pl.Expr:
+def rate(numerator: str, denominator: str) -> pl.Expr:
+    """numerator ÷ denominator to four decimals, or null where the denominator is zero: every rate of the contract."""
     return (
         pl.when(pl.col(denominator) > 0)
         .then((pl.col(numerator) / pl.col(denominator)).round(4))
@@ -212,11 +213,11 @@ def outcome_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filt
         pl.col("median_days_to_offer").cast(pl.Float64),
     )
     return frame.with_columns(
-        _rate("selected", "not_withdrawn").alias("selection_rate"),
-        _rate("completed", "closed").alias("completion_rate"),
-        _rate("offers", "completed").alias("offer_rate"),
-        _rate("converted", "completed").alias("conversion_rate"),
-        _rate("offers_accepted", "offers_decided").alias("acceptance_rate"),
+        rate("selected", "not_withdrawn").alias("selection_rate"),
+        rate("completed", "closed").alias("completion_rate"),
+        rate("offers", "completed").alias("offer_rate"),
+        rate("converted", "completed").alias("conversion_rate"),
+        rate("offers_accepted", "offers_decided").alias("acceptance_rate"),
         # The suppression denominator (section 5): completed placements, or applications where none completed.
         pl.when(pl.col("completed") > 0).then(pl.col("completed")).otherwise(pl.col("applications"))
         .alias("denominator"),
@@ -277,8 +278,8 @@ def destinations_counts(con: duckdb.DuckDBPyConnection, filters: Filters = Filte
         pl.col("median_salary_usd").cast(pl.Float64),
     )
     return frame.with_columns(
-        _rate("known", "cohort_size").alias("knowledge_rate"),
-        _rate("positive", "career_denominator").alias("career_outcomes_rate"),
+        rate("known", "cohort_size").alias("knowledge_rate"),
+        rate("positive", "career_denominator").alias("career_outcomes_rate"),
     ).sort("cohort", "participated")
 
 

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from streamlit.testing.v1 import AppTest
 
+from etl import audience_views
 from etl.audience_views import applicant_pool, compare_groups, employer_projects, employer_summary
 from etl.cli import main
 from etl.users import FAILED_SIGN_IN_DELAY, User, UserStore
@@ -205,6 +206,20 @@ def test_forged_parameters_do_not_change_the_scope(two_employers: tuple, monkeyp
     con = duckdb.connect(str(db), read_only=True)
     assert {m.label: m.value for m in at.metric}["Applications"] == \
         f"{employer_summary(con, a).row(0, named=True)['applications']:,}"
+
+
+def test_employer_project_rates_follow_the_contract(hand_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per project, the selection rate is selected ÷ not withdrawn (section 4), as in the employer's summary row."""
+    monkeypatch.setattr(audience_views, "PUBLIC_MIN_CELL", 0)  # the hand-built source is far below K = 10
+    con = duckdb.connect(str(hand_db), read_only=True)
+    projects = {r["project_id"]: r for r in employer_projects(con, "E1", min_cell=0).to_dicts()}
+    want = dict(con.sql("""
+        select a.project_id, count_if(a.status = 'selected') / count_if(a.status <> 'withdrawn')
+        from applications a join micro_internships m on m.project_id = a.project_id
+        where m.employer_id = 'E1' group by 1""").fetchall())
+    assert set(projects) == set(want)
+    for project, expected in want.items():  # P1 holds a withdrawn application, which does not count
+        assert projects[project]["selection_rate"] == pytest.approx(round(expected, 4)), project
 
 
 def test_employer_pool_is_suppressed_below_ten(two_employers: tuple) -> None:
