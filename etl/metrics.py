@@ -135,10 +135,12 @@ def _dimension_column(dimension: str) -> str:
 BITMAP_BUDGET_BYTES = 32 * 2**20
 
 
-def fact_sizes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """fact_sizes as a dict: students and projects numbered by the keys, distinct values per grouping column."""
-    row = query(con, "select * from fact_sizes").row(0, named=True)
-    return {name: int(value) for name, value in row.items()}
+def fact_sizes(con: duckdb.DuckDBPyConnection, uncommitted: bool = False) -> dict[str, int]:
+    """fact_sizes as a dict: students and projects numbered by the keys, distinct values per grouping column.
+
+    `uncommitted`: read on `con` itself, inside the loader's transaction (a cursor would not see the new table)."""
+    frame = con.sql("select * from fact_sizes").pl() if uncommitted else query(con, "select * from fact_sizes")
+    return {name: int(value) for name, value in frame.row(0, named=True).items()}
 
 
 def distinct_count(key: str, keys: int, groups: int, condition: str | None = None) -> str:
@@ -181,10 +183,7 @@ def _outcome_sql(sizes: dict[str, int], dimension: str, second: str, where: str)
 
 def build_outcome_cells(con: duckdb.DuckDBPyConnection) -> None:
     """Store PRECOMPUTED_OUTCOMES in outcome_cells (run by the loader after the derived tables, in its transaction)."""
-    # This connection, not a cursor: the tables it reads are not committed yet.
-    sizes_row = con.execute("select * from fact_sizes")
-    names = [d[0] for d in sizes_row.description]
-    sizes = {name: int(value) for name, value in zip(names, sizes_row.fetchall()[0], strict=True)}
+    sizes = fact_sizes(con, uncommitted=True)
     con.execute("drop table if exists outcome_cells")
     for number, (dimension, second) in enumerate(PRECOMPUTED_OUTCOMES):
         rows = _outcome_sql(sizes, dimension, second, "1 = 1")
