@@ -179,12 +179,14 @@ def _store(users_file: Path | None):  # noqa: ANN202 - UserStore, imported lazil
 def users_add(username: str, role: str, employer_id: str | None, db: Path, users_file: Path | None) -> None:
     """Add or replace an account. The password comes from standard input, or a prompt on a terminal."""
     if role == "employer" and db.exists():
+        from etl.audience_views import employer_name
+
         con = connect_read_only(db)
         try:
-            known = con.execute("select count(*) from employers where employer_id = ?", [employer_id]).fetchall()
+            known = employer_name(con, employer_id) is not None
         finally:
             con.close()
-        if not known[0][0]:
+        if not known:
             err.print(f"[red]error:[/] no employer {employer_id!r} in {db}")
             sys.exit(1)
     if sys.stdin.isatty():
@@ -229,15 +231,13 @@ def _demo_accounts(db: Path) -> list[tuple[str, str, str | None, str]]:
     """One account per role on the demo data, with fresh random passwords."""
     import secrets
 
-    from etl.users import DEFAULT_USERS, UserStore
-
     con = connect_read_only(db)
     try:
         busiest = con.execute("select m.employer_id from micro_internships m group by 1 "
                               "order by count(*) desc, 1 limit 1").fetchall()[0][0]
     finally:
         con.close()
-    store = UserStore(DEFAULT_USERS)
+    store = _store(None)
     accounts = [("director", "director", None), ("employer", "employer", busiest), ("student", "student", None)]
     made = []
     for username, role, employer_id in accounts:
