@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint sample load report clean
+.PHONY: install demo test test-fast lint bench sample load report clean
 
 # Bytecode is compiled at install time: where PYTHONDONTWRITEBYTECODE is set, Python would otherwise compile every
 # module it imports on every start (Great Expectations alone: 7-10 s instead of 3 s per `mio load`).
@@ -27,6 +27,9 @@ test-fast: install  ## everything but the browser tests
 
 lint: install
 	$(BIN)/ruff check .
+
+bench: install  ## measure load, reports and pages at 100k and 1M applications; writes docs/benchmarks.md
+	$(BIN)/python -m bench --sizes 100000,1000000
 
 sample: install
 	$(BIN)/mio generate --out data/sample

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from etl.users import DEFAULT_USERS, User, UserStore
+from etl.accounts import DEFAULT_USERS, User, UserStore
 
 
 def store() -> UserStore:

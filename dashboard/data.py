@@ -1,6 +1,6 @@
 """The dashboard's only door to the warehouse: a cached read-only connection and cached figures.
 
-Pages ask for figures by naming a function of the metrics layer (`etl.metrics` or `etl.insights`); this module runs
+Pages ask for figures by naming a function of the metrics layer (`etl.metrics`); this module runs
 it on a cursor of the shared read-only connection and caches the small frame it returns.
 """
 
@@ -15,11 +15,10 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from etl import audience_views, insights, metrics, outcomes_report
-from etl.warehouse import DEFAULT_DB, LAST_DERIVED, has_table, query
+from etl.metrics import audience, insights, outcomes, quality, report
+from etl.warehouse import DEFAULT_DB, has_table, query
 
-MODULES = {"etl.metrics": metrics, "etl.insights": insights, "etl.outcomes_report": outcomes_report,
-           "etl.audience_views": audience_views}
+MODULES = {module.__name__: module for module in (outcomes, insights, audience, quality, report)}
 
 
 def warehouse_path() -> Path:
@@ -43,7 +42,7 @@ def _connect(path: str, current: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
                 known[1].close()
             con = duckdb.connect(path, read_only=True)
             # Checked once per version of the file, not on every rerun: a read-only file cannot change.
-            _open[path] = (current, con, has_table(con, LAST_DERIVED))
+            _open[path] = (current, con, has_table(con, outcomes.STORED_TABLE))
         return _open[path][1], _open[path][2]
 
 

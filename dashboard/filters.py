@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
-from etl.metrics import DEFAULT_MIN_CELL, Filters
+from etl.metrics.outcomes import DEFAULT_MIN_CELL, Filters
 
 MULTI = {"institution": "Institution", "class_level": "Class level", "industry": "Industry", "platform": "Platform"}
 

@@ -10,8 +10,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import auth, data
-from etl.export import to_csv
-from etl.metrics import DEFAULT_MIN_CELL, DEFINITIONS, Filters
+from etl.metrics.export import to_csv
+from etl.metrics.outcomes import DEFAULT_MIN_CELL, DEFINITIONS, Filters
 
 DIMENSION_LABELS = {
     "industry": "Industry",

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from etl.metrics import DEFAULT_MIN_CELL, DIMENSIONS, destinations_table, outcome_table
+from etl.metrics.outcomes import DEFAULT_MIN_CELL, DIMENSIONS, destinations_table, outcome_table
 from etl.warehouse import DEFAULT_DB, connect_read_only
 
 err = Console(stderr=True)
@@ -52,7 +52,7 @@ def generate(out: Path, students: int, seed: int, fmt: str) -> None:
 
 
 def _load_with_progress(source: Path, db: Path, max_bad_rows: float = 0.05):  # noqa: ANN202 - LoadResult
-    from etl.load import load_source
+    from etl.pipeline import load as load_with_metrics
 
     columns = (TextColumn("{task.description:<40}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TimeElapsedColumn())
@@ -62,7 +62,7 @@ def _load_with_progress(source: Path, db: Path, max_bad_rows: float = 0.05):  # 
         def advance(message: str, done: int, total: int) -> None:
             bar.update(task, description=message, completed=done, total=total)
 
-        return load_source(source, db, max_bad_rows=max_bad_rows, progress=advance)
+        return load_with_metrics(source, db, max_bad_rows=max_bad_rows, progress=advance)
 
 
 def _print_load(result) -> None:  # noqa: ANN001 - LoadResult, imported lazily
@@ -144,7 +144,7 @@ def emit(frame: pl.DataFrame, fmt: str) -> None:
         rows = [{k: _json_value(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
         click.echo(json.dumps(rows, indent=2))
     elif fmt == "csv":
-        from etl.export import to_csv
+        from etl.metrics.export import to_csv
 
         click.echo(to_csv(frame), nl=False)
     else:
@@ -164,7 +164,7 @@ USERS_OPTION = click.option("--users", "users_file", type=click.Path(dir_okay=Fa
 
 
 def _store(users_file: Path | None):  # noqa: ANN202 - UserStore, imported lazily
-    from etl.users import DEFAULT_USERS, UserStore
+    from etl.accounts import DEFAULT_USERS, UserStore
 
     return UserStore(users_file or DEFAULT_USERS)
 
@@ -179,7 +179,7 @@ def _store(users_file: Path | None):  # noqa: ANN202 - UserStore, imported lazil
 def users_add(username: str, role: str, employer_id: str | None, db: Path, users_file: Path | None) -> None:
     """Add or replace an account. The password comes from standard input, or a prompt on a terminal."""
     if role == "employer" and db.exists():
-        from etl.audience_views import employer_name
+        from etl.metrics.audience import employer_name
 
         con = connect_read_only(db)
         try:
@@ -247,42 +247,9 @@ def _demo_accounts(db: Path) -> list[tuple[str, str, str | None, str]]:
     return made
 
 
-@main.command()
-@click.option("--sizes", default="100000,1000000", show_default=True,
-              help="Comma-separated numbers of applications (about ten per generated student).")
-@click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=Path("data/bench"),
-              show_default=True, help="Where generated sources and warehouses are kept (and reused).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/benchmarks.md"),
-              show_default=True)
-@click.option("--runs", type=click.IntRange(1, 100), default=5, show_default=True,
-              help="Warm runs per page, each with different filters.")
-@click.option("--browser", is_flag=True, help="Also time pages in headless Chromium (/usr/bin/chromium).")
-@click.option("--from-results", is_flag=True, help="Measure nothing: rewrite the tables from WORK/results.json.")
-def bench(sizes: str, work: Path, out: Path, runs: int, browser: bool, from_results: bool) -> None:
-    """Measure load, report and page speed and memory; write a table to docs/benchmarks.md."""
-    from etl import bench as harness
-
-    try:
-        numbers = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
-    except ValueError:
-        raise click.UsageError("--sizes takes numbers such as 100000,1000000") from None
-    if from_results:
-        saved = work / "results.json"
-        if not saved.exists():
-            raise click.UsageError(f"no {saved} to rewrite from")
-        results = [harness.Result(**r) for r in json.loads(saved.read_text())]
-    else:
-        command = ("mio bench " + " ".join(sys.argv[2:])).strip()
-        results = harness.run(numbers, work.resolve(), runs=runs, browser=browser, progress=lambda m: err.print(m),
-                              command=command)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(harness.markdown(results))
-    err.print(f"wrote {out}")
-
-
 def _streamlit(db: Path, port: int) -> None:
     app = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-    from etl.users import DEFAULT_USERS
+    from etl.accounts import DEFAULT_USERS
 
     env = {**os.environ, "MIO_DB": str(db.resolve()), "MIO_USERS": str(DEFAULT_USERS.resolve())}
     err.print(f"serving the dashboard on http://127.0.0.1:{port} (Ctrl+C to stop)")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from etl.schema import ENTITIES, NACE
+from etl.ingest.schema import ENTITIES, NACE
 
 AS_OF = date(2026, 11, 1)  # the export date of the synthetic source; nothing happens after it
 DATA_START = date(2023, 1, 9)

@@ -1,53 +1,26 @@
-"""Opening the warehouse and running the project's SQL files against it."""
+"""The warehouse file, read side: opening it read-only and the one function every figure's query runs through.
+
+Both layers stand on this module: ingest (`etl.ingest`) writes the warehouse, the metrics layer (`etl.metrics`)
+reads it. Query timing for the benchmark is a hook here (`observe_queries`), not a patch of any module.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
+from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from etl.schema import ENTITIES, create_table_sql
-
-SQL_DIR = Path(__file__).parent / "sql"
 DEFAULT_DB = Path(os.environ.get("MIO_DB", "data/warehouse.duckdb"))
-# The derived table built last (by etl.metrics.build_outcome_cells, after the SQL files): a warehouse that has it
-# holds every derived table this version reads.
-LAST_DERIVED = "outcome_cells"
 
-META_TABLES = {
-    "load_history": """create table if not exists load_history (
-        load_id bigint, started_at timestamp, finished_at timestamp, source varchar, status varchar,
-        rows_read bigint, rows_loaded bigint, rows_quarantined bigint)""",
-    "load_files": """create table if not exists load_files (
-        load_id bigint, entity varchar, file varchar, sha256 varchar, rows_read bigint, rows_loaded bigint,
-        rows_quarantined bigint, warnings varchar)""",
-    "quarantine": """create table if not exists quarantine (
-        load_id bigint, entity varchar, file varchar, line bigint, column_name varchar, rule varchar,
-        value varchar, record varchar)""",
-    "expectation_results": """create table if not exists expectation_results (
-        load_id bigint, entity varchar, expectation varchar, column_name varchar, success boolean,
-        unexpected_count bigint)""",
-}
-
-
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the core and bookkeeping tables if the warehouse is new."""
-    for entity in ENTITIES.values():
-        con.execute(create_table_sql(entity))
-    for ddl in META_TABLES.values():
-        con.execute(ddl)
-
-
-def read_sql(relative: str) -> str:
-    return (SQL_DIR / relative).read_text()
-
-
-def build_derived(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the derived tables (attribution, facts, destinations) from the core tables, in file order."""
-    for path in sorted((SQL_DIR / "derived").glob("*.sql")):
-        con.execute(path.read_text())
+# Called with (sql, seconds) after every query() while registered; see observe_queries.
+QueryObserver = Callable[[str, float], None]
+_observers: list[QueryObserver] = []
 
 
 def connect_read_only(db: Path | str) -> duckdb.DuckDBPyConnection:
@@ -68,8 +41,27 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> pl.DataFrame:
     """Run one parameterized query on its own cursor (a connection is not thread-safe) and return Polars."""
+    started = time.perf_counter()
     cur = con.cursor()
     try:
         return cur.sql(sql, params=params or None).pl()
     finally:
         cur.close()
+        for observer in tuple(_observers):
+            observer(sql, time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def observe_queries(observer: QueryObserver) -> Iterator[None]:
+    """Call `observer(sql, seconds)` after every query() inside the block (the benchmark's timer)."""
+    _observers.append(observer)
+    try:
+        yield
+    finally:
+        _observers.remove(observer)
+
+
+@cache
+def sql_text(path: Path) -> str:
+    """A SQL file of the project (they do not change while the process runs)."""
+    return path.read_text()

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from etl.accounts import User
 from etl.generate import generate
-from etl.load import LoadResult, load_source
-from etl.users import User
+from etl.ingest.load import LoadResult
+from etl.pipeline import load
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 DIRECTOR = User("test-director", "director")
@@ -124,7 +125,7 @@ def hand_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The hand-built source, loaded once; tests only read it."""
     folder = tmp_path_factory.mktemp("hand")
     db = folder / "hand.duckdb"
-    result: LoadResult = load_source(write_source(folder / "source", HAND), db)
+    result: LoadResult = load(write_source(folder / "source", HAND), db)
     assert result.ok, result.reason
     return db
 
@@ -136,7 +137,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     source = folder / "source"
     generate(source, students=6000, seed=7)
     db = folder / "warehouse.duckdb"
-    result = load_source(source, db)
+    result = load(source, db)
     assert result.ok, result.reason
     return source, db
 

@@ -14,13 +14,14 @@ import pytest
 from click.testing import CliRunner
 from streamlit.testing.v1 import AppTest
 
-from etl import audience_views
-from etl.audience_views import applicant_pool, compare_groups, employer_projects, employer_summary
+from dashboard import registry
+from etl.accounts import FAILED_SIGN_IN_DELAY, User, UserStore
 from etl.cli import main
-from etl.users import FAILED_SIGN_IN_DELAY, User, UserStore
+from etl.metrics import audience
+from etl.metrics.audience import applicant_pool, compare_groups, employer_projects, employer_summary
 from tests.conftest import APP, run_app
 
-VIEWS = Path(APP).parent / "views"
+DASHBOARD = Path(APP).parent
 SECRET = "correct horse battery staple"
 
 
@@ -115,7 +116,7 @@ def test_each_role_sees_only_its_pages(hand_db: Path, monkeypatch: pytest.Monkey
     assert director.title[0].value == "Which micro-internships lead to job offers?"
 
 
-@pytest.mark.parametrize("page", ["offers", "equity", "employers", "data_quality", "overview"])
+@pytest.mark.parametrize("page", registry.DIRECTOR_DATA_PAGES)
 @pytest.mark.parametrize("role", ["employer", "student"])
 def test_director_pages_give_other_roles_no_data(hand_db: Path, monkeypatch: pytest.MonkeyPatch, page: str,
                                                  role: str) -> None:
@@ -123,10 +124,10 @@ def test_director_pages_give_other_roles_no_data(hand_db: Path, monkeypatch: pyt
     # Through the router: the page is not in this role's navigation at all.
     at = app(hand_db, monkeypatch, user)
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page(f"views/{page}.py")
+        at.switch_page(registry.page(page).file)
     # Run directly: the page itself refuses before any query.
     monkeypatch.setenv("MIO_DB", str(hand_db))
-    direct = AppTest.from_file(str(VIEWS / f"{page}.py"), default_timeout=60)
+    direct = AppTest.from_file(str(DASHBOARD / registry.page(page).file), default_timeout=60)
     direct.session_state["user"] = user
     direct.run()
     assert [e.value for e in direct.error] == ["This page is not available to your account."]
@@ -137,7 +138,7 @@ def test_visitors_see_only_the_sign_in_page(hand_db: Path, monkeypatch: pytest.M
                                             users_file: Path) -> None:
     at = app(hand_db, monkeypatch)
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("views/employer.py")
+        at.switch_page(registry.page("employer").file)
     assert not at.metric and not at.dataframe
     assert [t.label for t in at.text_input] == ["Username", "Password"]
 
@@ -210,7 +211,7 @@ def test_forged_parameters_do_not_change_the_scope(two_employers: tuple, monkeyp
 
 def test_employer_project_rates_follow_the_contract(hand_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Per project, the selection rate is selected ÷ not withdrawn (section 4), as in the employer's summary row."""
-    monkeypatch.setattr(audience_views, "PUBLIC_MIN_CELL", 0)  # the hand-built source is far below K = 10
+    monkeypatch.setattr(audience, "PUBLIC_MIN_CELL", 0)  # the hand-built source is far below K = 10
     con = duckdb.connect(str(hand_db), read_only=True)
     projects = {r["project_id"]: r for r in employer_projects(con, "E1", min_cell=0).to_dicts()}
     want = dict(con.sql("""

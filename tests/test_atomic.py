@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from etl.generate import generate
-from etl.load import load_source
+from etl.pipeline import load
 from tests.conftest import HAND, file_digest, write_source
 
 
@@ -21,7 +21,7 @@ from tests.conftest import HAND, file_digest, write_source
 @pytest.mark.parametrize("when", ["while reading", "while writing"])
 def test_killed_load_leaves_previous_state(tmp_path: Path, when: str) -> None:
     db = tmp_path / "w.duckdb"
-    assert load_source(write_source(tmp_path / "hand", HAND), db).ok
+    assert load(write_source(tmp_path / "hand", HAND), db).ok
     before = file_digest(db)
     big = tmp_path / "big"
     generate(big, students=20000, seed=3)
@@ -51,6 +51,6 @@ def test_killed_load_leaves_previous_state(tmp_path: Path, when: str) -> None:
     assert con.sql("select count(*) from load_history").fetchall() == [(1,)]
     con.close()
     # The next load cleans up the killed one's leftovers and succeeds.
-    result = load_source(write_source(tmp_path / "hand", HAND), db)
+    result = load(write_source(tmp_path / "hand", HAND), db)
     assert result.ok
     assert not list(tmp_path.glob("w.duckdb.loading-*"))

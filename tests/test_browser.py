@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from etl.metrics import Filters, outcome_counts
+from etl.metrics.outcomes import Filters, outcome_counts
 
 CHROMIUM = Path("/usr/bin/chromium")
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
@@ -45,7 +45,7 @@ PASSWORD = "browser-test-password"
 @pytest.fixture(scope="module")
 def accounts(sample: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A users file with one account per role; the employer is the sample's busiest."""
-    from etl.users import UserStore
+    from etl.accounts import UserStore
 
     con = duckdb.connect(str(sample[1]), read_only=True)
     busiest = con.sql("select employer_id from micro_internships group by 1 order by count(*) desc, 1 limit 1"

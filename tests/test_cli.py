@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from etl.cli import main
-from etl.export import neutralize, to_csv
-from etl.metrics import DESTINATION_COLUMNS, DIMENSIONS, OUTCOME_COLUMNS, outcome_table
+from etl.metrics.export import neutralize, to_csv
+from etl.metrics.outcomes import DESTINATION_COLUMNS, DIMENSIONS, OUTCOME_COLUMNS, outcome_table
 from tests.conftest import HAND, write_source
 
 
@@ -108,7 +108,7 @@ def test_demo_generates_loads_and_prints_one_account_per_role(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     import re
 
-    from etl.users import UserStore
+    from etl.accounts import UserStore
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MIO_USERS", raising=False)

@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from etl.metrics import Filters, outcome_counts
+from dashboard import registry
+from etl.metrics.outcomes import Filters, outcome_counts
 from tests.conftest import run_app
 
 
@@ -79,13 +80,12 @@ def test_a_warehouse_from_an_older_version_asks_for_a_new_load(tmp_path: Path,
 
 # --- every page, each checked against the metrics layer ---------------------------------------------------------
 
-PAGES = ["overview", "offers", "trends", "channels", "equity", "destinations", "skills", "test_drive", "employers",
-         "data_quality", "glossary"]
+PAGES = [spec.key for spec in registry.pages_for(registry.DIRECTOR)]
 
 
 def open_page(db: Path, monkeypatch: pytest.MonkeyPatch, page: str, **query: str | list[str]) -> AppTest:
     at = run_app(db, monkeypatch, **query)
-    at.switch_page(f"views/{page}.py").run()
+    at.switch_page(registry.page(page).file).run()
     assert not at.exception, at.exception
     return at
 
@@ -117,20 +117,20 @@ def test_every_page_runs_on_an_empty_warehouse(tmp_path: Path, monkeypatch: pyte
 
 
 def test_pages_on_a_partial_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from etl.load import load_source
+    from etl.pipeline import load
     from tests.conftest import HAND, write_source
 
     db = tmp_path / "core.duckdb"
     only = ("students", "employers", "micro_internships")
-    assert load_source(write_source(tmp_path / "core", HAND, only=only), db).ok
+    assert load(write_source(tmp_path / "core", HAND, only=only), db).ok
     for page in PAGES:
         at = open_page(db, monkeypatch, page)
-        if page in ("overview", "offers", "trends", "channels", "employers", "test_drive"):
+        if page in ("overview", "offers", "trends", "channels", "employers", "career_test_drive"):
             assert at.warning or at.info, page  # says there is nothing to show, never errors
 
 
 def test_offers_page_ranks_with_intervals(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from etl.insights import ranked_offer_rates
+    from etl.metrics.insights import ranked_offer_rates
 
     _, db = sample
     at = open_page(db, monkeypatch, "offers")
@@ -146,7 +146,7 @@ def test_offers_page_ranks_with_intervals(sample: tuple[Path, Path], monkeypatch
 
 
 def test_trends_page(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from etl.metrics import suppressed_counts
+    from etl.metrics.outcomes import suppressed_counts
 
     _, db = sample
     at = open_page(db, monkeypatch, "trends")
@@ -161,7 +161,7 @@ def test_trends_page(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch)
 
 
 def test_channels_page(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from etl.metrics import suppressed_counts
+    from etl.metrics.outcomes import suppressed_counts
 
     _, db = sample
     at = open_page(db, monkeypatch, "channels")
@@ -172,7 +172,7 @@ def test_channels_page(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatc
 
 
 def test_equity_page(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from etl.insights import equity_table
+    from etl.metrics.insights import equity_table
 
     _, db = sample
     at = open_page(db, monkeypatch, "equity")
@@ -188,7 +188,7 @@ def test_equity_page(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch)
 
 
 def test_destinations_page(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from etl.metrics import destinations_table
+    from etl.metrics.outcomes import destinations_table
 
     _, db = sample
     at = open_page(db, monkeypatch, "destinations")
@@ -199,7 +199,7 @@ def test_destinations_page(sample: tuple[Path, Path], monkeypatch: pytest.Monkey
 
 
 def test_skills_page(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from etl.insights import skill_gains, skills_that_lead_to_offers
+    from etl.metrics.insights import skill_gains, skills_that_lead_to_offers
 
     _, db = sample
     at = open_page(db, monkeypatch, "skills")
@@ -212,10 +212,10 @@ def test_skills_page(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch)
 
 
 def test_test_drive_page(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from etl.insights import test_drive
+    from etl.metrics.insights import test_drive
 
     _, db = sample
-    at = open_page(db, monkeypatch, "test_drive")
+    at = open_page(db, monkeypatch, "career_test_drive")
     expected = test_drive(connect(db), Filters())
     assert shown(at)["Students with completed projects"] == f"{expected['students'].sum():,}"
     several = expected.filter(pl.col("industries_tried") != "1")["students"].sum()
@@ -236,12 +236,12 @@ def test_employers_page(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPat
 
 
 def test_data_quality_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from etl.load import load_source
+    from etl.pipeline import load
     from tests.conftest import HAND, write_source
 
     employers = HAND["employers"] + ["E3,=cmd|' /C calc'!A0,Retail,1-49,CA", "E4,,Retail,1-49,CA"]
     db = tmp_path / "w.duckdb"
-    assert load_source(write_source(tmp_path / "s", {**HAND, "employers": employers}), db, max_bad_rows=1).ok
+    assert load(write_source(tmp_path / "s", {**HAND, "employers": employers}), db, max_bad_rows=1).ok
     at = open_page(db, monkeypatch, "data_quality")
     assert shown(at) == {"Rows read": "50", "Rows loaded": "49", "Rows quarantined": "1"}
     reasons = frame_of(at, 2)
@@ -252,7 +252,7 @@ def test_data_quality_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_glossary_lists_every_definition(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from etl.metrics import DEFINITIONS
+    from etl.metrics.outcomes import DEFINITIONS
 
     at = open_page(tmp_path / "none.duckdb", monkeypatch, "glossary")
     text = "\n".join(m.value for m in at.markdown)
@@ -261,31 +261,31 @@ def test_glossary_lists_every_definition(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 
 def test_filters_persist_across_pages(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from etl.metrics import suppressed_counts
+    from etl.metrics.outcomes import suppressed_counts
 
     _, db = sample
     at = run_app(db, monkeypatch, institution="Bayview University")
-    at.switch_page("views/channels.py").run()
+    at.switch_page(registry.page("channels").file).run()
     assert at.multiselect(key="f_institution").value == ["Bayview University"]
     expected = suppressed_counts(connect(db), "channel", Filters(institutions=("Bayview University",)), min_cell=10)
     assert frame_of(at)["applications"].fill_nan(None).to_list() == expected["applications"].to_list()
 
 
 def test_a_new_load_shows_without_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from etl.load import load_source
+    from etl.pipeline import load
     from tests.conftest import HAND, write_source
 
     db = tmp_path / "w.duckdb"
-    assert load_source(write_source(tmp_path / "s", HAND), db).ok
+    assert load(write_source(tmp_path / "s", HAND), db).ok
     assert shown(run_app(db, monkeypatch))["Applications"] == "9"
     more = [HAND["applications"][0], "A10,S5,P2,2025-02-05T10:00:00Z,networking,submitted,"]
-    assert load_source(write_source(tmp_path / "later", {"applications": more}), db).ok
+    assert load(write_source(tmp_path / "later", {"applications": more}), db).ok
     assert shown(run_app(db, monkeypatch))["Applications"] == "10"
 
 
 def test_outcomes_report(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from etl.metrics import outcome_table
-    from etl.outcomes_report import outcomes_report
+    from etl.metrics.outcomes import outcome_table
+    from etl.metrics.report import outcomes_report
 
     _, db = sample
     filters = Filters(institutions=("Northfield State University",))
@@ -300,14 +300,14 @@ def test_outcomes_report(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPa
 
 
 def test_outcomes_report_escapes_names(tmp_path: Path) -> None:
-    from etl.load import load_source
-    from etl.outcomes_report import outcomes_report
+    from etl.metrics.report import outcomes_report
+    from etl.pipeline import load
     from tests.conftest import HAND, write_source
 
     employers = ["employer_id,name,industry,size_band,state", "E1,Acme,<script>alert(1)</script>,1-49,NY",
                  "E2,Beta,Finance,1-49,IL"]
     db = tmp_path / "w.duckdb"
-    assert load_source(write_source(tmp_path / "s", {**HAND, "employers": employers}), db).ok
+    assert load(write_source(tmp_path / "s", {**HAND, "employers": employers}), db).ok
     report = outcomes_report(connect(db), Filters(industries=("<script>alert(1)</script>",)), min_cell=0)
     assert "<script>alert(1)</script>" not in report
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
@@ -319,13 +319,13 @@ def test_page_downloads_neutralize_formulas(tmp_path: Path, monkeypatch: pytest.
 
     import streamlit as st
 
-    from etl.load import load_source
+    from etl.pipeline import load
     from tests.conftest import HAND, write_source
 
     employers = ["employer_id,name,industry,size_band,state", "E1,=HYPERLINK(1),Technology,1-49,NY",
                  "E2,@SUM(1),Finance,1-49,IL"]
     db = tmp_path / "w.duckdb"
-    assert load_source(write_source(tmp_path / "s", {**HAND, "employers": employers}), db).ok
+    assert load(write_source(tmp_path / "s", {**HAND, "employers": employers}), db).ok
     captured: list[str] = []
     original = st.download_button
 

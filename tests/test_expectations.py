@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from etl.schema import ENTITIES, ENUM
-from etl.validate import load_suite_dict
+from etl.ingest.schema import ENTITIES, ENUM
+from etl.ingest.validate import load_suite_dict
 
 
 @pytest.mark.parametrize("name", list(ENTITIES))

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from etl.generate import generate
-from etl.metrics import destinations_table, outcome_table
-from etl.schema import ENTITIES
+from etl.ingest.schema import ENTITIES
+from etl.metrics.outcomes import destinations_table, outcome_table
 
 
 def test_same_seed_same_files_other_seed_other_files(tmp_path: Path) -> None:

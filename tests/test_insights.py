@@ -8,10 +8,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from etl import metrics
-from etl.insights import equity_table, participation, ranked_offer_rates, skill_gains, wilson
-from etl.insights import test_drive as drive_table
-from etl.metrics import Filters
+from etl.metrics import outcomes as metrics
+from etl.metrics.insights import equity_table, participation, ranked_offer_rates, skill_gains, wilson
+from etl.metrics.insights import test_drive as drive_table
+from etl.metrics.outcomes import Filters
 
 
 def con_for(db: Path) -> duckdb.DuckDBPyConnection:
@@ -81,7 +81,7 @@ def test_test_drive_counts(hand_db: Path) -> None:
 
 
 def test_summaries_by_hand(hand_db: Path) -> None:
-    from etl.insights import skill_summary, test_drive_summary
+    from etl.metrics.insights import skill_summary, test_drive_summary
 
     assert skill_summary(skill_gains(con_for(hand_db), "overall")) == {"pairs": 1, "gain": 2.0, "improved_share": 1.0}
     assert skill_summary(pl.DataFrame()) == {"pairs": 0, "gain": None, "improved_share": None}

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from etl.cli import main
-from etl.load import load_source
+from etl.pipeline import load
 from tests.conftest import HAND, file_digest, write_source
 
 
@@ -46,7 +46,7 @@ def variant(tmp_path: Path, **changes: list[str]) -> Path:
 def loaded_db(tmp_path: Path) -> Path:
     """A warehouse that already holds the hand-built source, to show that a rejected load leaves it as it was."""
     db = tmp_path / "w.duckdb"
-    assert load_source(write_source(tmp_path / "base", HAND), db).ok
+    assert load(write_source(tmp_path / "base", HAND), db).ok
     return db
 
 
@@ -265,9 +265,9 @@ def snapshot(db: Path) -> dict[str, list[tuple]]:
 
 def test_loading_twice_gives_the_same_warehouse(tmp_path: Path, hand_source: Path) -> None:
     db = tmp_path / "w.duckdb"
-    assert load_source(hand_source, db).ok
+    assert load(hand_source, db).ok
     first = snapshot(db)
-    assert load_source(hand_source, db).ok
+    assert load(hand_source, db).ok
     assert snapshot(db) == first
     con = duckdb.connect(str(db), read_only=True)
     history = con.sql("select load_id, status, rows_read, rows_loaded, rows_quarantined from load_history "
@@ -301,7 +301,7 @@ def test_every_format_loads_the_same_warehouse(tmp_path: Path, hand_source: Path
     import polars as pl
 
     csv_db = tmp_path / "csv.duckdb"
-    assert load_source(hand_source, csv_db).ok
+    assert load(hand_source, csv_db).ok
     mixed = tmp_path / "mixed"
     mixed.mkdir()
     writers = {
@@ -315,7 +315,7 @@ def test_every_format_loads_the_same_warehouse(tmp_path: Path, hand_source: Path
         target = mixed / name
         writers.get(name, lambda f, p: f.write_csv(p.with_suffix(".csv")))(frame, target)
     mixed_db = tmp_path / "mixed.duckdb"
-    result = load_source(mixed, mixed_db)
+    result = load(mixed, mixed_db)
     assert result.ok, result.reason
     assert snapshot(mixed_db) == snapshot(csv_db)
 

@@ -8,8 +8,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from etl import metrics
-from etl.metrics import OUTCOME_COLUMNS, Filters, destinations_table, outcome_counts, outcome_table, suppress
+from etl.metrics import outcomes as metrics
+from etl.metrics.outcomes import OUTCOME_COLUMNS, Filters, destinations_table, outcome_counts, outcome_table, suppress
 
 
 def con_for(db: Path) -> duckdb.DuckDBPyConnection:
@@ -180,7 +180,7 @@ def test_destinations_suppression_within_a_cohort(hand_db: Path) -> None:
 
 
 def test_attribution_window_boundaries(tmp_path: Path) -> None:
-    from etl.load import load_source
+    from etl.pipeline import load
     from tests.conftest import HAND, write_source
 
     offers = HAND["offers"] + [
@@ -191,7 +191,7 @@ def test_attribution_window_boundaries(tmp_path: Path) -> None:
         "O13,S2,E1,,internship,2025-05-01,accepted,,PL1",  # names S1's placement: not the same student
     ]
     db = tmp_path / "w.duckdb"
-    assert load_source(write_source(tmp_path / "s", {**HAND, "offers": offers}), db).ok
+    assert load(write_source(tmp_path / "s", {**HAND, "offers": offers}), db).ok
     got = dict(con_for(db).sql("select offer_id, placement_id from offer_attribution "
                                "where offer_id in ('O9', 'O10', 'O11', 'O12', 'O13')").fetchall())
     assert got == {"O9": "PL2", "O10": None, "O11": "PL2", "O12": None, "O13": "PL6"}

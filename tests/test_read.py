@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.read import LINE, FileRejected, _timestamp, _timestamps, cast, read_raw
-from etl.schema import ENTITIES
+from etl.ingest.read import LINE, FileRejected, _timestamp, _timestamps, cast, read_raw
+from etl.ingest.schema import ENTITIES
 
 HEADER = "application_id,student_id,project_id,applied_at,channel,status,decided_at"
 ROW = "A1,S1,P1,2025-02-01T10:00:00Z,platform,applied,"

@@ -13,8 +13,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from etl import metrics
-from etl.metrics import DIMENSIONS, destinations_table, outcome_table
+from etl.metrics import outcomes as metrics
+from etl.metrics.outcomes import DIMENSIONS, destinations_table, outcome_table
 
 
 def read(source: Path, name: str) -> pl.DataFrame:

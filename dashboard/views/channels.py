@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 
 from dashboard import data, ui
 from dashboard.theme import OKABE_ITO
-from etl.metrics import suppressed_counts
+from etl.metrics.outcomes import suppressed_counts
 
 st.title("Channels and platforms")
 ui.require_data()

@@ -6,8 +6,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, ui
-from etl.export import to_csv
-from etl.insights import expectation_results, load_files, load_history, quarantine_reasons, quarantined_rows
+from etl.metrics.export import to_csv
+from etl.metrics.quality import expectation_results, load_files, load_history, quarantine_reasons, quarantined_rows
 
 st.title("Data quality")
 ui.require_data()

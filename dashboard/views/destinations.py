@@ -7,8 +7,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, ui
-from etl.insights import outcome_mix
-from etl.metrics import DEFINITIONS, destinations_table
+from etl.metrics.insights import outcome_mix
+from etl.metrics.outcomes import DEFINITIONS, destinations_table
 
 st.title("First destinations")
 ui.require_data()

@@ -11,7 +11,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import auth, data, ui
-from etl.audience_views import (
+from etl.metrics.audience import (
     POOL_DIMENSIONS,
     applicant_pool,
     employer_name,

@@ -7,8 +7,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, ui
-from etl.insights import with_wilson
-from etl.metrics import suppressed_counts
+from etl.metrics.insights import with_wilson
+from etl.metrics.outcomes import suppressed_counts
 
 st.title("Employers")
 ui.require_data()

@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, ui
-from etl.insights import EQUITY_DIMENSIONS, equity_table
+from etl.metrics.insights import EQUITY_DIMENSIONS, equity_table
 
 st.title("Equity")
 ui.require_data()

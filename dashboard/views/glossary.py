@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import ui
-from etl.metrics import DEFINITIONS
+from etl.metrics.outcomes import DEFINITIONS
 
 st.title("Glossary")
 st.markdown("Every figure in this dashboard comes from one metrics layer, shared with `mio report` and every "

@@ -7,8 +7,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, ui
-from etl.insights import ranked_offer_rates
-from etl.metrics import DEFINITIONS, suppressed_counts
+from etl.metrics.insights import ranked_offer_rates
+from etl.metrics.outcomes import DEFINITIONS, suppressed_counts
 
 st.title("What leads to offers")
 ui.require_data()

@@ -7,8 +7,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, ui
-from etl.metrics import DEFINITIONS, Filters, outcome_counts
-from etl.outcomes_report import outcomes_report
+from etl.metrics.outcomes import DEFINITIONS, Filters, outcome_counts
+from etl.metrics.report import outcomes_report
 
 st.title("Which micro-internships lead to job offers?")
 ui.require_data()

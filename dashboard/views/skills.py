@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, ui
-from etl.insights import skill_gains, skill_summary, skills_that_lead_to_offers
+from etl.metrics.insights import skill_gains, skill_summary, skills_that_lead_to_offers
 
 st.title("Skills")
 ui.require_data()

@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import auth, data, ui
-from etl.audience_views import compare_groups, selection_channels, top_skills, what_leads_to_offers
+from etl.metrics.audience import compare_groups, selection_channels, top_skills, what_leads_to_offers
 
 auth.require_role("student")
 st.title("Compare industries and functions")

@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, ui
-from etl.metrics import DEFINITIONS, suppressed_counts
+from etl.metrics.outcomes import DEFINITIONS, suppressed_counts
 
 st.title("Trends by term")
 ui.require_data()

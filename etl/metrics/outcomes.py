@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from etl.schema import POSITIVE_OUTCOMES
-from etl.warehouse import query, read_sql
+from etl.ingest.schema import POSITIVE_OUTCOMES
+from etl.warehouse import query, sql_text
 
 DIMENSIONS = (
     "overall",
@@ -58,6 +59,15 @@ DESTINATION_COLUMNS = [
     "suppressed",
 ]
 DEFAULT_MIN_CELL = 10
+SQL_DIR = Path(__file__).parent / "sql"
+# The table built last at load time (build_outcome_cells): a warehouse that has it holds every table this version
+# reads; one without it was built by an older version and needs a new load.
+STORED_TABLE = "outcome_cells"
+
+
+def metric_sql(name: str) -> str:
+    """A SQL file of the metrics layer (under etl/metrics/sql/)."""
+    return sql_text(SQL_DIR / name)
 
 # The contract's definitions, shown next to each figure in the dashboard and the docs.
 DEFINITIONS = {
@@ -123,7 +133,7 @@ class Filters:
         return " and ".join(clauses), params
 
 
-def _dimension_column(dimension: str) -> str:
+def dimension_column(dimension: str) -> str:
     if dimension == "overall":
         return "'all'"
     if dimension in DIMENSIONS or dimension in EXTRA_DIMENSIONS:
@@ -174,8 +184,8 @@ PRECOMPUTED_OUTCOMES = (
 
 def _outcome_sql(sizes: dict[str, int], dimension: str, second: str, where: str) -> str:
     groups = sizes.get(dimension, 1) * sizes.get(second, 1)
-    return read_sql("metrics/outcomes.sql").format(
-        dimension=_dimension_column(dimension), second=_dimension_column(second), where=where,
+    return metric_sql("outcomes.sql").format(
+        dimension=dimension_column(dimension), second=dimension_column(second), where=where,
         students=distinct_count("student_key", sizes["students"], groups),
         projects=distinct_count("project_key", sizes["projects"], groups),
         completers=distinct_count("student_key", sizes["students"], groups, "placement_status = 'completed'"))
@@ -268,7 +278,7 @@ def outcome_table(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filte
 def destinations_counts(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
     where, params = filters.where("student_destinations")
     positive = "(" + ", ".join(f"'{o}'" for o in POSITIVE_OUTCOMES) + ")"
-    sql = read_sql("metrics/destinations.sql").format(where=where, positive=positive)
+    sql = metric_sql("destinations.sql").format(where=where, positive=positive)
     frame = query(con, sql, params)
     frame = frame.with_columns(
         pl.col("cohort").cast(pl.String),

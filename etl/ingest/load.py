@@ -21,15 +21,18 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl.metrics import build_outcome_cells
-from etl.read import LINE, FileRejected, cast, discover, read_raw
-from etl.schema import ENTITIES, LOAD_ORDER, REQUIRED_FOR_FIRST_LOAD, Entity
-from etl.validate import ExpectationResult, validate
-from etl.warehouse import build_derived, connect_read_only, ensure_schema, has_table
+from etl.ingest.derive import build_derived
+from etl.ingest.read import LINE, FileRejected, cast, discover, read_raw
+from etl.ingest.schema import ENTITIES, LOAD_ORDER, REQUIRED_FOR_FIRST_LOAD, Entity, ensure_schema
+from etl.ingest.validate import ExpectationResult, validate
+from etl.warehouse import connect_read_only, has_table
 
 ISSUE_COLUMNS = ["entity", "file", "line", "column", "rule", "value"]
 # progress(message, steps done, steps in all): the CLI draws it as a progress bar.
 Progress = Callable[[str, int, int], None]
+# Tables built from the derived ones in the load's transaction by a layer above ingest (the metrics layer's stored
+# outcome tables): etl.pipeline passes them, so that the loader never imports the metrics layer.
+Builder = Callable[[duckdb.DuckDBPyConnection], None]
 
 
 @dataclass
@@ -274,7 +277,7 @@ def _upsert(con: duckdb.DuckDBPyConnection, entity: Entity, good: pl.DataFrame) 
 
 
 def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.DataFrame,
-           started: datetime, progress: Callable[[str], None]) -> int:
+           started: datetime, progress: Callable[[str], None], builders: tuple[Builder, ...]) -> int:
     tmp = db.with_name(f"{db.name}.loading-{os.getpid()}")
     for leftover in db.parent.glob(f"{db.name}.loading-*"):
         leftover.unlink()  # a load that was killed; we hold the lock, so it is not running
@@ -320,7 +323,8 @@ def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.Da
                 )
             progress("building derived tables")
             build_derived(con)
-            build_outcome_cells(con)
+            for build in builders:
+                build(con)
             con.execute("commit")
             con.execute("checkpoint")
         finally:
@@ -343,8 +347,11 @@ def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.Da
                 path.unlink()
 
 
-def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress | None = None) -> LoadResult:
-    """Validate `source` and load it into `db`; a rejected source leaves `db` exactly as it was."""
+def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress | None = None,
+                builders: tuple[Builder, ...] = ()) -> LoadResult:
+    """Validate `source` and load it into `db`; a rejected source leaves `db` exactly as it was.
+
+    `builders` run after the derived tables, in the same transaction (see Builder)."""
     report = progress or (lambda _msg, _done, _total: None)
     steps = {"done": 0, "total": 1}
 
@@ -389,7 +396,7 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
                 f"{r.file} ({r.rows_quarantined} of {r.rows_read} rows)" for r in too_bad
             )
             return rejected(f"too many bad rows (over {max_bad_rows:.0%} of a file): {worst}", quarantine)
-        load_id = _write(db, source, staged, quarantine, started, say)
+        load_id = _write(db, source, staged, quarantine, started, say, builders)
         say("loaded")
     return LoadResult("loaded", [s.report for s in staged.values()], quarantine, None, load_id,
                       time.perf_counter() - clock)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import duckdb
+
 TEXT, ENUM, DATE, TIMESTAMP, BOOL, INT, DECIMAL = "text", "enum", "date", "timestamp", "bool", "int", "decimal"
 
 DUCKDB_TYPES = {
@@ -237,3 +239,28 @@ FORMATS = (".csv", ".parquet", ".json", ".jsonl", ".ndjson", ".xlsx")
 def create_table_sql(entity: Entity, table: str | None = None) -> str:
     cols = ", ".join(f"{c.name} {DUCKDB_TYPES[c.type]}" for c in entity.columns)
     return f"create table if not exists {table or entity.name} ({cols})"
+
+
+# What every load records beside the data: the history, each file, each quarantined row, each expectation.
+META_TABLES = {
+    "load_history": """create table if not exists load_history (
+        load_id bigint, started_at timestamp, finished_at timestamp, source varchar, status varchar,
+        rows_read bigint, rows_loaded bigint, rows_quarantined bigint)""",
+    "load_files": """create table if not exists load_files (
+        load_id bigint, entity varchar, file varchar, sha256 varchar, rows_read bigint, rows_loaded bigint,
+        rows_quarantined bigint, warnings varchar)""",
+    "quarantine": """create table if not exists quarantine (
+        load_id bigint, entity varchar, file varchar, line bigint, column_name varchar, rule varchar,
+        value varchar, record varchar)""",
+    "expectation_results": """create table if not exists expectation_results (
+        load_id bigint, entity varchar, expectation varchar, column_name varchar, success boolean,
+        unexpected_count bigint)""",
+}
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the core and bookkeeping tables if the warehouse is new."""
+    for entity in ENTITIES.values():
+        con.execute(create_table_sql(entity))
+    for ddl in META_TABLES.values():
+        con.execute(ddl)

@@ -12,9 +12,10 @@ from typing import Any
 
 import polars as pl
 
-from etl.read import ISSUE_SCHEMA, LINE
+from etl.ingest.read import ISSUE_SCHEMA, LINE
 
-EXPECTATIONS_DIR = Path(os.environ.get("MIO_EXPECTATIONS", Path(__file__).resolve().parents[1] / "expectations"))
+EXPECTATIONS_DIR = Path(os.environ.get("MIO_EXPECTATIONS",
+                                       Path(__file__).resolve().parents[2] / "expectations"))
 
 
 @dataclass

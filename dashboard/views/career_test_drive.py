@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import data, ui
-from etl.insights import projects_to_offer, test_drive, test_drive_summary
+from etl.metrics.insights import projects_to_offer, test_drive, test_drive_summary
 
 st.title("Career test-drive")
 ui.require_data()

@@ -8,9 +8,17 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from etl.insights import with_wilson
-from etl.metrics import DEFAULT_MIN_CELL, Filters, blank_suppressed, outcome_counts, rate, suppress
-from etl.warehouse import query, read_sql
+from etl.metrics.insights import with_wilson
+from etl.metrics.outcomes import (
+    DEFAULT_MIN_CELL,
+    Filters,
+    blank_suppressed,
+    metric_sql,
+    outcome_counts,
+    rate,
+    suppress,
+)
+from etl.warehouse import query
 
 PUBLIC_MIN_CELL = DEFAULT_MIN_CELL  # the floor for every figure outside the director's pages
 POOL_DIMENSIONS = ("major", "class_level", "institution")
@@ -70,7 +78,7 @@ def _projects(con: duckdb.DuckDBPyConnection, scope: str, value: str | None) -> 
     """Per-project rows of one employer (scope m.employer_id) or of one industry (scope e.industry)."""
     if scope not in ("m.employer_id", "e.industry"):
         raise ValueError("scope is an employer or an industry")
-    return query(con, read_sql("metrics/employer_projects.sql").format(scope=scope), [value])
+    return query(con, metric_sql("employer_projects.sql").format(scope=scope), [value])
 
 
 def applicant_pool(con: duckdb.DuckDBPyConnection, employer_id: str, dimension: str,

@@ -14,8 +14,8 @@ import duckdb
 import plotly.graph_objects as go
 import polars as pl
 
-from etl.insights import equity_table, ranked_offer_rates
-from etl.metrics import DEFINITIONS, Filters, destinations_table, outcome_table
+from etl.metrics.insights import equity_table, ranked_offer_rates
+from etl.metrics.outcomes import DEFINITIONS, Filters, destinations_table, outcome_table
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; color: #222; }

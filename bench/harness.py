@@ -1,4 +1,5 @@
-"""`mio bench`: measured speed and memory of loading, reports and dashboard pages at several sizes.
+"""The benchmark harness (`make bench`, or `python -m bench`): measured speed and memory of loading, reports
+and dashboard pages at several sizes.
 
 For each size (applications) it generates a source (cached under the work folder), then measures:
 - load: `mio load` into a new warehouse (wall time, rows per second, peak memory of the process) next to DuckDB's
@@ -29,10 +30,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dashboard.registry import DIRECTOR_DATA_PAGES
+
 ROOT = Path(__file__).resolve().parents[1]
 DIMENSIONS_TIMED = ("overall", "industry", "employer", "channel", "term", "pay_band")
-PAGES = ("overview", "offers", "trends", "channels", "equity", "destinations", "skills", "test_drive", "employers",
-         "data_quality")
+PAGES = DIRECTOR_DATA_PAGES  # every director page that queries the warehouse, from the dashboard's registry
 
 
 @dataclass
@@ -46,7 +48,7 @@ class Result:
     pages: dict = field(default_factory=dict)
     hand_sql: dict = field(default_factory=dict)
     browser: dict = field(default_factory=dict)
-    command: str = ""  # the `mio bench` command that measured this size
+    command: str = ""  # the `python -m bench` command that measured this size
 
 
 def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float, int]:
@@ -121,7 +123,7 @@ def bench_duckdb_bulk(source: Path, db: Path) -> dict:
 def bench_reports(db: Path) -> dict:
     import duckdb
 
-    from etl.metrics import outcome_table
+    from etl.metrics.outcomes import outcome_table
 
     results = {}
     con = duckdb.connect(str(db), read_only=True)
@@ -142,31 +144,12 @@ def bench_reports(db: Path) -> dict:
 
 @contextmanager
 def timed_queries() -> Iterator[list[float]]:
-    """Record the seconds of every warehouse query the metrics layer runs while inside the block."""
-    import etl.audience_views
-    import etl.insights
-    import etl.metrics
-    import etl.warehouse
-    from dashboard import data
+    """Record the seconds of every warehouse query (etl.warehouse.query) run while inside the block."""
+    from etl.warehouse import observe_queries
 
     spent: list[float] = []
-    original = etl.warehouse.query
-
-    def recording(con, sql, params=None):  # noqa: ANN001, ANN202 - same signature as query
-        started = time.perf_counter()
-        try:
-            return original(con, sql, params)
-        finally:
-            spent.append(time.perf_counter() - started)
-
-    modules = (etl.warehouse, etl.metrics, etl.insights, etl.audience_views, data)
-    for module in modules:
-        module.query = recording
-    try:
+    with observe_queries(lambda _sql, seconds: spent.append(seconds)):
         yield spent
-    finally:
-        for module in modules:
-            module.query = original
 
 
 def _population(db: Path, rng: random.Random) -> dict[str, str]:
@@ -194,8 +177,8 @@ def bench_pages(db: Path, runs: int = 5, seed: int = 7) -> dict:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from dashboard import data
-    from etl.users import User
+    from dashboard import data, registry
+    from etl.accounts import User
 
     os.environ["MIO_DB"] = str(db)
     rng = random.Random(seed)
@@ -218,7 +201,7 @@ def bench_pages(db: Path, runs: int = 5, seed: int = 7) -> dict:
                     data._open.clear()
             with timed_queries() as spent:
                 started = time.perf_counter()
-                at.switch_page(f"views/{page}.py").run()
+                at.switch_page(registry.page(page).file).run()
                 script = time.perf_counter() - started
             if at.exception:
                 raise RuntimeError(f"page {page} failed: {at.exception[0].message}")
@@ -235,7 +218,7 @@ def bench_pages(db: Path, runs: int = 5, seed: int = 7) -> dict:
     return results
 
 
-HAND_SQL = ROOT / "etl" / "sql" / "bench"
+HAND_SQL = Path(__file__).parent / "sql"
 
 
 def _without_comments(name: str) -> str:
@@ -243,7 +226,7 @@ def _without_comments(name: str) -> str:
 
 
 def hand_statements(page: str) -> list[str]:
-    """The statements of a page's hand-written SQL (etl/sql/bench/PAGE.sql, with {base} and {measures} filled in
+    """The statements of a page's hand-written SQL (bench/sql/PAGE.sql, with {base} and {measures} filled in
     from _base.sql and _measures.sql), comments dropped."""
     text = (_without_comments(f"{page}.sql").replace("{base}", _without_comments("_base.sql").strip())
             .replace("{measures}", _without_comments("_measures.sql").rstrip()))
@@ -280,7 +263,7 @@ def bench_browser(db: Path) -> dict:
 
     from playwright.sync_api import sync_playwright
 
-    from etl.users import UserStore
+    from etl.accounts import UserStore
 
     users = Path(tempfile.mkdtemp()) / "users.json"
     UserStore(users).add("bench", "director", "bench-password")
@@ -427,7 +410,7 @@ def markdown(results: list[Result]) -> str:
                 f"{hand} | "
                 f"{t['cold_script_s'] * 1000:.0f} ms | {t['warm_script_p50_s'] * 1000:.0f} ms | "
                 f"{t['warm_script_p95_s'] * 1000:.0f} ms |")
-    lines += ["", "The hand-written SQL ([etl/sql/bench/](../etl/sql/bench/)) computes each page's aggregates for the "
+    lines += ["", "The hand-written SQL ([bench/sql/](../bench/sql/)) computes each page's aggregates for the "
               "whole population straight from the core tables, joins at query time and plain `count(distinct …)`, "
               "the way a DuckDB user would; the page's own queries run on the fact tables and the outcome tables "
               "stored at load time (docs/performance.md)."]

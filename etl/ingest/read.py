@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.schema import BOOL, DATE, DECIMAL, ENTITIES, ENUM, FORMATS, INT, TIMESTAMP, Entity
+from etl.ingest.schema import BOOL, DATE, DECIMAL, ENTITIES, ENUM, FORMATS, INT, TIMESTAMP, Entity
 
 LINE = "__line"  # the line of the row in its file (CSV, JSON lines), or its 1-based record number otherwise
 ISSUE_SCHEMA = {"line": pl.Int64, "column": pl.String, "rule": pl.String, "value": pl.String}

@@ -1,6 +1,6 @@
-"""The dashboard's analyses beyond the contract's tables: intervals, rankings, equity gaps, skills, test-drives,
-employers and data quality. Like `etl.metrics`, each figure is SQL over the warehouse returning a small frame; the
-pages only draw them.
+"""The director's analyses beyond the contract's tables: intervals, rankings, equity gaps, skills and test-drives.
+Like `etl.metrics.outcomes`, each figure is SQL over the warehouse returning a small frame; the pages only draw
+them.
 """
 
 from __future__ import annotations
@@ -10,17 +10,18 @@ import math
 import duckdb
 import polars as pl
 
-from etl.metrics import (
+from etl.ingest.schema import NACE
+from etl.metrics.outcomes import (
     Filters,
-    _dimension_column,
     blank_suppressed,
+    dimension_column,
     distinct_count,
     fact_sizes,
+    metric_sql,
     outcome_counts,
     suppress,
 )
-from etl.schema import NACE
-from etl.warehouse import has_table, query, read_sql
+from etl.warehouse import query
 
 Z95 = 1.959963984540054
 STUDENT_DIMENSIONS = ("first_generation", "pell_eligible", "gender", "race_ethnicity", "institution", "class_level",
@@ -73,7 +74,7 @@ def participation(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filte
     student_where, student_params = filters.where("student_destinations")
     sizes = fact_sizes(con)
     students, groups = sizes["students"], sizes[dimension]
-    sql = read_sql("metrics/participation.sql").format(
+    sql = metric_sql("participation.sql").format(
         dimension=dimension, where=where, student_where=student_where,
         applicants=distinct_count("student_key", students, groups),
         selected=distinct_count("student_key", students, groups, "status = 'selected'"),
@@ -126,7 +127,7 @@ def skill_gains(con: duckdb.DuckDBPyConnection, dimension: str = "overall", filt
                 ) -> pl.DataFrame:
     """Average self-rated gain (post − pre) per skill and group, and whether the skill is a NACE competency."""
     where, params = filters.where()
-    sql = read_sql("metrics/skill_gains.sql").format(dimension=_dimension_column(dimension), where=where)
+    sql = metric_sql("skill_gains.sql").format(dimension=dimension_column(dimension), where=where)
     frame = query(con, sql, params)
     if frame.is_empty():
         return frame
@@ -162,7 +163,7 @@ def skills_that_lead_to_offers(con: duckdb.DuckDBPyConnection, filters: Filters 
                                ) -> pl.DataFrame:
     """Skills listed on projects, ranked by the offer rate of those projects' completed placements."""
     where, params = filters.where()
-    sql = read_sql("metrics/skill_offers.sql").format(where=where)
+    sql = metric_sql("skill_offers.sql").format(where=where)
     frame = query(con, sql, params)
     if frame.is_empty():
         return frame
@@ -178,7 +179,7 @@ def skills_that_lead_to_offers(con: duckdb.DuckDBPyConnection, filters: Filters 
 def test_drive(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
     """Students with completed projects, by the number of industries they tried."""
     where, params = filters.where()
-    frame = query(con, read_sql("metrics/test_drive.sql").format(where=where), params)
+    frame = query(con, metric_sql("test_drive.sql").format(where=where), params)
     if frame.is_empty():
         return frame
     counts = ["students", "projects", "with_offer", "destination_in_tried", "with_destination_industry"]
@@ -191,45 +192,11 @@ def test_drive(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> 
 
 def projects_to_offer(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
     where, params = filters.where()
-    frame = query(con, read_sql("metrics/projects_to_offer.sql").format(where=where), params)
+    frame = query(con, metric_sql("projects_to_offer.sql").format(where=where), params)
     return frame.with_columns(pl.col("projects_to_offer", "students").cast(pl.Int64)).sort("projects_to_offer")
 
 
 def outcome_mix(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
     where, params = filters.where("student_destinations")
-    frame = query(con, read_sql("metrics/outcome_mix.sql").format(where=where), params)
+    frame = query(con, metric_sql("outcome_mix.sql").format(where=where), params)
     return frame.with_columns(pl.col("students").cast(pl.Int64)).sort("cohort", "participated", "outcome")
-
-
-# --- data quality: what the loads did -------------------------------------------------------------------------
-
-
-def load_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    if not has_table(con, "load_history"):
-        return pl.DataFrame()
-    return query(con, "select * from load_history order by load_id desc")
-
-
-def load_files(con: duckdb.DuckDBPyConnection, load_id: int) -> pl.DataFrame:
-    return query(con, "select entity, file, sha256, rows_read, rows_loaded, rows_quarantined, warnings "
-                      "from load_files where load_id = ? order by entity", [load_id])
-
-
-def quarantine_reasons(con: duckdb.DuckDBPyConnection, load_id: int) -> pl.DataFrame:
-    return query(con, "select file, column_name as column, rule, count(*) as rows, min(line) as first_line "
-                      "from quarantine where load_id = ? group by 1, 2, 3 order by rows desc, file", [load_id])
-
-
-def quarantined_rows(con: duckdb.DuckDBPyConnection, load_id: int, limit: int | None = None) -> pl.DataFrame:
-    sql = ("select file, line, column_name as column, rule, value, record from quarantine where load_id = ? "
-           "order by file, line, column_name")
-    params: list[object] = [load_id]
-    if limit is not None:
-        sql += " limit ?"
-        params.append(limit)
-    return query(con, sql, params)
-
-
-def expectation_results(con: duckdb.DuckDBPyConnection, load_id: int) -> pl.DataFrame:
-    return query(con, "select entity, expectation, column_name as column, success, unexpected_count "
-                      "from expectation_results where load_id = ? order by success, entity", [load_id])

@@ -1,0 +1,39 @@
+"""What the loads did: history, files, quarantine reasons and rows, expectation results (the Data quality page)."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from etl.warehouse import has_table, query
+
+
+def load_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    if not has_table(con, "load_history"):
+        return pl.DataFrame()
+    return query(con, "select * from load_history order by load_id desc")
+
+
+def load_files(con: duckdb.DuckDBPyConnection, load_id: int) -> pl.DataFrame:
+    return query(con, "select entity, file, sha256, rows_read, rows_loaded, rows_quarantined, warnings "
+                      "from load_files where load_id = ? order by entity", [load_id])
+
+
+def quarantine_reasons(con: duckdb.DuckDBPyConnection, load_id: int) -> pl.DataFrame:
+    return query(con, "select file, column_name as column, rule, count(*) as rows, min(line) as first_line "
+                      "from quarantine where load_id = ? group by 1, 2, 3 order by rows desc, file", [load_id])
+
+
+def quarantined_rows(con: duckdb.DuckDBPyConnection, load_id: int, limit: int | None = None) -> pl.DataFrame:
+    sql = ("select file, line, column_name as column, rule, value, record from quarantine where load_id = ? "
+           "order by file, line, column_name")
+    params: list[object] = [load_id]
+    if limit is not None:
+        sql += " limit ?"
+        params.append(limit)
+    return query(con, sql, params)
+
+
+def expectation_results(con: duckdb.DuckDBPyConnection, load_id: int) -> pl.DataFrame:
+    return query(con, "select entity, expectation, column_name as column, success, unexpected_count "
+                      "from expectation_results where load_id = ? order by success, entity", [load_id])

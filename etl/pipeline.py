@@ -1,0 +1,15 @@
+"""A load as the product runs it: ingest validates and writes the core and derived tables, and the metrics layer
+stores its unfiltered outcome tables in the same transaction. The command line, the dashboard's Import page and the
+tests load through here; ingest itself never imports the metrics layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from etl.ingest.load import LoadResult, Progress, load_source
+from etl.metrics.outcomes import build_outcome_cells
+
+
+def load(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress | None = None) -> LoadResult:
+    """Validate `source` and load it into `db` with every table the dashboard and reports read."""
+    return load_source(source, db, max_bad_rows=max_bad_rows, progress=progress, builders=(build_outcome_cells,))

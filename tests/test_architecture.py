@@ -1,0 +1,85 @@
+"""The layout shows the architecture: imports follow the data flow, every page is registered once, and the docs name
+files that exist."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from dashboard import registry
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imports(path: Path) -> set[str]:
+    """Every module a file imports (absolute names), at any depth of the file."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def modules(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+# What each layer may not import: the layers above it.
+FORBIDDEN = {
+    "etl/ingest": ("etl.metrics", "etl.pipeline", "etl.cli", "dashboard", "bench"),
+    "etl/metrics": ("etl.ingest.load", "etl.ingest.read", "etl.ingest.validate", "etl.ingest.mapping",
+                    "etl.pipeline", "etl.cli", "dashboard", "bench"),
+    "dashboard": ("bench", "etl.cli"),
+}
+
+
+@pytest.mark.parametrize("layer", list(FORBIDDEN))
+def test_imports_follow_the_data_flow(layer: str) -> None:
+    offending = []
+    for path in modules(layer):
+        for name in imports(path):
+            if name.startswith(FORBIDDEN[layer]):
+                offending.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert not offending, offending
+    assert modules(layer), f"no modules under {layer}: the check is looking in the wrong place"
+
+
+def test_the_warehouse_module_imports_no_layer() -> None:
+    assert not [n for n in imports(ROOT / "etl" / "warehouse.py") if n.startswith(("etl.", "dashboard", "bench"))]
+
+
+def test_the_benchmark_patches_nothing_and_is_not_shipped() -> None:
+    text = (ROOT / "bench" / "harness.py").read_text()
+    assert "observe_queries" in text
+    assert not re.search(r"^\s*[\w.]+\.query\s*=", text, re.M), "the harness must time through the hook"
+    assert not (ROOT / "etl" / "bench.py").exists()
+
+
+def test_every_page_file_is_registered_once_and_none_looks_like_a_test() -> None:
+    files = {p.relative_to(ROOT / "dashboard").as_posix() for p in (ROOT / "dashboard" / "views").glob("*.py")}
+    registered = [spec.file for spec in registry.PAGES]
+    assert sorted(registered) == sorted(files)
+    assert len({spec.key for spec in registry.PAGES}) == len(registry.PAGES)
+    assert len({spec.url_path for spec in registry.PAGES}) == len(registry.PAGES)
+    assert not [f for f in files if Path(f).name.startswith("test_")], "a page named test_* is collected by pytest"
+
+
+def test_each_role_has_a_default_page() -> None:
+    for role in registry.ROLES:
+        pages = registry.pages_for(role)
+        assert [p for p in pages if p.default_for(role)] == pages[:1]
+
+
+@pytest.mark.parametrize("doc", ["docs/architecture.md", "README.md"])
+def test_the_docs_name_files_that_exist(doc: str) -> None:
+    text = (ROOT / doc).read_text()
+    named = set(re.findall(r"(?<![\w/.])((?:etl|dashboard|bench|expectations|docs|tests)/[\w./*-]*[\w/*])", text))
+    assert len(named) > 5, "the scan found too few paths"
+    missing = [n for n in sorted(named) if not list(ROOT.glob(n.rstrip("/")))]
+    assert not missing, missing
