@@ -4,14 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint bench sample load report clean
+.PHONY: install demo test test-fast lint bench lock sample load report clean
 
 # Bytecode is compiled at install time: where PYTHONDONTWRITEBYTECODE is set, Python would otherwise compile every
 # module it imports on every start (Great Expectations alone: 7-10 s instead of 3 s per `mio load`).
-$(STAMP): pyproject.toml
+# Installs exactly the versions in requirements.lock (the ones the tests last passed with), then mio itself.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -e '.[test]'
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)  ## create the virtualenv and install mio with its test tools
@@ -24,6 +26,9 @@ test: install  ## the whole suite, browser tests included
 
 test-fast: install  ## everything but the browser tests
 	$(BIN)/pytest -q -m "not browser"
+
+lock: install  ## refresh requirements.lock to the newest versions pyproject.toml allows; then run make test
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --upgrade -o requirements.lock
 
 lint: install
 	$(BIN)/ruff check .
