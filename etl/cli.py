@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 import polars as pl
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -51,59 +52,143 @@ def generate(out: Path, students: int, seed: int, fmt: str) -> None:
     err.print(table)
 
 
-def _load_with_progress(source: Path, db: Path, max_bad_rows: float = 0.05):  # noqa: ANN202 - LoadResult
+def _load_with_progress(source: Path, db: Path, max_bad_rows: float = 0.05, mapping: Path | None = None,
+                        dry_run: bool = False):  # noqa: ANN202 - LoadResult
+    from etl.ingest.mapping import MappingError
     from etl.pipeline import load as load_with_metrics
 
     columns = (TextColumn("{task.description:<40}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task("starting (importing Great Expectations)", total=None)
+    try:
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task("starting (importing Great Expectations)", total=None)
 
-        def advance(message: str, done: int, total: int) -> None:
-            bar.update(task, description=message, completed=done, total=total)
+            def advance(message: str, done: int, total: int) -> None:
+                bar.update(task, description=escape(message), completed=done, total=total)
 
-        return load_with_metrics(source, db, max_bad_rows=max_bad_rows, progress=advance)
+            return load_with_metrics(source, db, max_bad_rows=max_bad_rows, progress=advance, mapping=mapping,
+                                     dry_run=dry_run)
+    except MappingError as exc:  # a usage error: exit 2, before anything was read or written
+        raise click.UsageError(f"in the mapping {exc.path}: {exc}") from None
 
 
-def _print_load(result) -> None:  # noqa: ANN001 - LoadResult, imported lazily
-    table = Table("file", "read", "loaded", "quarantined", title=f"load {result.status} in {result.seconds:.1f} s")
+def _print_load(result, every_row: bool = False) -> None:  # noqa: ANN001 - LoadResult, imported lazily
+    title = "dry run: nothing written" if result.dry_run else f"load {result.status}"
+    table = Table("entity", "file", "read", "loaded", "quarantined", title=f"{title} in {result.seconds:.1f} s")
     for f in result.files:
-        table.add_row(f.file, f"{f.rows_read:,}", f"{f.rows_loaded:,}" if result.ok else "0",
-                      f"{f.rows_quarantined:,}")
+        table.add_row(f.entity, escape(f.file), f"{f.rows_read:,}",
+                      f"{f.rows_loaded:,}" if result.ok else "0", f"{f.rows_quarantined:,}")
     err.print(table)
-    for f in result.files:
-        for warning in f.warnings:
-            err.print(f"[yellow]warning:[/] {warning}")
-    if result.quarantine.height:
-        top = result.quarantine.group_by("file", "column", "rule").len().sort("len", descending=True).head(10)
-        reasons = Table("file", "column", "rule", "rows", title="quarantine reasons (most frequent)")
-        for row in top.iter_rows():
-            reasons.add_row(*[str(v) for v in row])
-        err.print(reasons)
+    if result.mapping is not None:
+        err.print(f"through the mapping {escape(str(result.mapping))}")
+    for warning in [*result.warnings, *(w for f in result.files for w in f.warnings)]:
+        err.print(f"[yellow]warning:[/] {escape(warning)}")
+    if not result.quarantine.height:
+        return
+    if every_row:
+        rows = Table("file", "line", "column", "source", "rule", "value", title="every quarantined row")
+        for row in result.quarantine.select("file", "line", "column", "source", "rule", "value").iter_rows():
+            rows.add_row(*["" if v is None else escape(str(v)) for v in row])
+        err.print(rows)
+        return
+    top = result.quarantine.group_by("file", "column", "rule").len().sort("len", descending=True).head(10)
+    reasons = Table("file", "column", "rule", "rows", title="quarantine reasons (most frequent)")
+    for row in top.iter_rows():
+        reasons.add_row(*[escape(str(v)) for v in row])
+    err.print(reasons)
 
 
 @main.command()
-@click.option("--source", type=click.Path(path_type=Path), required=True, help="Folder of input files.")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True)
+@click.option("--source", type=click.Path(path_type=Path), required=True,
+              help="Folder of input files: one per entity named after it (students.csv, offers.parquet, …), or "
+                   "files in any shape read through a mapping.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="The warehouse file (DuckDB) to load into; created by the first load. Default: MIO_DB, else "
+                   "data/warehouse.duckdb.")
+@click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A mapping file (YAML) for exports that do not use the contract's names; default: mapping.yaml "
+                   "in the source folder, when there is one. Draft one with `mio map`.")
+@click.option("--dry-run", is_flag=True, help="Check everything and list every quarantined row; write nothing.")
 @click.option("--max-bad-rows", type=click.FloatRange(0, 1), default=0.05, show_default=True,
               help="Reject the whole source when any file has more than this share of quarantined rows.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def load(source: Path, db: Path, max_bad_rows: float, fmt: str) -> None:
-    """Validate a source and load it into the warehouse (all or nothing)."""
-    result = _load_with_progress(source, db, max_bad_rows)
+def load(source: Path, db: Path, mapping: Path | None, dry_run: bool, max_bad_rows: float, fmt: str) -> None:
+    """Validate a source and load it into the warehouse, all or nothing.
+
+    \b
+    Entities: students, employers, micro_internships, project_skills, applications, placements,
+    skill_assessments, offers, first_destinations; any subset whose references resolve.
+    Formats: .csv (UTF-8, header row), .parquet, .json / .jsonl / .ndjson, .xlsx.
+    Columns, types and rules: docs/data-contract.md.
+    """
+    result = _load_with_progress(source, db, max_bad_rows, mapping, dry_run)
     if fmt == "json":
         click.echo(json.dumps({
             "status": result.status, "reason": result.reason, "load_id": result.load_id,
+            "mapping": str(result.mapping) if result.mapping else None,
             "files": [{"entity": f.entity, "file": f.file, "rows_read": f.rows_read,
                        "rows_loaded": f.rows_loaded if result.ok else 0, "rows_quarantined": f.rows_quarantined}
                       for f in result.files],
-        }))
-    _print_load(result)
+            "quarantine": result.quarantine.drop("record").to_dicts() if dry_run else None,
+        }, default=str))
+    _print_load(result, every_row=dry_run)
     if not result.ok:
-        err.print(f"[red]rejected:[/] {result.reason}")
-        err.print(f"the warehouse at {db} is unchanged")
+        err.print(f"[red]rejected:[/] {escape(result.reason or '')}")
+        if dry_run:
+            err.print("a dry run writes nothing")
+        elif result.warehouse_existed:
+            err.print(f"the warehouse at {escape(str(db))} is unchanged")
+        else:
+            err.print(f"no warehouse was created at {escape(str(db))}")
         sys.exit(1)
-    err.print(f"[green]loaded[/] into {db} (load {result.load_id})")
+    if dry_run:
+        err.print(f"[green]would load[/] into {escape(str(db))}; nothing was written")
+    else:
+        err.print(f"[green]loaded[/] into {escape(str(db))} (load {result.load_id})")
+
+
+@main.command("map")
+@click.option("--source", type=click.Path(path_type=Path), default=None, help="Folder of exports to draft for.")
+@click.option("--preset", default=None, help="Start from a shipped preset (see --list-presets).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the draft here (default: print it).")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
+              help="json: the draft as a table (entity, target, source, transformation), for tools.")
+@click.option("--list-presets", is_flag=True, help="List the shipped presets and exit.")
+def map_command(source: Path | None, preset: str | None, out: Path | None, fmt: str, list_presets: bool) -> None:
+    """Draft a mapping for exports that do not use the contract's names.
+
+    Each target column is matched to the closest header (alternatives as comments); enumerated targets list every
+    distinct source value with a guessed contract value or TODO. Edit the draft, then
+    `mio load --source DIR --mapping FILE`.
+    """
+    from etl.ingest import draft
+
+    if list_presets:
+        for name, about in draft.presets().items():
+            click.echo(f"{name}\t{about}")
+        return
+    if source is None:
+        raise click.UsageError("give --source DIR (or --list-presets)")
+    if not source.is_dir():
+        raise click.UsageError(f"{source} is not a folder")
+    if preset is not None:
+        try:
+            text = draft.preset_text(preset, source)
+        except KeyError:
+            raise click.UsageError(f"no preset {preset!r}; see `mio map --list-presets`") from None
+    else:
+        entities = draft.draft(source)
+        if fmt == "json":
+            click.echo(json.dumps(draft.as_rows(entities), indent=2, ensure_ascii=False))
+            return
+        text = draft.as_yaml(entities, source)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    todo = text.count("TODO")
+    err.print(f"wrote {escape(str(out))}" + (f"; {todo} TODO to replace before loading" if todo else ""))
 
 
 def _json_value(value: object) -> object:

@@ -10,6 +10,9 @@ from etl.ingest.load import LoadResult, Progress, load_source
 from etl.metrics.outcomes import build_outcome_cells
 
 
-def load(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress | None = None) -> LoadResult:
-    """Validate `source` and load it into `db` with every table the dashboard and reports read."""
-    return load_source(source, db, max_bad_rows=max_bad_rows, progress=progress, builders=(build_outcome_cells,))
+def load(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress | None = None,
+         mapping: Path | None = None, dry_run: bool = False) -> LoadResult:
+    """Validate `source` (through `mapping`, or the source's mapping.yaml) and load it into `db` with every table the
+    dashboard and reports read; `dry_run` checks everything and writes nothing."""
+    return load_source(source, db, max_bad_rows=max_bad_rows, progress=progress, builders=(build_outcome_cells,),
+                       mapping=mapping, dry_run=dry_run)

@@ -89,9 +89,14 @@ def test_empty_file(tmp_path: Path, loaded_db: Path) -> None:
     assert "empty file" in err
 
 
-def test_header_only_file(tmp_path: Path, loaded_db: Path) -> None:
+def test_header_only_file_is_an_empty_table(tmp_path: Path, loaded_db: Path) -> None:
     source = variant(tmp_path, offers=HAND["offers"][:1])
-    assert "empty file" in assert_rejected_unchanged(source, loaded_db, "offers.csv")
+    code, err = run_load(source, loaded_db)
+    assert code == 0, err
+    assert "offers.csv: a header and no rows: an empty table, nothing loaded" in " ".join(err.split())
+    con = duckdb.connect(str(loaded_db), read_only=True)
+    assert con.sql("select count(*) from offers").fetchall()[0][0] == len(HAND["offers"]) - 1  # kept as they were
+    con.close()
 
 
 def test_unknown_file(tmp_path: Path, loaded_db: Path) -> None:
@@ -101,12 +106,19 @@ def test_unknown_file(tmp_path: Path, loaded_db: Path) -> None:
     assert "unknown entity" in err
 
 
-def test_first_load_needs_the_three_core_files(tmp_path: Path) -> None:
-    source = write_source(tmp_path / "partial", HAND, only=("students", "employers"))
+def test_any_subset_whose_references_resolve_is_a_first_load(tmp_path: Path) -> None:
+    db = tmp_path / "new.duckdb"
+    code, err = run_load(write_source(tmp_path / "partial", HAND, only=("students", "employers")), db)
+    assert code == 0, err
+
+
+def test_a_first_load_whose_references_do_not_resolve_creates_nothing(tmp_path: Path) -> None:
+    source = write_source(tmp_path / "partial", HAND, only=("students", "applications"))
     db = tmp_path / "new.duckdb"
     code, err = run_load(source, db)
-    assert code == 1 and "micro_internships" in err
-    assert not db.exists()
+    assert code == 1 and "applications.csv (9 of 9 rows)" in err
+    assert "no warehouse was created" in " ".join(err.split())
+    assert not db.exists() and not list(tmp_path.glob("new.duckdb*"))
 
 
 # --- rows that break a rule: quarantined with file, line, column, rule and value -----------------------------

@@ -22,12 +22,14 @@ import duckdb
 import polars as pl
 
 from etl.ingest.derive import build_derived
-from etl.ingest.read import LINE, FileRejected, cast, discover, read_raw
-from etl.ingest.schema import ENTITIES, LOAD_ORDER, REQUIRED_FOR_FIRST_LOAD, Entity, ensure_schema
+from etl.ingest.mapping import DEFAULT_NAME, Mapping, apply, check_headers, read_mapping
+from etl.ingest.read import LINE, FileRejected, RawFile, cast, contract_columns, discover, read_raw
+from etl.ingest.schema import ENTITIES, LOAD_ORDER, Entity, ensure_schema
 from etl.ingest.validate import ExpectationResult, validate
 from etl.warehouse import connect_read_only, has_table
 
-ISSUE_COLUMNS = ["entity", "file", "line", "column", "rule", "value"]
+QUARANTINE_SCHEMA = {"entity": pl.String, "file": pl.String, "line": pl.Int64, "column": pl.String,
+                     "source": pl.String, "rule": pl.String, "value": pl.String, "record": pl.String}
 # progress(message, steps done, steps in all): the CLI draws it as a progress bar.
 Progress = Callable[[str, int, int], None]
 # Tables built from the derived ones in the load's transaction by a layer above ingest (the metrics layer's stored
@@ -51,16 +53,23 @@ class FileReport:
 
 @dataclass
 class LoadResult:
-    status: str  # "loaded" or "rejected"
+    status: str  # "loaded", "checked" (a dry run that would load) or "rejected"
     files: list[FileReport]
     quarantine: pl.DataFrame
     reason: str | None = None
     load_id: int | None = None
     seconds: float = 0.0
+    mapping: Path | None = None  # the mapping file the load went through
+    warehouse_existed: bool = True  # False: a rejected first load created nothing
+    warnings: list[str] = field(default_factory=list)  # about the source as a whole (files left aside)
 
     @property
     def ok(self) -> bool:
-        return self.status == "loaded"
+        return self.status in ("loaded", "checked")
+
+    @property
+    def dry_run(self) -> bool:
+        return self.status == "checked" or (self.status == "rejected" and self.load_id == -1)
 
 
 @dataclass
@@ -68,9 +77,12 @@ class _Staged:
     entity: Entity
     report: FileReport
     typed: pl.DataFrame
-    raw: pl.DataFrame
+    raw: pl.DataFrame  # LINE and each contract column's value as the original file has it
     issues: list[pl.DataFrame] = field(default_factory=list)
     expectations: list[ExpectationResult] = field(default_factory=list)
+    origin: pl.DataFrame | None = None  # mapped rows: LINE -> file, line in the original file
+    records: pl.DataFrame | None = None  # mapped rows: LINE -> the original row as JSON
+    sources: dict[str, str] = field(default_factory=dict)  # mapped: target column -> its source column or template
 
     _split: tuple[int, pl.DataFrame, pl.DataFrame] | None = None  # (issues seen, good rows, bad rows)
 
@@ -131,16 +143,44 @@ def _with_raw_values(issues: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
 
 def _stage_file(entity: Entity, path: Path) -> _Staged:
     raw = read_raw(path, entity)
-    typed, type_issues = cast(raw)
     report = FileReport(entity.name, path.name, _sha256(path), raw.frame.height, warnings=raw.warnings)
-    staged = _Staged(entity, report, typed, raw.frame)
-    gx_issues, results = validate(entity.name, typed)
+    return _validated(_Staged(entity, report, raw.frame, raw.frame), raw)
+
+
+def _stage_mapped(mapping: Mapping, entity: Entity, files: list[Path]) -> _Staged:
+    """An entity built by the mapping from its source files: validated like a file in the contract's shape."""
+    mapped = apply(mapping, entity.name, files)
+    frame = mapped.frame
+    # Rows the mapping makes identical in every column are one record, not a repeated key: a posting list names
+    # its organisation on every posting, and each organisation is one employer.
+    first = frame.select(pl.struct(pl.exclude(LINE)).is_first_distinct()).to_series()
+    duplicates = frame.height - int(first.sum())
+    frame = frame.filter(first)
+    names = ", ".join(p.name for p in files)
+    digest = files[0] if len(files) == 1 else None
+    sha = _sha256(digest) if digest else hashlib.sha256("".join(_sha256(p) for p in files).encode()).hexdigest()
+    warnings = list(mapped.warnings)
+    if duplicates:
+        warnings.append(f"{names}: {duplicates:,} rows the mapping makes identical to an earlier one were taken "
+                        f"once ({entity.name})")
+    report = FileReport(entity.name, names, sha, frame.height, warnings=warnings)
+    raw = RawFile(entity, files[0], contract_columns(frame, entity), warnings)
+    staged = _Staged(entity, report, raw.frame, mapped.raw, origin=mapped.origin, records=mapped.records,
+                     sources=mapped.sources)
+    return _validated(staged, raw)
+
+
+def _validated(staged: _Staged, raw: RawFile) -> _Staged:
+    """Cast to the contract's types and run the entity's expectation suite; failures become issues."""
+    typed, type_issues = cast(raw)
+    staged.typed = typed
+    gx_issues, results = validate(staged.entity.name, typed)
     if type_issues.height:
         staged.issues.append(type_issues)
         # A value that did not parse is null to the suite; its not-null failure would only repeat the type issue.
         gx_issues = gx_issues.join(type_issues.select("line", "column"), on=["line", "column"], how="anti")
     if gx_issues.height:
-        staged.issues.append(_with_raw_values(gx_issues, raw.frame))
+        staged.issues.append(gx_issues)
     staged.expectations = results
     return staged
 
@@ -226,43 +266,58 @@ def _check_placements(item: _Staged, staged: dict[str, _Staged], existing: _Exis
 
 
 def _quarantine_frame(staged: dict[str, _Staged]) -> pl.DataFrame:
+    """Every issue with its original file and line, target column, source column, value as written and record."""
     frames = []
     for item in staged.values():
         if not item.issues:
             continue
-        issues = pl.concat(item.issues).unique(maintain_order=True)
-        records = item.raw.select(
-            pl.col(LINE).alias("line"), pl.struct(item.entity.column_names).struct.json_encode().alias("record")
-        )
-        frames.append(
-            issues.join(records, on="line", how="left").select(
-                pl.lit(item.entity.name).alias("entity"),
-                pl.lit(item.report.file).alias("file"),
-                "line",
-                "column",
-                "rule",
-                "value",
-                "record",
-            )
-        )
+        issues = _with_raw_values(pl.concat(item.issues).unique(maintain_order=True), item.raw)
+        if item.records is not None:
+            records = item.records.rename({LINE: "line"})
+        else:
+            records = item.raw.select(pl.col(LINE).alias("line"),
+                                      pl.struct(item.entity.column_names).struct.json_encode().alias("record"))
+        if item.origin is not None:  # mapped: the row number becomes the original file and line
+            where = item.origin.rename({LINE: "row", "line": "original_line"})
+            issues = issues.rename({"line": "row"}).join(where, on="row", how="left")
+            records = records.rename({"line": "row"})
+            issues = issues.join(records, on="row", how="left").with_columns(pl.col("original_line").alias("line"))
+        else:
+            issues = issues.join(records, on="line", how="left").with_columns(pl.lit(item.report.file).alias("file"))
+        sources = item.sources
+        frames.append(issues.select(
+            pl.lit(item.entity.name).alias("entity"), "file", "line", "column",
+            pl.col("column").replace_strict(sources, default=pl.col("column")).alias("source")
+            if sources else pl.col("column").alias("source"),
+            "rule", "value", "record"))
     if not frames:
-        return pl.DataFrame(
-            schema={"entity": pl.String, "file": pl.String, "line": pl.Int64, "column": pl.String,
-                    "rule": pl.String, "value": pl.String, "record": pl.String}
-        )
-    return pl.concat(frames).sort("entity", "line")
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    return pl.concat(frames).sort("entity", "file", "line")
 
 
 @contextlib.contextmanager
 def _writer_lock(db: Path) -> Iterator[None]:
-    """One writer at a time per warehouse (a second `mio load` waits)."""
+    """One writer at a time per warehouse (a second `mio load` waits); the lock file is removed afterwards.
+
+    The holder removes the file before unlocking, so a waiter may wake up holding a lock on a removed file: it
+    checks that the path still names the file it locked, and otherwise takes the lock again."""
     db.parent.mkdir(parents=True, exist_ok=True)
-    with open(db.with_name(db.name + ".lock"), "w") as handle:
+    path = db.with_name(db.name + ".lock")
+    while True:
+        handle = open(path, "w")  # noqa: SIM115 - closed below, after the lock is released
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        handle.close()
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, entity: Entity, good: pl.DataFrame) -> None:
@@ -277,7 +332,8 @@ def _upsert(con: duckdb.DuckDBPyConnection, entity: Entity, good: pl.DataFrame) 
 
 
 def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.DataFrame,
-           started: datetime, progress: Callable[[str], None], builders: tuple[Builder, ...]) -> int:
+           started: datetime, progress: Callable[[str], None], builders: tuple[Builder, ...],
+           mapping: Mapping | None) -> int:
     tmp = db.with_name(f"{db.name}.loading-{os.getpid()}")
     for leftover in db.parent.glob(f"{db.name}.loading-*"):
         leftover.unlink()  # a load that was killed; we hold the lock, so it is not running
@@ -298,10 +354,14 @@ def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.Da
             load_id = int(con.execute("select coalesce(max(load_id), 0) + 1 from load_history").fetchall()[0][0])
             reports = [s.report for s in staged.values()]
             con.execute(
-                "insert into load_history values (?, ?, ?, ?, 'loaded', ?, ?, ?)",
+                "insert into load_history by name select ? as load_id, ? as started_at, ? as finished_at, "
+                "? as source, 'loaded' as status, ? as rows_read, ? as rows_loaded, ? as rows_quarantined, "
+                "? as mapping_file, ? as mapping_sha256, ? as mapping",
                 [load_id, started, datetime.now(UTC).replace(tzinfo=None), str(source.resolve()),
                  sum(r.rows_read for r in reports), sum(r.rows_loaded for r in reports),
-                 sum(r.rows_quarantined for r in reports)],
+                 sum(r.rows_quarantined for r in reports),
+                 str(mapping.path.resolve()) if mapping else None, mapping.sha256 if mapping else None,
+                 mapping.text if mapping else None],
             )
             con.executemany(
                 "insert into load_files values (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -311,8 +371,8 @@ def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.Da
             if quarantine.height:
                 con.register("quarantine_rows", quarantine.to_arrow())
                 con.execute(
-                    "insert into quarantine select ?, entity, file, line, \"column\", rule, value, record "
-                    "from quarantine_rows", [load_id]
+                    "insert into quarantine by name select ? as load_id, entity, file, line, \"column\" as "
+                    "column_name, source as source_column, rule, value, record from quarantine_rows", [load_id]
                 )
                 con.unregister("quarantine_rows")
             results = [e for s in staged.values() for e in s.expectations]
@@ -348,10 +408,13 @@ def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.Da
 
 
 def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress | None = None,
-                builders: tuple[Builder, ...] = ()) -> LoadResult:
+                builders: tuple[Builder, ...] = (), mapping: Path | None = None, dry_run: bool = False
+                ) -> LoadResult:
     """Validate `source` and load it into `db`; a rejected source leaves `db` exactly as it was.
 
-    `builders` run after the derived tables, in the same transaction (see Builder)."""
+    `mapping`: a mapping file (default: `mapping.yaml` in the source, when there is one); a mistake in it raises
+    MappingError before anything is read. `dry_run`: everything but the write. `builders` run after the derived
+    tables, in the same transaction (see Builder)."""
     report = progress or (lambda _msg, _done, _total: None)
     steps = {"done": 0, "total": 1}
 
@@ -362,29 +425,38 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
     clock = time.perf_counter()
     started = datetime.now(UTC).replace(tzinfo=None)
     staged: dict[str, _Staged] = {}
-    empty = pl.DataFrame()
+    existed = db.exists()
+    if mapping is None and (source / DEFAULT_NAME).is_file():
+        mapping = source / DEFAULT_NAME
+    plan = read_mapping(mapping) if mapping is not None else None
+    notes: list[str] = []
 
-    def rejected(reason: str, quarantine: pl.DataFrame = empty) -> LoadResult:
-        return LoadResult("rejected", [s.report for s in staged.values()], quarantine, reason,
-                          seconds=time.perf_counter() - clock)
+    def result(status: str, reason: str | None = None, quarantine: pl.DataFrame | None = None,
+               load_id: int | None = None) -> LoadResult:
+        return LoadResult(status, [s.report for s in staged.values()],
+                          quarantine if quarantine is not None else pl.DataFrame(schema=QUARANTINE_SCHEMA), reason,
+                          load_id, time.perf_counter() - clock, mapping, existed, notes)
 
     try:
-        files = discover(source)
-        # Each file is read and validated, then written; plus references, derived tables and the final step.
-        steps["total"] = 2 * len(files) + 3
+        mapped = check_headers(plan, source) if plan is not None else {}
+        used = {p for paths in mapped.values() for p in paths}
+        files, notes = discover(source, used, set(mapped)) if plan is not None else discover(source)
+        if not files and not mapped:
+            raise FileRejected(str(source), "", "the mapping reads no file and no file is named after an entity")
+        # Each entity is read and validated, then written; plus references, derived tables and the final step.
+        steps["total"] = 2 * (len(files) + len(mapped)) + 3
         for name in LOAD_ORDER:
-            if name in files:
+            if name in mapped:
+                say(f"reading and validating {name} from {', '.join(p.name for p in mapped[name])}")
+                staged[name] = _stage_mapped(plan, ENTITIES[name], mapped[name])  # type: ignore[arg-type]
+            elif name in files:
                 say(f"reading and validating {files[name].name}")
                 staged[name] = _stage_file(ENTITIES[name], files[name])
     except FileRejected as err:
-        return rejected(str(err))
+        return result("rejected", str(err))
 
     with _writer_lock(db):
         existing = _Existing(db)
-        if existing.is_empty():
-            missing = [n for n in REQUIRED_FOR_FIRST_LOAD if n not in staged]
-            if missing:
-                return rejected(f"a first load needs {', '.join(missing)} (files missing from {source})")
         say("checking references")
         _check_references(staged, existing)
         for item in staged.values():
@@ -395,8 +467,10 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
             worst = ", ".join(
                 f"{r.file} ({r.rows_quarantined} of {r.rows_read} rows)" for r in too_bad
             )
-            return rejected(f"too many bad rows (over {max_bad_rows:.0%} of a file): {worst}", quarantine)
-        load_id = _write(db, source, staged, quarantine, started, say, builders)
+            return result("rejected", f"too many bad rows (over {max_bad_rows:.0%} of a file): {worst}", quarantine,
+                          -1 if dry_run else None)
+        if dry_run:
+            return result("checked", None, quarantine)
+        load_id = _write(db, source, staged, quarantine, started, say, builders, plan)
         say("loaded")
-    return LoadResult("loaded", [s.report for s in staged.values()], quarantine, None, load_id,
-                      time.perf_counter() - clock)
+    return result("loaded", None, quarantine, load_id)

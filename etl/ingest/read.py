@@ -39,27 +39,61 @@ class RawFile:
     warnings: list[str]
 
 
-def discover(source: Path) -> dict[str, Path]:
-    """Map each entity to its file in the source folder; an unknown or doubled file rejects the source."""
+MAP_HINT = "to load a file in another shape, draft a mapping with `mio map --source {source}`"
+MAPPING_SUFFIXES = (".yaml", ".yml")
+
+
+def data_files(source: Path) -> list[Path]:
+    """The files of a source folder that hold data (hidden files, folders and mapping files are not data)."""
     if not source.is_dir():
         raise FileRejected(str(source), "", "source is not a folder")
+    return [p for p in sorted(source.iterdir())
+            if not p.name.startswith(".") and p.is_file() and p.suffix.lower() not in MAPPING_SUFFIXES]
+
+
+def discover(source: Path, skip: set[Path] | None = None, known: set[str] | None = None
+             ) -> tuple[dict[str, Path], list[str]]:
+    """Map each entity to its file in the source folder, and the warnings about files left aside.
+
+    Without a mapping (`skip` and `known` empty) an unknown or doubled file rejects the source. With one, `skip`
+    holds the files the mapping reads and `known` the entities it feeds: any other file that is not named after an
+    entity, or is named after a mapped entity, is ignored with a warning.
+    """
+    mapped = skip is not None
+    skip, known = skip or set(), known or set()
     found: dict[str, Path] = {}
-    for path in sorted(source.iterdir()):
-        if path.name.startswith(".") or path.is_dir():
+    warnings: list[str] = []
+    for path in data_files(source):
+        if path in skip:
             continue
         suffix = path.suffix.lower()
+        entity = path.stem.strip().lower()
+        if mapped and (entity not in ENTITIES or entity in known or suffix not in FORMATS):
+            why = "the mapping feeds that entity" if entity in known else "the mapping does not name it"
+            warnings.append(f"{path.name}: ignored ({why})")
+            continue
         if suffix not in FORMATS:
             formats = ", ".join(FORMATS)
             raise FileRejected(path.name, "", f"unsupported format {suffix or '(none)'}; use one of {formats}")
-        entity = path.stem.strip().lower()
         if entity not in ENTITIES:
-            raise FileRejected(path.name, "", f"unknown entity {path.stem!r}; expected one of {', '.join(ENTITIES)}")
+            headers = _peek_headers(path)
+            found_text = f"; its columns are {', '.join(headers)}" if headers else ""
+            raise FileRejected(path.name, "", f"unknown entity {path.stem!r}: a file is named after the entity it "
+                                              f"holds ({', '.join(ENTITIES)}){found_text}; "
+                                              + MAP_HINT.format(source=source))
         if entity in found:
             raise FileRejected(path.name, "", f"a second file for {entity} (also {found[entity].name})")
         found[entity] = path
-    if not found:
+    if not found and not mapped:
         raise FileRejected(str(source), "", "no input files in the folder")
-    return found
+    return found, warnings
+
+
+def _peek_headers(path: Path) -> list[str]:
+    try:
+        return [c for c in read_text_table(path, header_only=True).columns if c != LINE]
+    except FileRejected:
+        return []
 
 
 def _read_csv(path: Path) -> pl.DataFrame:
@@ -76,8 +110,6 @@ def _read_csv(path: Path) -> pl.DataFrame:
     # Each record keeps its physical line for the quarantine; a ragged row rejects the file (a reader that pads a
     # short row with nulls would hide it), and blank lines are not records.
     frame = _split_quoted(text, path.name) if '"' in text else _split_unquoted(data, path.name)
-    if frame.height == 0:
-        raise FileRejected(path.name, "", "empty file (a header but no rows)")
     return frame
 
 
@@ -158,8 +190,6 @@ def _read_json(path: Path) -> pl.DataFrame:
         )
     except Exception as err:  # Polars raises several error types for malformed JSON
         raise FileRejected(path.name, "", f"not valid JSON ({str(err).splitlines()[0][:160]})") from None
-    if frame.height == 0:
-        raise FileRejected(path.name, "", "empty file (no records)")
     if is_array:
         lines = pl.int_range(1, frame.height + 1, eager=True)
     else:
@@ -168,29 +198,42 @@ def _read_json(path: Path) -> pl.DataFrame:
     return frame.with_columns(lines.cast(pl.Int64).alias(LINE))
 
 
-def _read_table(path: Path) -> pl.DataFrame:
+def _read_table(path: Path, sheet: str | None = None) -> pl.DataFrame:
     try:
         is_excel = path.suffix.lower() == ".xlsx"
-        # The first sheet, every cell as text (infer_schema_length=0), like a CSV.
-        frame = pl.read_excel(path, infer_schema_length=0) if is_excel else pl.read_parquet(path)
+        # The first sheet (or the one named), every cell as text (infer_schema_length=0), like a CSV.
+        frame = (pl.read_excel(path, sheet_name=sheet, infer_schema_length=0) if is_excel
+                 else pl.read_parquet(path))
     except Exception as err:
         detail = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
         raise FileRejected(path.name, "", f"not a readable {path.suffix[1:]} file ({detail})") from None
-    if frame.height == 0:
-        raise FileRejected(path.name, "", "empty file (no rows)")
     first = 2 if is_excel else 1  # a sheet's row number (the header is row 1); a Parquet file's record number
     return frame.with_columns(pl.int_range(first, frame.height + first, dtype=pl.Int64).alias(LINE))
 
 
+def read_text_table(path: Path, sheet: str | None = None, header_only: bool = False) -> pl.DataFrame:
+    """One file as it is: its own headers, every value as text, and LINE (the row's line or record number).
+
+    A file with a header and no rows is an empty table; a file without even a header is rejected."""
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise FileRejected(path.name, "", f"unsupported format {suffix or '(none)'}; use one of {', '.join(FORMATS)}")
+    if header_only and suffix == ".csv":
+        with path.open("rb") as handle:
+            first = handle.readline().removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+        if not first.strip():
+            raise FileRejected(path.name, "", "empty file")
+        return pl.DataFrame(schema=[*next(csv.reader([first])), LINE])
+    if suffix == ".csv":
+        return _read_csv(path)
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        return _read_json(path)
+    return _read_table(path, sheet)
+
+
 def read_raw(path: Path, entity: Entity) -> RawFile:
     """Read one file as text columns named by the contract (case-insensitive, trimmed headers)."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame = _read_csv(path)
-    elif suffix in (".json", ".jsonl", ".ndjson"):
-        frame = _read_json(path)
-    else:
-        frame = _read_table(path)
+    frame = read_text_table(path)
     renamed: dict[str, str] = {}
     for col in frame.columns:
         if col == LINE:
@@ -202,11 +245,21 @@ def read_raw(path: Path, entity: Entity) -> RawFile:
     frame = frame.rename(renamed)
     known = set(entity.column_names)
     missing = [c for c in entity.required_columns if c not in frame.columns]
-    if missing:
+    if missing and not (frame.height == 0 and len(frame.columns) == 1):  # `[]` in JSON: no rows, no columns
         plural = "s" * (len(missing) > 1)
-        raise FileRejected(path.name, "header", f"missing required column{plural} {', '.join(missing)}")
+        found = [c for c in renamed]
+        raise FileRejected(path.name, "header", f"missing required column{plural} {', '.join(missing)} (found "
+                                                f"{', '.join(found) or 'no columns'}); "
+                                                + MAP_HINT.format(source=path.parent))
     extra = [c for c in frame.columns if c not in known and c != LINE]
     warnings = [f"{path.name}: ignored extra column{'s' * (len(extra) > 1)} {', '.join(extra)}"] if extra else []
+    if frame.height == 0:
+        warnings.append(f"{path.name}: a header and no rows: an empty table, nothing loaded")
+    return RawFile(entity, path, contract_columns(frame, entity), warnings)
+
+
+def contract_columns(frame: pl.DataFrame, entity: Entity) -> pl.DataFrame:
+    """LINE and the entity's columns in contract order, trimmed text with empty strings as null; absent ones null."""
     text_cols = []
     for col in entity.column_names:
         if col in frame.columns:
@@ -214,8 +267,7 @@ def read_raw(path: Path, entity: Entity) -> RawFile:
             text_cols.append(pl.when(value == "").then(None).otherwise(value).alias(col))
         else:
             text_cols.append(pl.lit(None, dtype=pl.String).alias(col))
-    frame = frame.select(pl.col(LINE), *text_cols)
-    return RawFile(entity, path, frame, warnings)
+    return frame.select(pl.col(LINE), *text_cols)
 
 
 def _parse(col: str, kind: str) -> pl.Expr:

@@ -232,7 +232,6 @@ ENTITIES: dict[str, Entity] = {
 
 # Dependency order: every entity comes after the ones it references.
 LOAD_ORDER: tuple[str, ...] = tuple(ENTITIES)
-REQUIRED_FOR_FIRST_LOAD = ("students", "employers", "micro_internships")
 FORMATS = (".csv", ".parquet", ".json", ".jsonl", ".ndjson", ".xlsx")
 
 
@@ -245,22 +244,33 @@ def create_table_sql(entity: Entity, table: str | None = None) -> str:
 META_TABLES = {
     "load_history": """create table if not exists load_history (
         load_id bigint, started_at timestamp, finished_at timestamp, source varchar, status varchar,
-        rows_read bigint, rows_loaded bigint, rows_quarantined bigint)""",
+        rows_read bigint, rows_loaded bigint, rows_quarantined bigint, mapping_file varchar, mapping_sha256 varchar,
+        mapping varchar)""",
     "load_files": """create table if not exists load_files (
         load_id bigint, entity varchar, file varchar, sha256 varchar, rows_read bigint, rows_loaded bigint,
         rows_quarantined bigint, warnings varchar)""",
     "quarantine": """create table if not exists quarantine (
-        load_id bigint, entity varchar, file varchar, line bigint, column_name varchar, rule varchar,
-        value varchar, record varchar)""",
+        load_id bigint, entity varchar, file varchar, line bigint, column_name varchar, source_column varchar,
+        rule varchar, value varchar, record varchar)""",
     "expectation_results": """create table if not exists expectation_results (
         load_id bigint, entity varchar, expectation varchar, column_name varchar, success boolean,
         unexpected_count bigint)""",
 }
 
 
+# Columns added to the bookkeeping tables since their first version: an older warehouse gets them at its next load.
+ADDED_COLUMNS = {
+    "load_history": ("mapping_file varchar", "mapping_sha256 varchar", "mapping varchar"),
+    "quarantine": ("source_column varchar",),
+}
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the core and bookkeeping tables if the warehouse is new."""
+    """Create the core and bookkeeping tables if the warehouse is new, and add columns an older one lacks."""
     for entity in ENTITIES.values():
         con.execute(create_table_sql(entity))
     for ddl in META_TABLES.values():
         con.execute(ddl)
+    for table, columns in ADDED_COLUMNS.items():
+        for column in columns:
+            con.execute(f"alter table {table} add column if not exists {column}")

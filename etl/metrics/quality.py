@@ -25,7 +25,8 @@ def quarantine_reasons(con: duckdb.DuckDBPyConnection, load_id: int) -> pl.DataF
 
 
 def quarantined_rows(con: duckdb.DuckDBPyConnection, load_id: int, limit: int | None = None) -> pl.DataFrame:
-    sql = ("select file, line, column_name as column, rule, value, record from quarantine where load_id = ? "
+    sql = ("select file, line, column_name as column, source_column as source, rule, value, record from quarantine "
+           "where load_id = ? "
            "order by file, line, column_name")
     params: list[object] = [load_id]
     if limit is not None:
