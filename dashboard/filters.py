@@ -51,7 +51,7 @@ def sidebar_filters() -> Filters:
 
 
 def sidebar_min_cell() -> int:
-    """The director's small-cell threshold (contract section 5); 0 shows every group. Kept in the URL as `k`."""
+    """The director's small-cell threshold (docs/data-contract.md §5); 0 shows every group. Kept in the URL as `k`."""
     try:
         start = max(0, int(st.query_params.get("k", DEFAULT_MIN_CELL)))
     except ValueError:

@@ -1,4 +1,4 @@
-"""`mio`: generate, load, report, serve and demo (contract section 3).
+"""`mio`: generate, load, report, serve and demo (docs/data-contract.md §3).
 
 Human output goes to stderr; machine output (`--format json|csv`) to stdout. Exit codes: 0 success, 1 input
 rejected or a check failed, 2 usage error (click's own).
@@ -187,7 +187,7 @@ def map_command(source: Path | None, preset: str | None, out: Path | None, fmt: 
         click.echo(text, nl=False)
         return
     out.write_text(text, encoding="utf-8")
-    todo = text.count("TODO")
+    todo = sum("TODO" in line.split("#")[0] for line in text.splitlines())
     err.print(f"wrote {escape(str(out))}" + (f"; {todo} TODO to replace before loading" if todo else ""))
 
 

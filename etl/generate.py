@@ -1,4 +1,5 @@
-"""`mio generate`: a realistic synthetic source, calibrated to shared/calibration.md, deterministic for a seed.
+"""`mio generate`: a realistic synthetic source, calibrated to published figures (see the README), deterministic
+for a seed.
 
 Everything is drawn with NumPy arrays and shaped with Polars (no Python loop per row), so a million applications
 take seconds. The story the data tells: technology and professional services draw the most applicants; referrals

@@ -1,7 +1,7 @@
 """The employer's own view: its projects, applicant pool, outcomes, and how it compares with its industry.
 
 The employer_id comes from the signed-in account only; no widget, URL parameter or download can change it.
-Every figure is suppressed below K = 10 (contract section 5).
+Every figure is suppressed below K = 10 (docs/data-contract.md §5).
 """
 
 from __future__ import annotations

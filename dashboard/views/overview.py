@@ -69,7 +69,7 @@ with left:
     funnel.update_layout(height=360)
     st.plotly_chart(funnel, width="stretch", key="funnel")
     st.caption(f"From {row['applications']:,} applications. Offered and accepted count completed projects with an "
-               "attributed offer (contract section 6); percentages are of the stage before.")
+               "attributed offer (see the Glossary); percentages are of the stage before.")
 with right:
     st.subheader("Offer and conversion rate by term")
     trend = go.Figure()

@@ -142,7 +142,7 @@ def _column(entity: str, target: str, required: bool, headers: list[str], table:
     close = [h for h in ranked if similarity(target, h) >= MATCH]
     source = close[0] if close else None
     column = DraftColumn(target, source, required,
-                         [h for h in ranked if h != source and similarity(target, h) >= 0.5][:3])
+                         [h for h in ranked if h != source and similarity(target, h) >= 0.6][:3])
     vocabulary = enumerated(entity).get(target)
     if column.source is not None and vocabulary:
         distinct = table[column.source].cast(pl.String).str.strip_chars().fill_null("").unique().sort().to_list()
@@ -188,7 +188,9 @@ def as_yaml(entities: list[DraftEntity], source: Path) -> str:
                     lines.append(f"      # {col.target}: (no matching column; optional)")
                 continue
             if not col.values:
-                lines.append(f"      {col.target}: {_quote(col.source)}{alternatives}")
+                money = "  # US dollars: add `multiply: K` to convert another currency" if col.target.endswith(
+                    "_usd") else ""
+                lines.append(f"      {col.target}: {_quote(col.source)}{alternatives or money}")
                 continue
             lines.append(f"      {col.target}:{alternatives}")
             lines.append(f"        column: {_quote(col.source)}")

@@ -1,4 +1,4 @@
-"""`mio load`: validate a source folder and load it into the warehouse, all or nothing (contract section 2).
+"""`mio load`: validate a source folder and load it into the warehouse, all or nothing (docs/data-contract.md §2).
 
 The warehouse is written by copying it to a temporary file beside it, loading into the copy in one transaction, and
 renaming the copy over the original. A crash or kill at any instant leaves either the old file or the new one, and

@@ -1,4 +1,4 @@
-"""The input contract (contract.md section 1) as data: entities, their columns, types and keys.
+"""The input contract (docs/data-contract.md §1) as data: entities, their columns, types and keys.
 
 Validity rules beyond types (required, unique, accepted values, ranges) live in the Great Expectations suites under
 `expectations/`; `tests/test_expectations.py` keeps the two in step.

@@ -1,6 +1,6 @@
 """Figures for the employer and student views. Scoping lives here, not in the UI: every employer figure takes the
 employer_id as an argument (the page passes the signed-in account's), and every figure is suppressed with K of at
-least 10 (contract section 5), complementary suppression included.
+least 10 (docs/data-contract.md §5), complementary suppression included.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def employer_projects(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell
     frame = frame.with_columns(pl.col(*COUNTED).cast(pl.Int64)).with_columns(
         pl.when(pl.col("completed") > 0).then(pl.col("completed")).otherwise(pl.col("applications"))
         .alias("denominator"),
-        # The contract's rates (section 4), with the outcome table's own definitions.
+        # The contract's rates (§4), with the outcome table's own definitions.
         rate("selected", "not_withdrawn").alias("selection_rate"),
         rate("completed", "closed").alias("completion_rate"),
         rate("offers", "completed").alias("offer_rate"),

@@ -1,4 +1,4 @@
-"""Exports that are safe to open in a spreadsheet (contract section 2: formula injection is neutralized)."""
+"""Exports that are safe to open in a spreadsheet (docs/data-contract.md §2: formula injection is neutralized)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The metrics layer: every figure of contract sections 4-7, defined once, as SQL over the warehouse.
+"""The metrics layer: every figure of docs/data-contract.md §4–§7, defined once, as SQL over the warehouse.
 
 `mio report`, the dashboard and every export call these functions; nothing else computes a rate.
 """
@@ -227,7 +227,7 @@ def outcome_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filt
         rate("offers", "completed").alias("offer_rate"),
         rate("converted", "completed").alias("conversion_rate"),
         rate("offers_accepted", "offers_decided").alias("acceptance_rate"),
-        # The suppression denominator (section 5): completed placements, or applications where none completed.
+        # The suppression denominator (§5): completed placements, or applications where none completed.
         pl.when(pl.col("completed") > 0).then(pl.col("completed")).otherwise(pl.col("applications"))
         .alias("denominator"),
     ).sort("group", "group2")
@@ -235,7 +235,7 @@ def outcome_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filt
 
 def suppress(frame: pl.DataFrame, denominator: str, group: str | list[str], min_cell: int,
              within: list[str] | None = None) -> pl.Series:
-    """Contract section 5: which rows to suppress, with complementary suppression.
+    """docs/data-contract.md §5: which rows to suppress, with complementary suppression.
 
     A row whose denominator is below `min_cell` is suppressed. When exactly one row of a breakdown (the rows that
     share `within`, or the whole frame) is suppressed, the unsuppressed row with the smallest denominator (ties: the
@@ -262,7 +262,7 @@ def blank_suppressed(frame: pl.DataFrame, flags: pl.Series, keep: tuple[str, ...
 
 def suppressed_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
                       min_cell: int = DEFAULT_MIN_CELL, second: str = "overall") -> pl.DataFrame:
-    """outcome_counts with section 5's suppression applied to every column; two-way tables suppress per row."""
+    """outcome_counts with §5's suppression applied to every column; two-way tables suppress per row."""
     counts = outcome_counts(con, dimension, filters, second)
     within = ["group"] if second != "overall" else None
     flags = suppress(counts, "denominator", ["group", "group2"], min_cell, within=within)
@@ -271,7 +271,7 @@ def suppressed_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: F
 
 def outcome_table(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
                   min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
-    """Contract section 4 with section 5's suppression: exactly the report's columns, one row per group."""
+    """docs/data-contract.md §4 with §5's suppression: exactly the report's columns, one row per group."""
     return suppressed_counts(con, dimension, filters, min_cell).select(OUTCOME_COLUMNS)
 
 
@@ -294,7 +294,7 @@ def destinations_counts(con: duckdb.DuckDBPyConnection, filters: Filters = Filte
 
 def destinations_table(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
                        min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
-    """Contract section 7: one row per cohort and participation, suppressed by cohort_size.
+    """docs/data-contract.md §7: one row per cohort and participation, suppressed by cohort_size.
 
     Complementary suppression works within each cohort: its participants and non-participants add up to the
     cohort, which is the total a reader could subtract from.

@@ -1,4 +1,4 @@
--- Contract section 6: each offer is attributed to at most one completed placement of the same student.
+-- docs/data-contract.md §6: each offer is attributed to at most one completed placement of the same student.
 -- (a) the placement its placement_id names, when that placement is completed;
 -- (b) otherwise, among the student's completed placements at the offer's employer with
 --     started_on <= offered_on <= ended_on + 180 days, the latest ended_on (then the greatest placement_id).

@@ -1,4 +1,4 @@
--- One row per application with every attribute the outcome table groups by (contract section 4) and its
+-- One row per application with every attribute the outcome table groups by (docs/data-contract.md §4) and its
 -- placement's outcome. Group values are text; booleans are yes/no and a missing value is 'unknown'.
 -- student_key and project_key number the students and projects 1..n, so that exact distinct counts can be taken
 -- as bitmaps (bitstring_agg) instead of hash sets; they are rebuilt with the table and mean nothing outside it.

@@ -1,4 +1,4 @@
--- Contract section 7: one row per student with a graduation date. The cohort is the July-June year of
+-- docs/data-contract.md §7: one row per student with a graduation date. The cohort is the July-June year of
 -- graduation ('2025' = 2024-07-01 .. 2025-06-30); a student participated with at least one completed placement
 -- that ended on or before graduation.
 create or replace table student_destinations as

@@ -1,4 +1,4 @@
--- Contract section 7: NACE first-destination rates per cohort and participation. {where} holds only
+-- docs/data-contract.md §7: NACE first-destination rates per cohort and participation. {where} holds only
 -- bound-parameter filters.
 select
     cohort,

@@ -1,6 +1,6 @@
--- Contract section 4: the outcome table. {dimension} and {second} are columns of fact_applications chosen from a
+-- docs/data-contract.md §4: the outcome table. {dimension} and {second} are columns of fact_applications chosen from a
 -- fixed list ({second} is 'all' for a one-way table); {where} holds only bound-parameter filters, and the same
--- filters run on both scans. Suppression (section 5) is applied afterwards, in metrics.py. The columns after the
+-- filters run on both scans. Suppression (§5) is applied afterwards, in etl/metrics/outcomes.py. The columns after the
 -- contract's feed the dashboard.
 --
 -- Application figures scan fact_applications; placement figures scan fact_placements, its few per cent of rows
