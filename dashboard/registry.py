@@ -17,6 +17,7 @@ class PageSpec:
     url_path: str  # "" for a role's default page (the app's root)
     roles: tuple[str, ...]
     section: str = ""  # the director's navigation groups pages under these headings
+    figures: bool = True  # the page shows figures from the warehouse (the benchmark times these)
 
     def default_for(self, role: str) -> bool:
         """A role's first page opens at the app's root."""
@@ -40,12 +41,14 @@ PAGES: tuple[PageSpec, ...] = (
              "Students and employers"),
     PageSpec("data_quality", "views/data_quality.py", "Data quality", ":material/fact_check:", "data-quality",
              (DIRECTOR,), "About the data"),
+    PageSpec("import", "views/import_data.py", "Import", ":material/upload_file:", "import", (DIRECTOR,),
+             "About the data", figures=False),
     PageSpec("employer", "views/employer.py", "Your micro-internships", ":material/business_center:", "employer",
              (EMPLOYER,)),
     PageSpec("student", "views/student.py", "Compare industries", ":material/compare_arrows:", "compare",
              (STUDENT,)),
     PageSpec("glossary", "views/glossary.py", "Glossary", ":material/menu_book:", "glossary", ROLES,
-             "About the data"),
+             "About the data", figures=False),
 )
 
 
@@ -58,5 +61,7 @@ def page(key: str) -> PageSpec:
     return next(p for p in PAGES if p.key == key)
 
 
-# The director's pages that query the warehouse (the glossary does not): what the benchmark times.
-DIRECTOR_DATA_PAGES = tuple(p.key for p in pages_for(DIRECTOR) if p.key != "glossary")
+# The director's pages that show figures from the warehouse: what the benchmark times.
+DIRECTOR_DATA_PAGES = tuple(p.key for p in pages_for(DIRECTOR) if p.figures)
+# The pages only a director may open: every other role is refused them.
+DIRECTOR_ONLY_PAGES = tuple(p.key for p in PAGES if p.roles == (DIRECTOR,))

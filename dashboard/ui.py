@@ -92,5 +92,14 @@ def suppression_note(frame: pl.DataFrame) -> None:
                    "size in the sidebar to see them.")
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:])")
+
+
+def plain(text: str) -> str:
+    """Text that Streamlit's Markdown shows as written: every character Markdown or HTML would read is escaped, so a
+    name like `**x** [a](http://…)` or `<img src=…>` is shown, never rendered or fetched."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
 def count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"

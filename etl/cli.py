@@ -182,7 +182,7 @@ def map_command(source: Path | None, preset: str | None, out: Path | None, fmt: 
         if fmt == "json":
             click.echo(json.dumps(draft.as_rows(entities), indent=2, ensure_ascii=False))
             return
-        text = draft.as_yaml(entities, source)
+        text = draft.as_yaml(entities, f"the files in {source.name}")
     if out is None:
         click.echo(text, nl=False)
         return
@@ -337,10 +337,12 @@ def _streamlit(db: Path, port: int) -> None:
     from etl.accounts import DEFAULT_USERS
 
     env = {**os.environ, "MIO_DB": str(db.resolve()), "MIO_USERS": str(DEFAULT_USERS.resolve())}
+    from etl.importer import MAX_UPLOAD_MB
+
     err.print(f"serving the dashboard on http://127.0.0.1:{port} (Ctrl+C to stop)")
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--client.toolbarMode", "viewer"]
+           "--client.toolbarMode", "viewer", "--server.maxUploadSize", str(MAX_UPLOAD_MB)]
     try:
         sys.exit(subprocess.call(cmd, env=env))
     except KeyboardInterrupt:

@@ -116,7 +116,7 @@ def test_each_role_sees_only_its_pages(hand_db: Path, monkeypatch: pytest.Monkey
     assert director.title[0].value == "Which micro-internships lead to job offers?"
 
 
-@pytest.mark.parametrize("page", registry.DIRECTOR_DATA_PAGES)
+@pytest.mark.parametrize("page", registry.DIRECTOR_ONLY_PAGES)
 @pytest.mark.parametrize("role", ["employer", "student"])
 def test_director_pages_give_other_roles_no_data(hand_db: Path, monkeypatch: pytest.MonkeyPatch, page: str,
                                                  role: str) -> None:

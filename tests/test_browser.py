@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -14,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dashboard import registry
 from etl.metrics.outcomes import Filters, outcome_counts
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -61,8 +65,15 @@ def accounts(sample: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="module")
 def server(sample: tuple[Path, Path], accounts: tuple[Path, str]) -> Iterator[str]:
+    with serving(sample[1], accounts[0]) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(db: Path, users: Path) -> Iterator[str]:
+    """`streamlit run` the dashboard on `db` with the accounts in `users`, on a free port of 127.0.0.1."""
     port = free_port()
-    env = {**os.environ, "MIO_DB": str(sample[1]), "MIO_USERS": str(accounts[0])}
+    env = {**os.environ, "MIO_DB": str(db), "MIO_USERS": str(users)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1", "--server.port",
          str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
@@ -79,9 +90,11 @@ def server(sample: tuple[Path, Path], accounts: tuple[Path, str]) -> Iterator[st
                 proc.kill()
                 raise RuntimeError("streamlit did not start") from None
             time.sleep(0.3)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def sign_in(page, server: str, username: str, query: str = "") -> None:  # noqa: ANN001 - playwright page
@@ -109,22 +122,26 @@ def test_overview_in_chromium(server: str, sample: tuple[Path, Path], page) -> N
     assert page.locator(".js-plotly-plot").count() == 2
 
 
-PAGES = {  # sidebar link -> how many charts the page draws on the sample
-    "Overview": 2, "What leads to offers": 2, "Trends": 2, "Channels": 4, "Equity": 1, "First destinations": 3,
-    "Skills": 3, "Career test-drive": 2, "Employers": 1, "Data quality": 0, "Glossary": 0,
+CHARTS = {  # director page -> how many charts it draws on the sample
+    "overview": 2, "offers": 2, "trends": 2, "channels": 4, "equity": 1, "destinations": 3, "skills": 3,
+    "career_test_drive": 2, "employers": 1, "data_quality": 0, "import": 0, "glossary": 0,
 }
 
 
-@pytest.mark.parametrize("title", list(PAGES))
-def test_every_page_in_chromium(server: str, page, title: str) -> None:  # noqa: ANN001 - playwright page
+def test_every_director_page_is_tried_in_chromium() -> None:
+    assert set(CHARTS) == {spec.key for spec in registry.pages_for(registry.DIRECTOR)}
+
+
+@pytest.mark.parametrize("spec", registry.pages_for(registry.DIRECTOR), ids=lambda spec: spec.key)
+def test_every_page_in_chromium(server: str, page, spec: registry.PageSpec) -> None:  # noqa: ANN001 - playwright
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     sign_in(page, server, "director")
     page.wait_for_timeout(1_000)
-    page.get_by_role("link", name=title, exact=True).click()
+    page.get_by_role("link", name=spec.title, exact=True).click()
     page.wait_for_selector("h1", timeout=60_000)
-    if PAGES[title]:
-        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {PAGES[title]}",
+    if CHARTS[spec.key]:
+        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {CHARTS[spec.key]}",
                                timeout=60_000)
     else:
         page.wait_for_selector("[data-testid='stMarkdown'], [data-testid='stDataFrame']", timeout=60_000)
@@ -215,3 +232,52 @@ def test_a_shared_link_opens_its_page_after_sign_in(server: str, page) -> None: 
     page.locator("[data-testid='stMultiSelect']", has_text="Bayview University").wait_for(timeout=60_000)
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
+
+
+@pytest.mark.skipif(not REAL.exists(), reason="the real exports in ../shared/real are not here")
+def test_a_director_imports_a_real_export_in_chromium(tmp_path: Path, page) -> None:  # noqa: ANN001 - playwright
+    """Upload the campus-placement file, write the mapping, dry-run, load, and see First destinations change."""
+    from etl.accounts import UserStore
+    from etl.pipeline import load
+    from tests.conftest import HAND, write_source
+    from tests.test_mapping import PLACEMENT_MAPPING
+
+    db = tmp_path / "w.duckdb"
+    assert load(write_source(tmp_path / "hand", HAND), db).ok
+    users = tmp_path / "users.json"
+    UserStore(users).add("director", "director", PASSWORD)
+    before = set(Path(tempfile.gettempdir()).glob("mio-import-*"))
+    with serving(db, users) as url:
+        sign_in(page, url, "director")
+        page.get_by_role("link", name="Import", exact=True).click()
+        page.get_by_role("heading", name="Import your exports").wait_for(timeout=60_000)
+        page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
+            str(REAL / "Placement_Data_Full_Class.csv"))
+        mapping = page.locator("[data-testid='stTextArea'] textarea")
+        mapping.wait_for(timeout=60_000)
+        assert "{value: TODO}" in mapping.input_value()
+        page.get_by_text("the value is still TODO").wait_for(timeout=30_000)
+        mapping.fill(PLACEMENT_MAPPING)
+        mapping.press("Control+Enter")
+        page.get_by_role("button", name="Check everything (dry run: nothing is written)").wait_for(timeout=30_000)
+        page.screenshot(path=str(tmp_path / "import-mapping.png"), full_page=True)
+        page.get_by_role("button", name="Check everything (dry run: nothing is written)").click()
+        page.get_by_role("heading", name="3. Load").wait_for(timeout=60_000)
+        page.screenshot(path=str(tmp_path / "import-checked.png"), full_page=True)
+        page.get_by_role("button", name="Load into the warehouse").click()
+        page.get_by_text("Loaded as load 2").wait_for(timeout=120_000)
+        page.get_by_role("link", name="See the First destinations page").click()
+        page.get_by_role("heading", name="First destinations").wait_for(timeout=60_000)
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=60_000)
+        page.wait_for_timeout(1_000)
+        ticks = page.locator(".js-plotly-plot .xtick text").all_text_contents()
+        assert "2020" in ticks, ticks  # the imported cohort
+        assert page.locator("[data-testid='stException']").count() == 0
+        page.screenshot(path=str(tmp_path / "import-destinations.png"), full_page=True)
+        if os.environ.get("MIO_SCREENSHOTS"):
+            for shot in tmp_path.glob("import-*.png"):
+                shutil.copyfile(shot, Path(os.environ["MIO_SCREENSHOTS"]) / shot.name)
+    assert set(Path(tempfile.gettempdir()).glob("mio-import-*")) <= before, "the uploads are removed after the load"

@@ -167,9 +167,9 @@ def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML string, quotes and escapes included
 
 
-def as_yaml(entities: list[DraftEntity], source: Path) -> str:
-    """The draft as a mapping file, with comments a person can act on."""
-    lines = [f"# Draft mapping for {source.name}, written by `mio map`. Check every line; replace each TODO with a",
+def as_yaml(entities: list[DraftEntity], label: str) -> str:
+    """The draft as a mapping file, with comments a person can act on (`label` names the files it is for)."""
+    lines = [f"# Draft mapping for {label}, written by `mio map`. Check every line; replace each TODO with a",
              "# value of the contract (docs/data-contract.md), then: mio load --source DIR --mapping THIS_FILE",
              "version: 1", "entities:"]
     if not entities:

@@ -99,6 +99,7 @@ class Rule:
     template: str | None = None
     extract: str | None = None
     map: dict[str, str | None] | None = None  # keys lower-cased and trimmed; "" names the empty value
+    written_map: tuple[tuple[str, str | None], ...] = ()  # the map as the file writes it, for display
     has_default: bool = False
     default: str | None = None
     date_format: str | None = None
@@ -265,7 +266,10 @@ def _rule(entity: str, target: str, line: int, spec: object) -> Rule:
     fields: dict[str, object] = {}
     for key, (key_line, value) in body.items.items():
         if key == "map":
-            fields["map"] = _map(_block(value, key_line, "map"), target)
+            block = _block(value, key_line, "map")
+            fields["map"] = _map(block, target)
+            fields["written_map"] = tuple((k, v.text if isinstance(v, _Scalar) else None)
+                                          for k, (_, v) in block.items.items())
         elif key == "value":
             fields["value"] = _text(value, key_line, "value", allow_null=True)
             if (fields["value"] or "").strip() == TODO:
