@@ -80,7 +80,7 @@ def figure(function: Callable[..., pl.DataFrame | str], *args: object, **kwargs:
 def choices(column: str, version: str) -> list[str]:
     """Distinct values of a filter column, for the sidebar."""
     con = connection()
-    if con is None or column not in ("institution", "class_level", "industry", "platform", "term"):
+    if con is None or column not in ("institution", "class_level", "industry", "platform", "term", "function"):
         return []
     frame = query(con, "select value from filter_values where column_name = ? order by position", [column])
     return frame["value"].to_list()

@@ -7,6 +7,15 @@ import plotly.io as pio
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 
+# First-destination outcomes, one colour each (Okabe-Ito and its tints): positive outcomes in blues and greens,
+# seeking in oranges, the rest in greys, so that the eleven outcomes and "no record" never share a colour.
+OUTCOME_COLOURS = {
+    "employed_full_time": "#0072B2", "employed_part_time": "#56B4E9", "self_employed": "#009E73",
+    "postgrad_internship": "#7FCDB7", "service": "#CC79A7", "military": "#882255", "continuing_education": "#332288",
+    "seeking_employment": "#D55E00", "seeking_education": "#E69F00", "not_seeking": "#F0E442",
+    "no_information": "#999999", "no record": "#DDDDDD",
+}
+
 pio.templates["mio"] = go.layout.Template(
     layout=go.Layout(
         colorway=OKABE_ITO,

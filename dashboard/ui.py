@@ -85,11 +85,13 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
-def suppression_note(frame: pl.DataFrame) -> None:
+def suppression_note(frame: pl.DataFrame, k: int | None = None) -> None:
+    """Say why rows are blank; only a director, who has the sidebar, is told how to see them."""
     if "suppressed" in frame.columns and frame["suppressed"].any():
-        st.caption(f"Blank rows are suppressed: fewer than {min_cell()} students behind them (or the smallest "
-                   "group beside a single suppressed one), so no one can be singled out. Lower the minimum cell "
-                   "size in the sidebar to see them.")
+        director = auth.current_user() is not None and auth.current_user().role == "director"
+        st.caption(f"Blank rows are suppressed: fewer than {k or min_cell()} students behind them (or the smallest "
+                   "group beside a single suppressed one), so no one can be singled out."
+                   + (" Lower the minimum cell size in the sidebar to see them." if director else ""))
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:])")

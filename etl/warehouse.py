@@ -44,11 +44,19 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None 
     started = time.perf_counter()
     cur = con.cursor()
     try:
-        return cur.sql(sql, params=params or None).pl()
+        return plain_numbers(cur.sql(sql, params=params or None).pl())
     finally:
         cur.close()
         for observer in tuple(_observers):
             observer(sql, time.perf_counter() - started)
+
+
+def plain_numbers(frame: pl.DataFrame) -> pl.DataFrame:
+    """DuckDB's sums and count_if arrive as Decimal(38, 0), and a division of them keeps scale 0 (3 / 5 = 1): every
+    whole-number decimal becomes Int64 and every other decimal Float64, here, for every query."""
+    fixes = [pl.col(name).cast(pl.Int64 if dtype.scale == 0 else pl.Float64)
+             for name, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)]
+    return frame.with_columns(fixes) if fixes else frame
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from etl.ingest.load import LoadResult
 from etl.pipeline import load
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+# Every load of the suite runs the data tests of the derived tables inside its transaction (etl/pipeline.py).
+os.environ["MIO_CHECK_MODELS"] = "1"
 DIRECTOR = User("test-director", "director")
 
 # The hand-built source. Its figures are worked out in tests/test_metrics.py; change both together.

@@ -136,7 +136,8 @@ def test_offers_page_ranks_with_intervals(sample: tuple[Path, Path], monkeypatch
     at = open_page(db, monkeypatch, "offers")
     expected = ranked_offer_rates(connect(db), "industry", Filters(), min_n=10)
     columns = ["rank", "group", "completed", "offers", "offer_rate", "converted", "conversion_rate", "ci_low",
-               "ci_high", "acceptance_rate", "median_days_to_offer", "pay_per_hour", "hours"]
+               "ci_high", "acceptance_rate", "median_days_to_offer", "completed_pay_per_hour",
+               "completed_hours"]
     shown = frame_of(at).with_columns(pl.col("rank").cast(pl.UInt32))
     same(shown, expected.select(columns).rename({"group": "industry"}))
     assert len(at.get("plotly_chart")) == 2  # ranking and heatmap

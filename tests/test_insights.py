@@ -72,7 +72,7 @@ def test_skill_gains_pairs_pre_and_post(hand_db: Path) -> None:
 
 
 def test_test_drive_counts(hand_db: Path) -> None:
-    table = drive_table(con_for(hand_db), Filters())
+    table = drive_table(con_for(hand_db), Filters(), min_cell=0)
     # Completed placements: S1 PL1, PL2 (Technology); S2 PL3, PL6 (Technology); S4 PL5 (Nonprofit).
     assert table.select("industries_tried", "students", "projects", "with_offer").to_dicts() == [
         {"industries_tried": "1", "students": 3, "projects": 5, "with_offer": 3}]
@@ -85,5 +85,8 @@ def test_summaries_by_hand(hand_db: Path) -> None:
 
     assert skill_summary(skill_gains(con_for(hand_db), "overall")) == {"pairs": 1, "gain": 2.0, "improved_share": 1.0}
     assert skill_summary(pl.DataFrame()) == {"pairs": 0, "gain": None, "improved_share": None}
-    summary = test_drive_summary(drive_table(con_for(hand_db), Filters()))
+    summary = test_drive_summary(con_for(hand_db), Filters(), min_cell=0)
     assert summary == {"students": 3, "several_industries": 0, "destination_in_tried_share": 0.5}
+    # Below the minimum cell size each figure is withheld: 3 students, 0 with several industries, 2 known.
+    assert test_drive_summary(con_for(hand_db), Filters(), min_cell=3) == {
+        "students": 3, "several_industries": None, "destination_in_tried_share": None}

@@ -14,12 +14,12 @@ ui.require_data()
 filters = ui.filters()
 st.caption("Micro-internships are said to let students test-drive careers. Here: students with completed projects, "
            "by how many industries those projects spanned.")
-table = data.figure(test_drive, filters)
+table = data.figure(test_drive, filters, min_cell=ui.min_cell())
 ui.require_rows(table, "completed projects")
-summary = test_drive_summary(table)
+summary = data.figure(test_drive_summary, filters, min_cell=ui.min_cell())
 cols = st.columns(3)
-cols[0].metric("Students with completed projects", f"{summary['students']:,}")
-cols[1].metric("Tried two or more industries", f"{summary['several_industries']:,}",
+cols[0].metric("Students with completed projects", ui.count(summary["students"]))
+cols[1].metric("Tried two or more industries", ui.count(summary["several_industries"]),
                help="Completed micro-internships in at least two industries.")
 cols[2].metric("First destination in an industry they tried", ui.percent(summary["destination_in_tried_share"]),
                help="Among students whose first destination names an industry.")
@@ -40,5 +40,6 @@ with right:
     ui.chart(fig, "projects before the first offer")
 ui.table(table, "career test-drive",
          ui.rate_columns("offer_share", "destination_in_tried_share"))
+ui.suppression_note(table)
 st.caption("Students who try more industries also complete more projects, so more of them reach an offer and a "
            "destination in one of those industries: compare like with like before drawing conclusions.")

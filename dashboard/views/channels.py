@@ -45,8 +45,10 @@ with right:
     contacts = go.Figure(go.Bar(x=channels["group"].to_list(), y=channels["new_contacts"].to_list()))
     contacts.update_layout(height=320, yaxis_title="contacts per completed project")
     ui.chart(contacts, "new contacts by channel")
+    reporting = channels.filter(~pl.col("suppressed"))
     st.caption("Average professional contacts a student reported per completed project: the 'wider network' "
-               "claim, measured.")
+               f"claim, measured. Over the {int(reporting['contacts_reported'].sum()):,} of "
+               f"{int(reporting['completed'].sum()):,} completed projects that reported a number.")
 columns = ["group", "applications", "applicants", "selection_rate", "completed", "completion_rate", "offers",
            "offer_rate", "conversion_rate", "new_contacts", "suppressed"]
 ui.table(channels.select(columns).rename({"group": "channel"}), "rates by channel",
@@ -56,7 +58,7 @@ ui.suppression_note(channels)
 st.subheader("Platforms compared")
 platforms = data.figure(suppressed_counts, "platform", filters, min_cell=ui.min_cell())
 columns = ["group", "projects", "applications", "selection_rate", "completed", "completion_rate", "offer_rate",
-           "conversion_rate", "pay_per_hour", "hours", "student_rating", "suppressed"]
+           "conversion_rate", "completed_pay_per_hour", "completed_hours", "student_rating", "suppressed"]
 ui.table(platforms.select(columns).rename({"group": "platform"}).sort("applications", descending=True,
                                                                      nulls_last=True),
          "platforms compared", ui.rate_columns(*rates))

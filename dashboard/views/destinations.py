@@ -6,9 +6,9 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, theme, ui
 from etl.metrics.insights import outcome_mix
-from etl.metrics.outcomes import DEFINITIONS, destinations_table
+from etl.metrics.outcomes import DEFINITIONS, destinations_table, reported_cohorts
 
 st.title("First destinations")
 ui.require_data()
@@ -18,10 +18,10 @@ st.warning("Participation is not random: students who complete micro-internships
            "of the micro-internship.", icon="⚠️")
 table = data.figure(destinations_table, filters, min_cell=ui.min_cell())
 ui.require_rows(table, "graduates")
-graduated = table.filter(pl.col("knowledge_rate").fill_null(1.0) > 0)
+reported = data.figure(reported_cohorts, filters)
 only_past = st.toggle("Only cohorts with reported destinations", value=True, key="dest_past",
                       help="Cohorts that have not graduated yet have no destinations and a knowledge rate of 0.")
-shown = graduated if only_past and not graduated.is_empty() else table
+shown = table.filter(pl.col("cohort").is_in(reported)) if only_past and reported else table
 
 left, right = st.columns(2)
 for col, rate in ((left, "career_outcomes_rate"), (right, "knowledge_rate")):
@@ -40,17 +40,18 @@ ui.table(shown, "first destinations by cohort",
 ui.suppression_note(shown)
 
 st.subheader("Outcome mix")
-mix = data.figure(outcome_mix, filters)
-cohorts = shown["cohort"].unique().to_list()
-mix = mix.filter(pl.col("cohort").is_in(cohorts))
-sizes = mix.group_by("cohort", "participated").agg(pl.col("students").sum().alias("size"))
-mix = mix.join(sizes, on=["cohort", "participated"]).filter(pl.col("size") >= max(ui.min_cell(), 1))
-mix = mix.with_columns((pl.col("students") / pl.col("size")).alias("share"),
-                       (pl.col("cohort") + " · " + pl.col("participated").replace({"yes": "took part",
-                                                                                  "no": "did not"})).alias("bar"))
+mix = data.figure(outcome_mix, filters, min_cell=ui.min_cell())
+mix = mix.filter(pl.col("cohort").is_in(shown["cohort"].unique().to_list()) & ~pl.col("suppressed"))
+mix = mix.with_columns((pl.col("cohort") + " · " + pl.col("participated").replace(
+    {"yes": "took part", "no": "did not"})).alias("bar"))
 fig = go.Figure()
-for outcome, part in mix.partition_by("outcome", as_dict=True, maintain_order=True).items():
-    fig.add_bar(y=part["bar"].to_list(), x=part["share"].to_list(), name=outcome[0], orientation="h")
+for outcome, colour in theme.OUTCOME_COLOURS.items():
+    part = mix.filter(pl.col("outcome") == outcome)
+    if part.height:
+        fig.add_bar(y=part["bar"].to_list(), x=part["share"].to_list(), name=outcome.replace("_", " "),
+                    orientation="h", marker_color=colour)
 fig.update_layout(barmode="stack", height=max(300, 36 * mix["bar"].n_unique() + 120),
-                  xaxis=dict(tickformat=".0%"), legend=dict(orientation="h", y=-0.2))
+                  xaxis=dict(tickformat=".0%", title="share of the group's students"),
+                  legend=dict(orientation="h", y=-0.2), title="First destinations of each cohort")
 ui.chart(fig, "outcome mix by cohort")
+ui.suppression_note(mix.with_columns(pl.lit(False).alias("suppressed")))

@@ -47,7 +47,8 @@ cols[1].metric("Applications", ui.count(row["applications"]))
 cols[2].metric("Selection rate", ui.percent(row["selection_rate"]))
 cols[3].metric("Completion rate", ui.percent(row["completion_rate"]))
 cols = st.columns(4)
-cols[0].metric("Completed projects", ui.count(row["completed"]))
+cols[0].metric("Completed placements", ui.count(row["completed"]),
+               help="Students who completed one of your projects (a project may have several).")
 cols[1].metric("Offer rate", ui.percent(row["offer_rate"]),
                help="Completed projects after which you made an offer (attributed as in the glossary).")
 cols[2].metric("Conversion rate", ui.percent(row["conversion_rate"]), help="Offers accepted ÷ completed projects.")

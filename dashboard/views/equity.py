@@ -26,14 +26,18 @@ for col, (stage, meaning) in zip(cols, stages.items(), strict=True):
 
 stage = st.radio("Gap in", list(stages), horizontal=True, format_func=str.capitalize, key="equity_stage")
 shown = table.filter(~pl.col("suppressed") & pl.col(f"{stage}_gap").is_not_null())
+points = shown.select(pl.col("group"), *(pl.col(f"{stage}_{part}") * 100 for part in ("gap", "gap_low", "gap_high")))
 fig = go.Figure(go.Scatter(
-    x=shown[f"{stage}_gap"].to_list(), y=shown["group"].to_list(), mode="markers", marker=dict(size=12),
+    x=points[f"{stage}_gap"].to_list(), y=points["group"].to_list(), mode="markers", marker=dict(size=12),
     error_x=dict(type="data", symmetric=False,
-                 array=(shown[f"{stage}_gap_high"] - shown[f"{stage}_gap"]).to_list(),
-                 arrayminus=(shown[f"{stage}_gap"] - shown[f"{stage}_gap_low"]).to_list()),
+                 array=(points[f"{stage}_gap_high"] - points[f"{stage}_gap"]).to_list(),
+                 arrayminus=(points[f"{stage}_gap"] - points[f"{stage}_gap_low"]).to_list()),
+    hovertemplate="%{y}: %{x:+.1f} percentage points<extra></extra>",
 ))
 fig.add_vline(x=0, line_dash="dash", line_color="#555")
-fig.update_layout(height=max(260, 45 * shown.height + 80), xaxis=dict(tickformat="+.0%", title="gap to overall"),
+fig.update_layout(height=max(260, 45 * shown.height + 80),
+                  xaxis=dict(tickformat="+.1f", ticksuffix=" pts",
+                             title="gap to the overall rate (percentage points)"),
                   title=f"{stage.capitalize()} rate: gap to the overall rate, with 95% interval")
 ui.chart(fig, f"{stage} gap by {dimension}")
 st.caption("A point left of the dashed line is a group below the overall rate. The whisker is the group's 95% "

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import data, ui
 from etl.metrics.insights import ranked_offer_rates
-from etl.metrics.outcomes import DEFINITIONS, suppressed_counts
+from etl.metrics.outcomes import DEFINITIONS, group_order, suppressed_counts
 
 st.title("What leads to offers")
 ui.require_data()
@@ -46,7 +46,7 @@ else:
                f"then by the interval's lower bound, among groups with at least {min_n} completed projects "
                f"({ranked.height - eligible.height} smaller groups are listed below, unranked).")
 columns = ["rank", "group", "completed", "offers", "offer_rate", "converted", "conversion_rate", "ci_low", "ci_high",
-           "acceptance_rate", "median_days_to_offer", "pay_per_hour", "hours"]
+           "acceptance_rate", "median_days_to_offer", "completed_pay_per_hour", "completed_hours"]
 ui.table(ranked.select(columns).rename({"group": dimension}), f"{rate} by {dimension}",
          ui.rate_columns("offer_rate", "conversion_rate", "ci_low", "ci_high", "acceptance_rate"))
 
@@ -60,17 +60,19 @@ if rows == cols:
     st.info("Pick two different attributes.")
 else:
     grid = data.figure(suppressed_counts, rows, filters, min_cell=max(ui.min_cell(), 1), second=cols)
-    pivot = grid.pivot(on="group2", index="group", values=rate, sort_columns=True).sort("group")
-    counts = grid.pivot(on="group2", index="group", values="completed", sort_columns=True).sort("group")
-    x = [c for c in pivot.columns if c != "group"]
-    z = pivot.select(x).to_numpy()
-    n = counts.select(x).to_numpy()
-    text = [[("" if v != v or v is None else f"{v:.0%}") + ("" if c != c or c is None else f"<br>n={int(c)}")
-             for v, c in zip(zr, nr, strict=True)] for zr, nr in zip(z, n, strict=True)]
-    heat = go.Figure(go.Heatmap(z=z, x=x, y=pivot["group"].to_list(), colorscale="Cividis", zmin=0,
+    grid = grid.filter(pl.col(rate).is_not_null())  # suppressed cells and cells without a completed project
+    x_order = data.figure(group_order, cols) or sorted(set(grid["group2"].to_list()))
+    y_order = data.figure(group_order, rows) or sorted(set(grid["group"].to_list()))
+    x = [v for v in x_order if v in set(grid["group2"].to_list())]
+    y = [v for v in y_order if v in set(grid["group"].to_list())]
+    cells = {(r["group"], r["group2"]): r for r in grid.iter_rows(named=True)}
+    z = [[cells[(g, h)][rate] if (g, h) in cells else None for h in x] for g in y]
+    text = [[f"{cells[(g, h)][rate]:.0%}<br>n={cells[(g, h)]['completed']:,}" if (g, h) in cells else ""
+             for h in x] for g in y]
+    heat = go.Figure(go.Heatmap(z=z, x=x, y=y, colorscale="Cividis", zmin=0,
                                 text=text, texttemplate="%{text}", hoverongaps=False,
                                 colorbar=dict(tickformat=".0%")))
-    heat.update_layout(height=max(320, 40 * pivot.height + 100))
+    heat.update_layout(height=max(320, 40 * len(y) + 100), yaxis=dict(autorange="reversed"))
     ui.chart(heat, f"{rate} by {rows} and {cols}")
     st.caption(f"Each cell: {rate.replace('_', ' ')} and completed projects (n). Empty cells have no completed "
                f"project or are suppressed (fewer than {max(ui.min_cell(), 1)} behind them).")

@@ -6,8 +6,8 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboard import data, ui
-from etl.metrics.outcomes import DEFINITIONS, Filters, outcome_counts
+from dashboard import data, theme, ui
+from etl.metrics.outcomes import DEFINITIONS, Filters, outcome_counts, term_changes, term_order, term_under_way
 from etl.metrics.report import outcomes_report
 
 st.title("Which micro-internships lead to job offers?")
@@ -17,25 +17,18 @@ overall = data.figure(outcome_counts, "overall", filters)
 ui.require_rows(overall)
 row = overall.row(0, named=True)
 by_term = data.figure(outcome_counts, "term", filters)
-by_term = by_term.with_columns(
-    pl.col("group").str.split("-").list.get(0).alias("_year"),
-    pl.col("group").str.split("-").list.get(1).replace_strict({"spring": 1, "summer": 2, "fall": 3}).alias("_s"),
-).sort("_year", "_s")
-
-
-# The latest term is usually still under way (offers follow completion by weeks), so changes compare the two
-# latest terms before it.
-closed_terms = by_term.head(by_term.height - 1) if by_term.height >= 3 else by_term.head(0)
+by_term = by_term.with_columns(pl.col("group").cast(pl.Enum(data.figure(term_order)))).sort("group").with_columns(
+    pl.col("group").cast(pl.String))
+current = data.figure(term_under_way)
+changes = {r["rate"]: r for r in data.figure(term_changes, filters).iter_rows(named=True)}
 
 
 def delta(column: str) -> str | None:
     """Change of a rate between the two latest closed terms of the population, in percentage points."""
-    if closed_terms.height < 2:
+    change = changes.get(column)
+    if change is None or change["change_pts"] is None:
         return None
-    now, before = closed_terms[column][-1], closed_terms[column][-2]
-    if now is None or before is None:
-        return None
-    return f"{(now - before) * 100:+.1f} pts vs {closed_terms['group'][-2]}"
+    return f"{change['change_pts']:+.1f} pts vs {change['previous_term']}"
 
 
 cols = st.columns(4)
@@ -54,9 +47,12 @@ cols[2].metric("Acceptance rate", ui.percent(row["acceptance_rate"]), delta("acc
 median = row["median_days_to_offer"]
 cols[3].metric("Median days to offer", "—" if median is None else f"{median:g}",
                help=DEFINITIONS["median_days_to_offer"])
-if closed_terms.height >= 2:
-    st.caption(f"Changes compare {closed_terms['group'][-1]} with {closed_terms['group'][-2]}; the latest term "
-               f"in view ({by_term['group'][-1]}) is left out because its projects and offers are still coming in.")
+if changes:
+    compared = next(iter(changes.values()))
+    in_view = current in by_term["group"].to_list()
+    st.caption(f"Changes compare {compared['term']} with {compared['previous_term']}"
+               + (f"; the latest term ({current}) is left out because its projects and offers are still coming in."
+                  if in_view else "."))
 
 left, right = st.columns(2)
 with left:
@@ -75,10 +71,16 @@ with right:
     trend = go.Figure()
     trend.add_bar(x=by_term["group"].to_list(), y=by_term["completed"].to_list(), name="Completed projects",
                   yaxis="y2", opacity=0.35)
-    trend.add_scatter(x=by_term["group"].to_list(), y=by_term["offer_rate"].to_list(), name="Offer rate",
-                      mode="lines+markers")
-    trend.add_scatter(x=by_term["group"].to_list(), y=by_term["conversion_rate"].to_list(),
-                      name="Conversion rate", mode="lines+markers")
+    closed = by_term.filter(pl.col("group") != current)
+    under_way = by_term.filter(pl.col("group") == current)
+    for rate, colour in (("offer_rate", theme.OKABE_ITO[1]), ("conversion_rate", theme.OKABE_ITO[2])):
+        label = rate.replace("_", " ").capitalize()
+        trend.add_scatter(x=closed["group"].to_list(), y=closed[rate].to_list(), name=label, mode="lines+markers",
+                          line=dict(color=colour))
+        if under_way.height:  # still coming in: a hollow marker apart from the line, not a collapse of it
+            trend.add_scatter(x=under_way["group"].to_list(), y=under_way[rate].to_list(),
+                              name=f"{label} (in progress)", mode="markers",
+                              marker=dict(color=colour, symbol="circle-open", size=10))
     trend.update_layout(height=360, yaxis=dict(tickformat=".0%", title="rate", rangemode="tozero"),
                         yaxis2=dict(overlaying="y", side="right", title="completed", showgrid=False),
                         legend=dict(orientation="h", y=-0.2))

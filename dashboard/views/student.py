@@ -39,9 +39,11 @@ if not shown.is_empty():
     ui.chart(fig, f"offer rate by {dimension}")
 ui.table(table.rename({"group": dimension}), f"compare {dimension}",
          {**ui.rate_columns("completion_rate", "offer_rate", "offer_ci_low", "offer_ci_high"),
-          "pay_per_hour": st.column_config.NumberColumn("pay per hour", format="dollar"),
+          "posted_pay_per_hour": st.column_config.NumberColumn(
+              "posted pay per hour", format="dollar", help="Average pay per hour of the paid projects posted."),
           "typical_hours": st.column_config.NumberColumn("typical hours", format="%.0f"),
-          "applicants_per_slot": st.column_config.NumberColumn("applicants per slot", format="%.0f")})
+          "applications_per_slot": st.column_config.NumberColumn(
+              "applications per slot", format="%.0f", help="Applications ÷ places offered: the competition.")})
 ui.suppression_note(table)
 
 left, right = st.columns(2)

@@ -194,10 +194,12 @@ class _Existing:
             return
         con = connect_read_only(db)
         try:
-            for name in ("students", "employers", "micro_internships", "placements"):
+            for name in ("students", "employers", "micro_internships"):
                 if has_table(con, name):
                     key = ENTITIES[name].key[0]
                     self.frames[name] = con.sql(f"select {key} from {name}").pl()
+            if has_table(con, "placements"):
+                self.frames["placements"] = con.sql("select placement_id, application_id from placements").pl()
             if has_table(con, "applications"):
                 self.frames["applications"] = con.sql(
                     "select application_id, status, applied_at from applications"
@@ -239,7 +241,13 @@ def _check_references(staged: dict[str, _Staged], existing: _Existing) -> None:
 
 
 def _check_placements(item: _Staged, staged: dict[str, _Staged], existing: _Existing) -> None:
-    """A placement's application must be `selected`, and it cannot start before the application's date."""
+    """A placement's application must be `selected`, it cannot start before the application's date, and it cannot
+    already be another placement's in the warehouse (application_id is unique across loads)."""
+    if "placements" in existing.frames:
+        held = existing.frames["placements"].rename({"placement_id": "_held_by"})
+        clash = item.good().join(held, on="application_id", how="inner").filter(
+            pl.col("_held_by") != pl.col("placement_id"))
+        item.add_issues(clash, "application_id", "unique across loads")
     columns = ["application_id", "status", "applied_at"]
     # Only the applications these placements name (a few per cent of them) are deduplicated and joined.
     named = pl.col("application_id").is_in(item.good()["application_id"].drop_nulls().implode())

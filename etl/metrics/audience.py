@@ -160,16 +160,16 @@ def compare_groups(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple
     chosen = counts.filter(pl.col("group").is_in(list(groups)))
     postings = query(con, f"""
         select {_GROUP_COLUMN[dimension]} as "group", count(*) as projects, sum(coalesce(m.slots, 1)) as slots,
-               avg(case when m.pay_usd > 0 then m.pay_usd / m.estimated_hours end) as pay_per_hour,
+               avg(case when m.pay_usd > 0 then m.pay_usd / m.estimated_hours end) as posted_pay_per_hour,
                percentile_cont(0.5) within group (order by m.estimated_hours) as typical_hours
         from micro_internships m join employers e on e.employer_id = m.employer_id
         group by 1""")
     table = with_wilson(chosen, "offers", "completed", "offer_ci").join(postings, on="group", how="left")
     table = table.with_columns((pl.col("applications") / pl.col("slots").cast(pl.Float64))
-                               .alias("applicants_per_slot"))
+                               .alias("applications_per_slot"))
     flags = suppress(table, "denominator", "group", public_k(min_cell))
     columns = ["group", "applications", "completed", "completion_rate", "offer_rate", "offer_ci_low",
-               "offer_ci_high", "pay_per_hour", "typical_hours", "applicants_per_slot"]
+               "offer_ci_high", "posted_pay_per_hour", "typical_hours", "applications_per_slot"]
     return blank_suppressed(table.select(columns + ["denominator"]), flags, ("group",)).drop("denominator")
 
 

@@ -123,6 +123,30 @@ def equity_table(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filter
     return blank_suppressed(frame, flags, ("group", *overall_columns)).sort("group")
 
 
+def employer_engagement(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> dict[str, int]:
+    """How many employers the population holds, how many have a completed project, and how many posted two or
+    more projects (counts of employers, not of students)."""
+    counts = outcome_counts(con, "employer", filters)
+    return {"employers": counts.height, "with_completed": counts.filter(pl.col("completed") > 0).height,
+            "repeat": counts.filter(pl.col("projects") >= 2).height}
+
+
+RANKED_BY = ("projects", "applicants", "completed", "conversion_rate")
+
+
+def ranked_employers(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), order: str = "projects",
+                     min_n: int = 10, min_cell: int = 10) -> pl.DataFrame:
+    """Employers ranked by engagement or conversion, with 95% Wilson intervals of the conversion rate; ranked by
+    conversion only among employers with at least `min_n` completed projects; suppressed below `min_cell`."""
+    if order not in RANKED_BY:
+        raise ValueError(f"rank by one of {', '.join(RANKED_BY)}")
+    counts = with_wilson(outcome_counts(con, "employer", filters), "converted", "completed", "ci")
+    if order == "conversion_rate":
+        counts = counts.filter(pl.col("completed") >= min_n)
+    flags = suppress(counts, "denominator", "group", min_cell)
+    return blank_suppressed(counts, flags, ("group",)).sort([order, "completed"], descending=True, nulls_last=True)
+
+
 def skill_gains(con: duckdb.DuckDBPyConnection, dimension: str = "overall", filters: Filters = Filters()
                 ) -> pl.DataFrame:
     """Average self-rated gain (post − pre) per skill and group, and whether the skill is a NACE competency."""
@@ -148,14 +172,21 @@ def skill_summary(gains: pl.DataFrame) -> dict[str, float | int]:
             "improved_share": float(gains["improved"].sum() / pairs)}
 
 
-def test_drive_summary(table: pl.DataFrame) -> dict[str, float | int | None]:
-    """Across a `test_drive` frame: students, those who tried two or more industries, and the share whose first
-    destination lies in an industry they tried (among those whose destination names one)."""
+def test_drive_summary(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = 10
+                       ) -> dict[str, float | int | None]:
+    """Students with completed projects, those who tried two or more industries, and the share whose first
+    destination lies in an industry they tried (among those whose destination names one); a figure resting on
+    fewer than `min_cell` students is None."""
+    table = test_drive(con, filters, min_cell=0)
+    if table.is_empty():
+        return {"students": None, "several_industries": None, "destination_in_tried_share": None}
     known = int(table["with_destination_industry"].sum())
+    students = int(table["students"].sum())
+    several = int(table.filter(pl.col("industries_tried") != "1")["students"].sum())
     return {
-        "students": int(table["students"].sum()),
-        "several_industries": int(table.filter(pl.col("industries_tried") != "1")["students"].sum()),
-        "destination_in_tried_share": table["destination_in_tried"].sum() / known if known else None,
+        "students": students if students >= min_cell else None,
+        "several_industries": several if several >= min_cell else None,
+        "destination_in_tried_share": table["destination_in_tried"].sum() / known if known >= min_cell else None,
     }
 
 
@@ -176,18 +207,21 @@ def skills_that_lead_to_offers(con: duckdb.DuckDBPyConnection, filters: Filters 
     return eligible.with_row_index("rank", offset=1)
 
 
-def test_drive(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
-    """Students with completed projects, by the number of industries they tried."""
+def test_drive(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = 10) -> pl.DataFrame:
+    """Students with completed projects, by the number of industries they tried; a row resting on fewer than
+    `min_cell` students is suppressed (with complementary suppression)."""
     where, params = filters.where()
     frame = query(con, metric_sql("test_drive.sql").format(where=where), params)
     if frame.is_empty():
         return frame
     counts = ["students", "projects", "with_offer", "destination_in_tried", "with_destination_industry"]
-    return frame.with_columns(pl.col(counts).cast(pl.Int64)).with_columns(
+    frame = frame.with_columns(pl.col(counts).cast(pl.Int64)).with_columns(
         (pl.col("with_offer") / pl.col("students")).alias("offer_share"),
         pl.when(pl.col("with_destination_industry") > 0)
         .then(pl.col("destination_in_tried") / pl.col("with_destination_industry")).alias("destination_in_tried_share"),
     ).sort("industries_tried")
+    flags = suppress(frame, "students", "industries_tried", min_cell)
+    return blank_suppressed(frame, flags, ("industries_tried",))
 
 
 def projects_to_offer(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
@@ -196,7 +230,17 @@ def projects_to_offer(con: duckdb.DuckDBPyConnection, filters: Filters = Filters
     return frame.with_columns(pl.col("projects_to_offer", "students").cast(pl.Int64)).sort("projects_to_offer")
 
 
-def outcome_mix(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
+def outcome_mix(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = 10) -> pl.DataFrame:
+    """Each cohort and participation group's first destinations: students and share per outcome ('no record' for
+    students without a first-destination row). A group smaller than `min_cell` is suppressed whole, with
+    complementary suppression within its cohort, as in the destinations table."""
     where, params = filters.where("student_destinations")
     frame = query(con, metric_sql("outcome_mix.sql").format(where=where), params)
-    return frame.with_columns(pl.col("students").cast(pl.Int64)).sort("cohort", "participated", "outcome")
+    frame = frame.with_columns(pl.col("students").cast(pl.Int64))
+    sizes = frame.group_by("cohort", "participated").agg(pl.col("students").sum().alias("group_size"))
+    flags = suppress(sizes.sort("cohort", "participated"), "group_size", "participated", min_cell, within=["cohort"])
+    sizes = sizes.sort("cohort", "participated").with_columns(flags)
+    frame = frame.join(sizes, on=["cohort", "participated"]).with_columns(
+        (pl.col("students") / pl.col("group_size")).alias("share"))
+    return blank_suppressed(frame, frame["suppressed"], ("cohort", "participated", "outcome")).sort(
+        "cohort", "participated", "outcome")

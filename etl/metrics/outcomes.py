@@ -6,13 +6,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from etl.ingest.schema import POSITIVE_OUTCOMES
+from etl.ingest.schema import CLASS_LEVELS, POSITIVE_OUTCOMES
 from etl.warehouse import query, sql_text
 
 DIMENSIONS = (
@@ -86,13 +85,12 @@ DEFINITIONS = {
     "career_outcomes_rate": "Students employed, in service, the military or continuing education ÷ students with "
     "a known outcome other than not seeking.",
     "median_salary_usd": "Median salary over students with a positive outcome and a salary.",
+    "completed_pay_per_hour": "Average pay ÷ estimated hours of the completed projects (unpaid ones count as $0).",
+    "posted_pay_per_hour": "Average pay ÷ estimated hours of the paid projects posted (unpaid ones left out).",
+    "applications_per_slot": "Applications ÷ places offered (slots) on the projects posted.",
+    "new_contacts": "Average professional contacts reported per completed project, over the projects that "
+    "reported a number.",
 }
-
-
-def term_start(term: str) -> date:
-    """`2025-spring` -> 2025-01-01, `2025-summer` -> 2025-06-01, `2025-fall` -> 2025-09-01."""
-    year, season = term.split("-")
-    return date(int(year), {"spring": 1, "summer": 6, "fall": 9}[season], 1)
 
 
 @dataclass(frozen=True)
@@ -121,12 +119,14 @@ class Filters:
         if table == "fact_applications":
             one_of("industry", self.industries)
             one_of("platform", self.platforms)
-            if self.term_from:
-                clauses.append("term_start >= ?")
-                params.append(term_start(self.term_from))
-            if self.term_to:
-                clauses.append("term_start <= ?")
-                params.append(term_start(self.term_to))
+            # Terms compare by their place in the calendar, which only the SQL that names them knows
+            # (etl/ingest/sql/03_fact_applications.sql; filter_values numbers them in order).
+            for bound, operator in ((self.term_from, ">="), (self.term_to, "<=")):
+                if bound:
+                    clauses.append(f"term in (select value from filter_values where column_name = 'term' and "
+                                   f"position {operator} (select position from filter_values where column_name = "
+                                   "'term' and value = ?))")
+                    params.append(bound)
             if self.employer_id is not None:
                 clauses.append("employer_id = ?")
                 params.append(self.employer_id)
@@ -161,6 +161,22 @@ def distinct_count(key: str, keys: int, groups: int, condition: str | None = Non
     if condition:
         return f"count(distinct case when {condition} then {key} end)"
     return f"count(distinct {key})"
+
+
+# Each rate of the outcome table as (numerator, denominator) counts: rate() and term changes both read these.
+RATE_PARTS = {
+    "selection_rate": ("selected", "not_withdrawn"),
+    "completion_rate": ("completed", "closed"),
+    "offer_rate": ("offers", "completed"),
+    "conversion_rate": ("converted", "completed"),
+    "acceptance_rate": ("offers_accepted", "offers_decided"),
+}
+# Groups with a natural order, shown in it (the SQL of fact_applications writes these values).
+ORDERED_GROUPS = {
+    "pay_band": ("unpaid", "<15", "15-20", "20-25", "25+", "unknown"),
+    "hours_band": ("<10", "10-19", "20-39", "40+", "unknown"),
+    "class_level": (*CLASS_LEVELS, "unknown"),
+}
 
 
 def rate(numerator: str, denominator: str) -> pl.Expr:
@@ -218,19 +234,60 @@ def outcome_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filt
                      "closed", "offers", "converted", "offers_accepted", "offers_decided"]
     frame = frame.with_columns(
         pl.col("group", "group2").cast(pl.String),
-        *[pl.col(c).cast(pl.Int64) for c in count_columns + ["projects", "completers"]],
+        *[pl.col(c).cast(pl.Int64) for c in count_columns + ["projects", "completers", "contacts_reported"]],
         pl.col("median_days_to_offer").cast(pl.Float64),
     )
     return frame.with_columns(
-        rate("selected", "not_withdrawn").alias("selection_rate"),
-        rate("completed", "closed").alias("completion_rate"),
-        rate("offers", "completed").alias("offer_rate"),
-        rate("converted", "completed").alias("conversion_rate"),
-        rate("offers_accepted", "offers_decided").alias("acceptance_rate"),
+        *(rate(num, den).alias(name) for name, (num, den) in RATE_PARTS.items()),
         # The suppression denominator (§5): completed placements, or applications where none completed.
         pl.when(pl.col("completed") > 0).then(pl.col("completed")).otherwise(pl.col("applications"))
         .alias("denominator"),
     ).sort("group", "group2")
+
+
+def term_order(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every term of the warehouse in calendar order."""
+    return query(con, "select value from filter_values where column_name = 'term' order by position")[
+        "value"].to_list()
+
+
+def group_order(con: duckdb.DuckDBPyConnection, dimension: str) -> list[str] | None:
+    """The display order of a dimension's groups when it has one (terms, bands, class levels); else None."""
+    if dimension == "term":
+        return term_order(con)
+    return list(ORDERED_GROUPS[dimension]) if dimension in ORDERED_GROUPS else None
+
+
+def term_under_way(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The warehouse's latest term: its projects are still finishing and offers follow completion by weeks."""
+    terms = term_order(con)
+    return terms[-1] if terms else None
+
+
+def closed_terms(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> list[str]:
+    """The population's terms in calendar order, less the term under way."""
+    present = set(outcome_counts(con, "term", filters)["group"])
+    current = term_under_way(con)
+    return [t for t in term_order(con) if t in present and t != current]
+
+
+def term_changes(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
+    """Each rate's change between the population's two latest closed terms, in percentage points, from the counts
+    (rates rounded to four places would be off by up to 0.01 point)."""
+    closed = closed_terms(con, filters)
+    schema = {"rate": pl.String, "change_pts": pl.Float64, "term": pl.String, "previous_term": pl.String}
+    if len(closed) < 2:
+        return pl.DataFrame(schema=schema)
+    counts = outcome_counts(con, "term", filters)
+    now = counts.filter(pl.col("group") == closed[-1]).row(0, named=True)
+    before = counts.filter(pl.col("group") == closed[-2]).row(0, named=True)
+    rows = []
+    for name, (num, den) in RATE_PARTS.items():
+        change = None
+        if now[den] and before[den]:
+            change = (now[num] / now[den] - before[num] / before[den]) * 100
+        rows.append({"rate": name, "change_pts": change, "term": closed[-1], "previous_term": closed[-2]})
+    return pl.DataFrame(rows, schema=schema)
 
 
 def suppress(frame: pl.DataFrame, denominator: str, group: str | list[str], min_cell: int,
@@ -290,6 +347,12 @@ def destinations_counts(con: duckdb.DuckDBPyConnection, filters: Filters = Filte
         rate("known", "cohort_size").alias("knowledge_rate"),
         rate("positive", "career_denominator").alias("career_outcomes_rate"),
     ).sort("cohort", "participated")
+
+
+def reported_cohorts(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> list[str]:
+    """Cohorts with at least one known first destination: the others have not graduated, or not been surveyed."""
+    counts = destinations_counts(con, filters)
+    return sorted(set(counts.filter(pl.col("known") > 0)["cohort"].to_list()))
 
 
 def destinations_table(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),

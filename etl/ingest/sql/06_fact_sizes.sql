@@ -9,7 +9,9 @@ select 'class_level', class_level, row_number() over (order by class_level) from
 union all
 select 'industry', industry, row_number() over (order by industry) from fact_applications group by industry
 union all
-select 'platform', platform, row_number() over (order by platform) from fact_applications group by platform;
+select 'platform', platform, row_number() over (order by platform) from fact_applications group by platform
+union all
+select 'function', function, row_number() over (order by function) from fact_applications group by function;
 
 -- How many distinct values each grouping column of fact_applications holds, and how many students and projects
 -- the keys number: the outcome query uses them to choose between a bitmap and a hash set for distinct counts.

@@ -36,8 +36,9 @@ placed as (
         avg(case when placement_status = 'completed' then employer_rating end) as employer_rating,
         avg(case when placement_status = 'completed' then student_rating end) as student_rating,
         avg(case when placement_status = 'completed' then new_contacts end) as new_contacts,
-        avg(case when placement_status = 'completed' then pay_usd / estimated_hours end) as pay_per_hour,
-        avg(case when placement_status = 'completed' then estimated_hours end) as hours
+        count(case when placement_status = 'completed' then new_contacts end) as contacts_reported,
+        avg(case when placement_status = 'completed' then pay_usd / estimated_hours end) as completed_pay_per_hour,
+        avg(case when placement_status = 'completed' then estimated_hours end) as completed_hours
     from fact_placements
     where {where}
     group by 1, 2
@@ -62,7 +63,8 @@ select
     p.employer_rating,
     p.student_rating,
     p.new_contacts,
-    p.pay_per_hour,
-    p.hours
+    coalesce(p.contacts_reported, 0) as contacts_reported,
+    p.completed_pay_per_hour,
+    p.completed_hours
 from applied a
 left join placed p on p."group" is not distinct from a."group" and p.group2 is not distinct from a.group2
