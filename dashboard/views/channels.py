@@ -30,13 +30,11 @@ for i, rate in enumerate(rates, start=1):
 fig.update_layout(height=360)
 ui.chart(fig, "rates by channel")
 
-share = channels.filter(~pl.col("suppressed")).with_columns(
-    (pl.col("applications") / pl.col("applications").sum()).alias("share_of_applications"),
-    (pl.col("completed") / pl.col("completed").sum()).alias("share_of_completed"))
+shown = channels.filter(~pl.col("suppressed"))
 left, right = st.columns(2)
 with left:
     st.subheader("Where applications come from")
-    pie = go.Figure(go.Pie(labels=share["group"].to_list(), values=share["applications"].to_list(), hole=0.45,
+    pie = go.Figure(go.Pie(labels=shown["group"].to_list(), values=shown["applications"].to_list(), hole=0.45,
                            sort=False))
     pie.update_layout(height=320)
     ui.chart(pie, "applications by channel")

@@ -11,11 +11,11 @@ import polars as pl
 from etl.metrics.insights import with_wilson
 from etl.metrics.outcomes import (
     DEFAULT_MIN_CELL,
+    RATE_PARTS,
     Filters,
     blank_suppressed,
     metric_sql,
     outcome_counts,
-    rate,
     suppress,
 )
 from etl.warehouse import query
@@ -47,38 +47,33 @@ def employer_summary(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell:
     return blank_suppressed(counts, flags, ("group", "group2", "projects"))
 
 
-# The per-project counts of metrics/employer_projects.sql that rates and sums are taken of.
-COUNTED = ("applications", "selected", "not_withdrawn", "completed", "closed", "offers", "converted")
+PROJECT_INFO = ("project_id", "title", "function", "platform", "posted_date")
 
 
 def employer_projects(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL
                       ) -> pl.DataFrame:
-    """One row per project of the employer, with days to first applicant and to first selection."""
-    frame = _projects(con, "m.employer_id", employer_id)
-    if frame.is_empty():
-        return frame
-    frame = frame.with_columns(pl.col(*COUNTED).cast(pl.Int64)).with_columns(
-        pl.when(pl.col("completed") > 0).then(pl.col("completed")).otherwise(pl.col("applications"))
-        .alias("denominator"),
-        # The contract's rates (§4), with the outcome table's own definitions.
-        rate("selected", "not_withdrawn").alias("selection_rate"),
-        rate("completed", "closed").alias("completion_rate"),
-        rate("offers", "completed").alias("offer_rate"),
-    )
+    """One row per project of the employer: the outcome table grouped by project, with days to first applicant and
+    to first selection; a project resting on fewer than K students shows nothing but what it is."""
+    days = _project_days(con, "m.employer_id", employer_id)
+    if days.is_empty():
+        return days
+    counts = outcome_counts(con, "project_id", Filters(employer_id=employer_id)).rename({"group": "project_id"})
+    frame = days.join(counts, on="project_id", how="left").with_columns(
+        pl.col("applications", "selected", "completed", "offers", "converted").fill_null(0),
+        pl.col("denominator").fill_null(0))
     flags = suppress(frame, "denominator", "project_id", public_k(min_cell))
-    keep = ("project_id", "title", "function", "platform", "posted_date", "days_to_first_applicant",
-            "days_to_first_selection")
-    shown = ["project_id", "title", "function", "platform", "posted_date", "applications", "selected",
-             "selection_rate", "completed", "completion_rate", "offers", "offer_rate", "converted",
-             "days_to_first_applicant", "days_to_first_selection", "suppressed"]
-    return blank_suppressed(frame, flags, keep).select(shown).sort(["posted_date", "project_id"], descending=True)
+    shown = [*PROJECT_INFO, "applications", "selected", "selection_rate", "completed", "completion_rate", "offers",
+             "offer_rate", "converted", "days_to_first_applicant", "days_to_first_selection", "suppressed"]
+    return blank_suppressed(frame, flags, PROJECT_INFO).select(shown).sort(["posted_date", "project_id"],
+                                                                          descending=True)
 
 
-def _projects(con: duckdb.DuckDBPyConnection, scope: str, value: str | None) -> pl.DataFrame:
-    """Per-project rows of one employer (scope m.employer_id) or of one industry (scope e.industry)."""
+def _project_days(con: duckdb.DuckDBPyConnection, scope: str, value: str | None) -> pl.DataFrame:
+    """Per-project days to first applicant and selection, of one employer (scope m.employer_id) or of one
+    industry's employers (scope e.industry)."""
     if scope not in ("m.employer_id", "e.industry"):
         raise ValueError("scope is an employer or an industry")
-    return query(con, metric_sql("employer_projects.sql").format(scope=scope), [value])
+    return query(con, metric_sql("project_days.sql").format(scope=scope), [value])
 
 
 def applicant_pool(con: duckdb.DuckDBPyConnection, employer_id: str, dimension: str,
@@ -105,38 +100,35 @@ def industry_comparison(con: duckdb.DuckDBPyConnection, employer_id: str, min_ce
                         ) -> pl.DataFrame:
     """The employer's figures beside the median of its industry's other employers (when at least five have one).
 
-    Other employers are never named or shown one by one; each one's figure only counts when its own
-    denominator reaches K, so the median does not rest on small cells.
+    Every employer's figures, its own included, come from the outcome table grouped by employer_id, and each
+    figure counts only when the denominator it rests on reaches K (applications not withdrawn for the days), so
+    neither the median nor the employer's own column shows a figure its summary hides. Other employers are never
+    named or shown one by one.
     """
     k = public_k(min_cell)
-    frame = _projects(con, "e.industry", _industry_of(con, employer_id))
-    per_employer = frame.with_columns(pl.col(*COUNTED).cast(pl.Int64)).group_by("employer_id").agg(
-        pl.col(*COUNTED).sum(),
-        pl.col("days_to_first_applicant").median(),
-        pl.col("days_to_first_selection").median(),
-        pl.col("rating_given_sum").sum(), pl.col("rating_given_n").sum(),
-        pl.col("rating_received_sum").sum(), pl.col("rating_received_n").sum(),
-    ).with_columns(
-        pl.when(pl.col("not_withdrawn") >= k).then(pl.col("selected") / pl.col("not_withdrawn")).alias(COMPARED[0]),
-        pl.when(pl.col("closed") >= k).then(pl.col("completed") / pl.col("closed")).alias(COMPARED[1]),
-        pl.when(pl.col("completed") >= k).then(pl.col("offers") / pl.col("completed")).alias(COMPARED[2]),
-        pl.when(pl.col("completed") >= k).then(pl.col("converted") / pl.col("completed")).alias(COMPARED[3]),
-        pl.when(pl.col("rating_given_n") >= k).then(pl.col("rating_given_sum") / pl.col("rating_given_n"))
-        .alias(COMPARED[6]),
-        pl.when(pl.col("rating_received_n") >= k).then(pl.col("rating_received_sum") / pl.col("rating_received_n"))
-        .alias(COMPARED[7]),
-    )
+    industry = _industry_of(con, employer_id)
+    counts = outcome_counts(con, "employer_id", Filters(employer_industries=(industry,) if industry else ()))
+    days = _project_days(con, "e.industry", industry).group_by("employer_id").agg(
+        pl.col("days_to_first_applicant", "days_to_first_selection").median())
+    per_employer = counts.rename({"group": "employer_id"}).join(days, on="employer_id", how="left")
+    resting_on = {**RATE_PARTS, "days_to_first_applicant": ("", "not_withdrawn"),
+                  "days_to_first_selection": ("", "not_withdrawn"), "employer_rating": ("", "ratings_given"),
+                  "student_rating": ("", "ratings_received")}
+    figures = []
+    for figure in COMPARED:
+        numerator, denominator = resting_on[figure]
+        value = pl.col(numerator) / pl.col(denominator) if figure in RATE_PARTS else pl.col(figure)
+        figures.append(pl.when(pl.col(denominator) >= k).then(value).alias(figure))
+    per_employer = per_employer.select("employer_id", *figures)
     mine = per_employer.filter(pl.col("employer_id") == employer_id)
     others = per_employer.filter(pl.col("employer_id") != employer_id)
     rows = []
-    for metric in COMPARED:
-        peers = others[metric].drop_nulls()
-        rows.append({
-            "figure": metric,
-            "yours": mine[metric][0] if mine.height else None,
-            "industry_median": peers.median() if peers.len() >= MIN_PEERS else None,
-            "employers_compared": peers.len() if peers.len() >= MIN_PEERS else None,
-        })
+    for figure in COMPARED:
+        peers = others[figure].drop_nulls()
+        enough = peers.len() >= MIN_PEERS
+        rows.append({"figure": figure, "yours": mine[figure][0] if mine.height else None,
+                     "industry_median": peers.median() if enough else None,
+                     "employers_compared": peers.len() if enough else None})
     return pl.DataFrame(rows, schema={"figure": pl.String, "yours": pl.Float64, "industry_median": pl.Float64,
                                       "employers_compared": pl.Int64})
 

@@ -30,8 +30,9 @@ DIMENSIONS = (
     "hours_band",
     "term",
 )
-# Further attributes of fact_applications the dashboard may group by (not part of `mio report`'s contract).
-EXTRA_DIMENSIONS = ("gender", "race_ethnicity", "major", "college")
+# Further attributes of fact_applications the dashboard may group by (not part of `mio report`'s contract); the
+# employer view groups one employer's figures by project_id and an industry's by employer_id.
+EXTRA_DIMENSIONS = ("gender", "race_ethnicity", "major", "college", "project_id", "employer_id")
 
 OUTCOME_COLUMNS = [
     "group",
@@ -104,6 +105,7 @@ class Filters:
     term_from: str | None = None
     term_to: str | None = None
     employer_id: str | None = None
+    employer_industries: tuple[str, ...] = ()  # the employers' own industry (the employer view's peers)
 
     def where(self, table: str = "fact_applications") -> tuple[str, list[object]]:
         clauses: list[str] = ["1 = 1"]
@@ -127,6 +129,7 @@ class Filters:
                                    f"position {operator} (select position from filter_values where column_name = "
                                    "'term' and value = ?))")
                     params.append(bound)
+            one_of("employer_industry", self.employer_industries)
             if self.employer_id is not None:
                 clauses.append("employer_id = ?")
                 params.append(self.employer_id)
@@ -192,7 +195,7 @@ def rate(numerator: str, denominator: str) -> pl.Expr:
 # opens with read a few stored rows: every one-way table and the two-way tables the dashboard's pages default to.
 # A figure with filters, or any other pair, is computed from the fact tables when asked for.
 PRECOMPUTED_OUTCOMES = (
-    [(d, "overall") for d in DIMENSIONS + EXTRA_DIMENSIONS]
+    [(d, "overall") for d in DIMENSIONS + EXTRA_DIMENSIONS if d not in ("project_id", "employer_id")]
     + [("industry", "pay_band"), ("platform", "channel"), ("term", "institution"), ("industry", "channel"),
        ("function", "channel")]
 )
@@ -234,7 +237,8 @@ def outcome_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filt
                      "closed", "offers", "converted", "offers_accepted", "offers_decided"]
     frame = frame.with_columns(
         pl.col("group", "group2").cast(pl.String),
-        *[pl.col(c).cast(pl.Int64) for c in count_columns + ["projects", "completers", "contacts_reported"]],
+        *[pl.col(c).cast(pl.Int64) for c in count_columns + ["projects", "completers", "contacts_reported",
+                                                               "ratings_given", "ratings_received"]],
         pl.col("median_days_to_offer").cast(pl.Float64),
     )
     return frame.with_columns(

@@ -1,10 +1,10 @@
 -- One row per application with every attribute the outcome table groups by (docs/data-contract.md §4) and its
 -- placement's outcome. Group values are text; booleans are yes/no and a missing value is 'unknown'.
--- student_key and project_key number the students and projects 1..n, so that exact distinct counts can be taken
--- as bitmaps (bitstring_agg) instead of hash sets; they are rebuilt with the table and mean nothing outside it.
+-- The student's groups come from student_groups (00_student_groups.sql). project_key numbers the projects 1..n, like
+-- student_key the students, so that exact distinct counts can be taken as bitmaps (bitstring_agg) instead of hash
+-- sets; both are rebuilt with the tables and mean nothing outside them.
 create or replace table fact_applications as
-with s as (select *, cast(row_number() over () as integer) as student_key from students),
-m as (select *, cast(row_number() over () as integer) as project_key from micro_internships)
+with m as (select *, cast(row_number() over () as integer) as project_key from micro_internships)
 select
     a.application_id,
     a.student_id,
@@ -21,11 +21,12 @@ select
     coalesce(m.platform, 'unknown') as platform,
     coalesce(a.channel, 'unknown') as channel,
     coalesce(e.name, 'unknown') as employer,
-    coalesce(s.institution, 'unknown') as institution,
-    coalesce(s.class_level, 'unknown') as class_level,
-    case when s.first_generation then 'yes' when not s.first_generation then 'no' else 'unknown' end as first_generation,
-    case when s.pell_eligible then 'yes' when not s.pell_eligible then 'no' else 'unknown' end as pell_eligible,
-    case when m.remote then 'yes' when not m.remote then 'no' else 'unknown' end as remote,
+    e.industry as employer_industry,
+    s.institution,
+    s.class_level,
+    s.first_generation,
+    s.pell_eligible,
+    yes_no(m.remote) as remote,
     case
         when m.pay_usd is null or m.estimated_hours is null then 'unknown'
         when m.pay_usd = 0 then 'unpaid'
@@ -51,10 +52,10 @@ select
         case when extract(month from a.applied_at) <= 5 then 1 when extract(month from a.applied_at) <= 8 then 6 else 9 end,
         1
     ) as term_start,
-    coalesce(s.gender, 'unknown') as gender,
-    coalesce(s.race_ethnicity, 'unknown') as race_ethnicity,
-    coalesce(s.major, 'unknown') as major,
-    coalesce(s.college, 'unknown') as college,
+    s.gender,
+    s.race_ethnicity,
+    s.major,
+    s.college,
     m.pay_usd,
     m.estimated_hours,
     p.placement_id,
@@ -71,7 +72,7 @@ select
     coalesce(po.offers_declined, 0) as offers_declined,
     po.first_offer_on - p.ended_on as days_to_offer
 from applications a
-join s on s.student_id = a.student_id
+join student_groups s on s.student_id = a.student_id
 join m on m.project_id = a.project_id
 join employers e on e.employer_id = m.employer_id
 left join placements p on p.application_id = a.application_id

@@ -11,8 +11,8 @@ with participants as (
 )
 select
     s.student_id,
-    coalesce(s.institution, 'unknown') as institution,
-    coalesce(s.class_level, 'unknown') as class_level,
+    g.institution,
+    g.class_level,
     s.graduation_date,
     cast(extract(year from s.graduation_date) + case when extract(month from s.graduation_date) >= 7 then 1 else 0 end
          as varchar) as cohort,
@@ -22,6 +22,7 @@ select
     fd.employer_name as destination_employer,
     fd.salary_usd
 from students s
+join student_groups g on g.student_id = s.student_id
 left join participants pt on pt.student_id = s.student_id
 left join first_destinations fd on fd.student_id = s.student_id
 where s.graduation_date is not null;

@@ -24,6 +24,8 @@ select
     count(distinct platform) as platform,
     count(distinct channel) as channel,
     count(distinct employer) as employer,
+    count(distinct employer_id) as employer_id,
+    count(distinct project_id) as project_id,
     count(distinct institution) as institution,
     count(distinct class_level) as class_level,
     count(distinct first_generation) as first_generation,

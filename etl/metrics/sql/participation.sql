@@ -1,21 +1,9 @@
 -- Participation by a student attribute: of the students in the population, how many applied, were selected and
--- completed a micro-internship. {dimension} is one of the student columns below (fact_applications carries the same
--- values for each student); {where} filters applications and {student_where} filters students, both with bound
+-- completed a micro-internship. {dimension} is one of the coded student columns of student_groups
+-- (fact_applications carries the same values for each student); {where} filters applications and {student_where} filters students, both with bound
 -- parameters only. {applicants}, {selected} and {participants} are exact distinct counts of student_key (bitmaps or
 -- hash sets, chosen in insights.py as for the outcome table).
-with people as (
-    select
-        coalesce(s.institution, 'unknown') as institution,
-        coalesce(s.class_level, 'unknown') as class_level,
-        case when s.first_generation then 'yes' when not s.first_generation then 'no' else 'unknown' end
-            as first_generation,
-        case when s.pell_eligible then 'yes' when not s.pell_eligible then 'no' else 'unknown' end as pell_eligible,
-        coalesce(s.gender, 'unknown') as gender,
-        coalesce(s.race_ethnicity, 'unknown') as race_ethnicity,
-        coalesce(s.major, 'unknown') as major,
-        coalesce(s.college, 'unknown') as college
-    from students s
-),
+with people as (select * from student_groups),
 population as (
     select {dimension} as "group", count(*) as students from people where {student_where} group by 1
 ),
