@@ -178,9 +178,15 @@ def bench_pages(db: Path, runs: int = 5, seed: int = 7) -> dict:
     from streamlit.testing.v1 import AppTest
 
     from dashboard import data, registry
-    from etl.accounts import User
 
     os.environ["MIO_DB"] = str(db)
+    import tempfile
+
+    from etl.accounts import UserStore
+
+    users = Path(tempfile.mkdtemp(prefix="mio-bench-users-")) / "users.json"
+    bench_user = UserStore(users).add("bench", "director", "bench-password")
+    os.environ["MIO_USERS"] = str(users)
     rng = random.Random(seed)
     results = {}
     for page in PAGES:
@@ -189,7 +195,7 @@ def bench_pages(db: Path, runs: int = 5, seed: int = 7) -> dict:
         warm_script: list[float] = []
         for run in range(runs + 1):
             at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=300)
-            at.session_state["user"] = User("bench", "director")
+            at.session_state["user"] = bench_user
             for key, value in (_population(db, rng) if run else {}).items():
                 at.query_params[key] = value
             at.run()
@@ -271,10 +277,9 @@ def bench_browser(db: Path) -> dict:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "MIO_DB": str(db), "MIO_USERS": str(users)}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-                               "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless",
-                               "true", "--browser.gatherUsageStats", "false"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from dashboard.serve import command
+
+    server = subprocess.Popen(command(port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):

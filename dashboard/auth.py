@@ -23,8 +23,13 @@ def oidc_configured() -> bool:
 
 
 def current_user() -> User | None:
+    """The signed-in account, as the users file has it now: an account removed (or given another role or
+    employer) since it signed in is signed out at its next interaction."""
     user = st.session_state.get("user")
     if isinstance(user, User):
+        if store().get(user.username) != user:
+            st.session_state.clear()
+            return None
         return user
     if oidc_configured() and getattr(st.user, "is_logged_in", False):
         # The provider proves who it is; the users file says what they may see.
@@ -52,5 +57,7 @@ def require_role(*roles: str) -> User:
 
 def sidebar_account(user: User) -> None:
     label = f"{user.role}, employer {user.employer_id}" if user.employer_id else user.role
-    st.sidebar.caption(f"Signed in as **{user.username}** ({label})")
+    from dashboard.ui import plain
+
+    st.sidebar.caption(f"Signed in as **{plain(user.username)}** ({plain(label)})")
     st.sidebar.button("Sign out", on_click=sign_out, key="sign_out", icon=":material/logout:")

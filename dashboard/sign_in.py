@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import auth
+from etl.accounts import LockedOut
 
 
 def sign_in() -> None:
@@ -18,7 +19,11 @@ def sign_in() -> None:
         password = st.text_input("Password", type="password", key="sign_in_password")
         submitted = st.form_submit_button("Sign in")
     if submitted:
-        user = auth.store().authenticate(username.strip(), password)
+        try:
+            user = auth.store().authenticate(username.strip(), password)
+        except LockedOut as exc:
+            st.error(f"This account is locked for now: {exc}.")
+            return
         if user is None:
             st.error("Wrong username or password.")
         else:

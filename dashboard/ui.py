@@ -69,8 +69,23 @@ def table(frame: pl.DataFrame, name: str, column_config: dict | None = None) -> 
                        key=f"download-{slug(name)}")
 
 
+def _text_only(values: object) -> object:
+    """Plotly reads <b>, <a href> and the like in labels; a data value is written with its brackets escaped."""
+    if isinstance(values, str):
+        return values.replace("<", "&lt;").replace(">", "&gt;")
+    if isinstance(values, (list, tuple)):
+        return [_text_only(v) for v in values]
+    return values
+
+
 def chart(figure: go.Figure, name: str) -> None:
-    """Draw a Plotly chart; its toolbar's camera button saves it as a PNG named after the chart."""
+    """Draw a Plotly chart, every category label and series name as text; its toolbar's camera button saves it as
+    a PNG named after the chart."""
+    for trace in figure.data:
+        for attribute in ("x", "y", "labels", "name"):
+            value = getattr(trace, attribute, None)
+            if isinstance(value, (str, tuple, list)):
+                trace[attribute] = _text_only(list(value) if isinstance(value, tuple) else value)
     st.plotly_chart(figure, width="stretch", key=f"chart-{slug(name)}",
                     config={"toImageButtonOptions": {"format": "png", "filename": slug(name), "scale": 2},
                             "displaylogo": False})

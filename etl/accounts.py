@@ -12,6 +12,7 @@ import hmac
 import json
 import os
 import secrets
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ DEFAULT_USERS = Path(os.environ.get("MIO_USERS", "data/users.json"))
 # scrypt with N=2^14, r=8, p=1: about 16 MB and tens of milliseconds per check, as OWASP recommends at least.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 FAILED_SIGN_IN_DELAY = 0.8  # seconds added to every failed sign-in
+LOCKOUT_FAILURES = 5  # wrong passwords for one username within LOCKOUT_SECONDS lock it for LOCKOUT_SECONDS
+LOCKOUT_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,49 @@ def _verify(password: str, stored: str) -> bool:
     candidate = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
                                dklen=32)
     return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+class Throttle:
+    """Failed sign-ins per username, in this process (the dashboard server): one check at a time per username, so
+    guesses sent in parallel wait for each other, and a lockout after LOCKOUT_FAILURES wrong passwords."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._failures: dict[str, list[float]] = {}
+
+    def lock_for(self, username: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(username, threading.Lock())
+
+    def locked_for(self, username: str, now: float | None = None) -> float:
+        """Seconds until the username may try again (0 when it may)."""
+        now = time.monotonic() if now is None else now
+        with self._guard:
+            recent = [t for t in self._failures.get(username, []) if now - t < LOCKOUT_SECONDS]
+            self._failures[username] = recent
+            if len(recent) < LOCKOUT_FAILURES:
+                return 0.0
+            return LOCKOUT_SECONDS - (now - recent[-LOCKOUT_FAILURES])
+
+    def failed(self, username: str) -> None:
+        with self._guard:
+            self._failures.setdefault(username, []).append(time.monotonic())
+
+    def succeeded(self, username: str) -> None:
+        with self._guard:
+            self._failures.pop(username, None)
+
+
+THROTTLE = Throttle()
+
+
+class LockedOut(Exception):
+    """Too many wrong passwords for this username lately."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"too many wrong passwords; try again in {max(1, round(seconds / 60))} minutes")
 
 
 # Checked against when the username is unknown, so that a wrong name costs as long as a wrong password.
@@ -94,14 +140,24 @@ class UserStore:
         record = self._read().get(username)
         return User(username, record["role"], record.get("employer_id")) if record else None
 
-    def authenticate(self, username: str, password: str) -> User | None:
-        """The user when the password is right; None (after a short delay) for any wrong name or password."""
-        record = self._read().get(username)
-        ok = _verify(password, record["password"] if record else _DUMMY) and record is not None
-        if not ok:
-            time.sleep(FAILED_SIGN_IN_DELAY)
-            return None
-        return User(username, record["role"], record.get("employer_id"))
+    def authenticate(self, username: str, password: str, throttle: Throttle = THROTTLE) -> User | None:
+        """The user when the password is right; None (after a short delay) for any wrong name or password.
+
+        Raises LockedOut after LOCKOUT_FAILURES wrong passwords for the username within LOCKOUT_SECONDS, even when
+        the password is right, until that time has passed. Checks of one username run one at a time."""
+        with throttle.lock_for(username):
+            waiting = throttle.locked_for(username)
+            if waiting:
+                time.sleep(FAILED_SIGN_IN_DELAY)
+                raise LockedOut(waiting)
+            record = self._read().get(username)
+            ok = _verify(password, record["password"] if record else _DUMMY) and record is not None
+            if not ok:
+                throttle.failed(username)
+                time.sleep(FAILED_SIGN_IN_DELAY)
+                return None
+            throttle.succeeded(username)
+            return User(username, record["role"], record.get("employer_id"))
 
     def as_dicts(self) -> list[dict]:
         return [asdict(u) for u in self.list()]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
+import signal
 import sys
 from pathlib import Path
 
@@ -333,20 +333,13 @@ def _demo_accounts(db: Path) -> list[tuple[str, str, str | None, str]]:
 
 
 def _streamlit(db: Path, port: int) -> None:
-    app = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+    from dashboard.serve import serve
     from etl.accounts import DEFAULT_USERS
 
     env = {**os.environ, "MIO_DB": str(db.resolve()), "MIO_USERS": str(DEFAULT_USERS.resolve())}
-    from etl.importer import MAX_UPLOAD_MB
-
     err.print(f"serving the dashboard on http://127.0.0.1:{port} (Ctrl+C to stop)")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
-           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--client.toolbarMode", "viewer", "--server.maxUploadSize", str(MAX_UPLOAD_MB)]
-    try:
-        sys.exit(subprocess.call(cmd, env=env))
-    except KeyboardInterrupt:
-        sys.exit(0)
+    code = serve(port, env)
+    sys.exit(0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else code)
 
 
 @main.command()

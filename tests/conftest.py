@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -145,12 +146,26 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return source, db
 
 
+def register(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `user` an account of the users file the app reads (a session's user must still be one at every rerun):
+    the file MIO_USERS names, or a new one."""
+    from etl.accounts import UserStore
+
+    current = os.environ.get("MIO_USERS")
+    path = Path(current) if current else Path(tempfile.mkdtemp(prefix="mio-users-")) / "users.json"
+    store = UserStore(path)
+    if store.get(user.username) != user:
+        store.add(user.username, user.role, "test-password-" + user.username, user.employer_id)
+    monkeypatch.setenv("MIO_USERS", str(path))
+
+
 def run_app(db: Path, monkeypatch: pytest.MonkeyPatch, user: User | None = DIRECTOR,
             **query: str | list[str]) -> AppTest:
     """Run the dashboard on `db` in AppTest, signed in as `user` (a director by default; None: a visitor)."""
     monkeypatch.setenv("MIO_DB", str(db))
     at = AppTest.from_file(APP, default_timeout=60)
     if user is not None:
+        register(user, monkeypatch)
         at.session_state["user"] = user
     for key, value in query.items():
         at.query_params[key] = value

@@ -7,7 +7,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -18,6 +17,7 @@ import duckdb
 import pytest
 
 from dashboard import registry
+from dashboard.serve import command
 from etl.metrics.outcomes import Filters, outcome_counts
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -74,11 +74,7 @@ def serving(db: Path, users: Path) -> Iterator[str]:
     """`streamlit run` the dashboard on `db` with the accounts in `users`, on a free port of 127.0.0.1."""
     port = free_port()
     env = {**os.environ, "MIO_DB": str(db), "MIO_USERS": str(users)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1", "--server.port",
-         str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    proc = subprocess.Popen(command(port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

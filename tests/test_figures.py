@@ -259,7 +259,8 @@ def test_the_heatmap_keeps_ordered_axes_in_order(sample: tuple[Path, Path], monk
 
     at = open_page(sample[1], monkeypatch, "offers")
     heat = json.loads(at.get("plotly_chart")[1].proto.spec)["data"][0]
-    assert heat["x"] == [b for b in ["unpaid", "<15", "15-20", "20-25", "25+"] if b in heat["x"]]
+    bands = [b.replace("<", "&lt;") for b in ["unpaid", "<15", "15-20", "20-25", "25+"]]  # labels are text
+    assert heat["x"] == [b for b in bands if b in heat["x"]] and len(heat["x"]) >= 4
     assert not any("n=0" in cell for row in heat["text"] for cell in row)
     assert all(any(v is not None for v in row) for row in heat["z"])
 

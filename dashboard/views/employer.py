@@ -30,8 +30,8 @@ if found is None:
     st.warning("Your account's employer has no data here yet.")
     st.stop()
 name, industry = found
-st.title(name)
-st.caption(f"{industry} · Figures cover your own micro-internships only. Any figure resting on fewer than 10 "
+st.title(ui.plain(name))
+st.caption(f"{ui.plain(industry)} · Figures cover your own micro-internships only. Any figure resting on fewer than 10 "
            "students is hidden (shown blank), with the next smallest beside a single hidden one, to protect "
            "students' privacy.")
 summary = data.figure(employer_summary, employer_id)

@@ -63,7 +63,7 @@ with left:
     values = [row["selected"], row["completed"], row["offers"], row["converted"]]
     funnel = go.Figure(go.Funnel(y=stages, x=values, textinfo="value+percent previous"))
     funnel.update_layout(height=360)
-    st.plotly_chart(funnel, width="stretch", key="funnel")
+    ui.chart(funnel, "funnel")
     st.caption(f"From {row['applications']:,} applications. Offered and accepted count completed projects with an "
                "attributed offer (see the Glossary); percentages are of the stage before.")
 with right:
@@ -84,7 +84,7 @@ with right:
     trend.update_layout(height=360, yaxis=dict(tickformat=".0%", title="rate", rangemode="tozero"),
                         yaxis2=dict(overlaying="y", side="right", title="completed", showgrid=False),
                         legend=dict(orientation="h", y=-0.2))
-    st.plotly_chart(trend, width="stretch", key="trend")
+    ui.chart(trend, "offer and conversion rate by term")
 
 with st.expander("Figures by term"):
     st.dataframe(

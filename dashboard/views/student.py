@@ -51,7 +51,7 @@ with left:
     st.subheader("Skills most asked for")
     skills = data.figure(top_skills, dimension, groups)
     for group, part in skills.partition_by("group", as_dict=True, maintain_order=True).items():
-        st.markdown(f"**{group[0]}**: " + ", ".join(part["skill"].to_list()))
+        st.markdown(f"**{ui.plain(group[0])}**: " + ui.plain(", ".join(part["skill"].to_list())))
 with right:
     st.subheader("How selected students found them")
     channels = data.figure(selection_channels, dimension, groups)
@@ -59,6 +59,6 @@ with right:
 
 st.subheader("What tends to lead to offers")
 for sentence in data.figure(what_leads_to_offers):
-    st.markdown(f"- {sentence}")
+    st.markdown(f"- {ui.plain(sentence)}")
 st.caption("These compare groups of projects across all students; they describe what happened, and other things "
            "(industry, timing, the student) differ between the groups too.")

@@ -81,12 +81,13 @@ def applicant_pool(con: duckdb.DuckDBPyConnection, employer_id: str, dimension: 
     """Distinct applicants to the employer's projects by major, class level or institution, suppressed below K."""
     if dimension not in POOL_DIMENSIONS:
         raise ValueError(f"the applicant pool is shown by {', '.join(POOL_DIMENSIONS)}")
-    frame = query(con, f"select {dimension} as \"group\", count(distinct student_id) as applicants, "
-                       "sum(case when status = 'selected' then 1 else 0 end) as selected "
+    # Applicants only: selections by group would add up to the employer's selected count, which its summary hides
+    # when it rests on fewer than K students.
+    frame = query(con, f"select {dimension} as \"group\", count(distinct student_id) as applicants "
                        "from fact_applications where employer_id = ? group by 1", [employer_id])
     if frame.is_empty():
         return frame
-    frame = frame.with_columns(pl.col("applicants", "selected").cast(pl.Int64)).with_columns(
+    frame = frame.with_columns(pl.col("applicants").cast(pl.Int64)).with_columns(
         (pl.col("applicants") / pl.col("applicants").sum()).alias("share"))
     flags = suppress(frame, "applicants", "group", public_k(min_cell))
     return blank_suppressed(frame, flags, ("group",)).sort("applicants", descending=True, nulls_last=True)
@@ -122,11 +123,13 @@ def industry_comparison(con: duckdb.DuckDBPyConnection, employer_id: str, min_ce
     per_employer = per_employer.select("employer_id", *figures)
     mine = per_employer.filter(pl.col("employer_id") == employer_id)
     others = per_employer.filter(pl.col("employer_id") != employer_id)
+    summary = employer_summary(con, employer_id, min_cell)
+    hidden = summary.is_empty() or bool(summary["suppressed"][0])  # then none of the employer's own is shown
     rows = []
     for figure in COMPARED:
         peers = others[figure].drop_nulls()
         enough = peers.len() >= MIN_PEERS
-        rows.append({"figure": figure, "yours": mine[figure][0] if mine.height else None,
+        rows.append({"figure": figure, "yours": mine[figure][0] if mine.height and not hidden else None,
                      "industry_median": peers.median() if enough else None,
                      "employers_compared": peers.len() if enough else None})
     return pl.DataFrame(rows, schema={"figure": pl.String, "yours": pl.Float64, "industry_median": pl.Float64,
@@ -183,13 +186,20 @@ def top_skills(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple[str
 
 def selection_channels(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple[str, ...],
                        min_cell: int = PUBLIC_MIN_CELL) -> pl.DataFrame:
-    """Per group, the channels through which students were selected, with selection rates (suppressed)."""
+    """Per group, the channels through which students were selected, with selection rates.
+
+    A cell rests on its distinct applicants and on its selected students, so it is suppressed when either is below
+    K (complementary suppression within the group); every channel of a group that the comparison table hides is
+    hidden too, or the channels would add up to the hidden figures."""
+    k = public_k(min_cell)
     counts = outcome_counts(con, dimension, Filters(), second="channel").filter(pl.col("group").is_in(list(groups)))
     frame = counts.select("group", pl.col("group2").alias("channel"), "applications", "selected",
-                          "selection_rate")
-    flags = suppress(frame.rename({"applications": "denominator"}), "denominator", ["group", "channel"],
-                     public_k(min_cell), within=["group"])
-    return blank_suppressed(frame, flags, ("group", "channel")).sort(
+                          "selection_rate", pl.min_horizontal("applicants", "selected").alias("resting_on"))
+    flags = suppress(frame, "resting_on", ["group", "channel"], k, within=["group"])
+    compared = compare_groups(con, dimension, groups, min_cell)
+    hidden = set(compared.filter(pl.col("suppressed"))["group"].to_list())
+    flags = flags | frame["group"].is_in(list(hidden))
+    return blank_suppressed(frame.drop("resting_on"), flags, ("group", "channel")).sort(
         ["group", "selected"], descending=[False, True], nulls_last=True)
 
 

@@ -120,7 +120,15 @@ def equity_table(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filter
         )
     overall_columns = tuple(c for c in frame.columns if c.endswith("_overall"))
     flags = suppress(frame, "students", "group", min_cell)
-    return blank_suppressed(frame, flags, ("group", *overall_columns)).sort("group")
+    frame = blank_suppressed(frame, flags, ("group", *overall_columns))
+    # A stage's rate rests on its own denominator, not on the group's students: an offer rate over 2 completed
+    # projects is blanked even in a group of 500 students (shared reports included).
+    return frame.with_columns(
+        pl.when(pl.col(den) >= min_cell).then(pl.col(column)).alias(column)
+        for name, (num, den) in pieces.items()
+        for column in (num, f"{name}_rate", f"{name}_gap", f"{name}_gap_low", f"{name}_gap_high", f"{name}_ci_low",
+                       f"{name}_ci_high")
+    ).sort("group")
 
 
 def employer_engagement(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> dict[str, int]:

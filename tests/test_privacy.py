@@ -1,0 +1,202 @@
+"""Privacy and service that hold: no small cell recoverable by addition, data never markup, sign-in that resists
+guessing, removed accounts that stop working, and a server that stops when told."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from dashboard import registry, ui
+from dashboard.serve import flags
+from etl.accounts import FAILED_SIGN_IN_DELAY, LOCKOUT_FAILURES, LockedOut, Throttle, User, UserStore
+from etl.metrics import audience, insights
+from etl.pipeline import load
+from tests.conftest import HAND, run_app, write_source
+
+K = 10
+
+
+def con_of(db: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(db), read_only=True)
+
+
+# --- small cells do not come back by addition ---------------------------------------------------------------------
+
+
+def test_student_channel_cells_rest_on_ten_students_and_hide_with_their_industry(sample: tuple[Path, Path]) -> None:
+    con = con_of(sample[1])
+    industries = tuple(sorted(r[0] for r in con.sql("select distinct industry from fact_applications").fetchall()))
+    # A K between the industries' sizes, so that some industries are hidden and others shown.
+    sizes = sorted(r[0] for r in con.sql("select count_if(placement_status = 'completed') from fact_applications "
+                                         "group by industry").fetchall())
+    k = sizes[len(sizes) // 2]
+    compared = audience.compare_groups(con, "industry", industries, min_cell=k)
+    hidden = set(compared.filter(pl.col("suppressed"))["group"])
+    assert hidden and len(hidden) < len(industries)
+    channels = audience.selection_channels(con, "industry", industries, min_cell=k)
+    applicants = dict(((g, c), n) for g, c, n in con.sql(
+        "select industry, channel, count(distinct student_id) from fact_applications group by 1, 2").fetchall())
+    for row in channels.iter_rows(named=True):
+        if row["group"] in hidden:
+            assert row["suppressed"] and row["selected"] is None
+        elif not row["suppressed"]:
+            assert row["selected"] >= k and applicants[(row["group"], row["channel"])] >= k
+    assert channels.filter(~pl.col("suppressed")).height > 0
+
+
+def test_the_applicant_pool_does_not_add_up_to_hidden_selections(sample: tuple[Path, Path]) -> None:
+    con = con_of(sample[1])
+    employer = con.sql("select employer_id from micro_internships group by 1 order by count(*) desc limit 1"
+                       ).fetchall()[0][0]
+    pool = audience.applicant_pool(con, employer, "institution")
+    assert "selected" not in pool.columns
+
+
+def test_an_employer_whose_summary_is_hidden_sees_none_of_its_own_in_the_comparison(sample: tuple[Path, Path]) -> None:
+    con = con_of(sample[1])
+    small = con.sql("""select employer_id from fact_applications group by 1
+                       having count_if(placement_status = 'completed') between 1 and 9 and count(*) >= 20
+                       order by 1 limit 1""").fetchall()[0][0]
+    assert audience.employer_summary(con, small)["suppressed"][0]
+    table = audience.industry_comparison(con, small)
+    assert table["yours"].null_count() == table.height
+
+
+def test_blanked_projects_hide_their_days(sample: tuple[Path, Path]) -> None:
+    con = con_of(sample[1])
+    employer = con.sql("select employer_id from micro_internships group by 1 order by count(*) desc limit 1"
+                       ).fetchall()[0][0]
+    projects = audience.employer_projects(con, employer)
+    hidden = projects.filter(pl.col("suppressed"))
+    assert hidden.height and hidden["days_to_first_selection"].null_count() == hidden.height
+
+
+def test_equity_rates_rest_on_their_own_denominator(sample: tuple[Path, Path]) -> None:
+    con = con_of(sample[1])
+    table = insights.equity_table(con, "race_ethnicity", min_cell=K)
+    shown = table.filter(pl.col("offer_rate").is_not_null())
+    assert (shown["completed"] >= K).all()
+    assert table.filter(~pl.col("suppressed") & pl.col("offer_rate").is_null()).height >= 0
+
+
+# --- data is never markup ----------------------------------------------------------------------------------------
+
+NAME = "**x** [a](http://host.example/p) ![p](http://host.example/p.png) <img src=http://host.example/i.png>"
+
+
+def test_names_are_text_on_the_employer_and_student_views(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    employers = ["employer_id,name,industry,size_band,state", f'E1,"{NAME}",Technology,50-249,NY',
+                 f'E2,Beta Bank,"{NAME}",5000+,IL']
+    db = tmp_path / "w.duckdb"
+    assert load(write_source(tmp_path / "s", {**HAND, "employers": employers}), db).ok
+    at = run_app(db, monkeypatch, User("acme", "employer", "E1"))
+    assert at.title[0].value == ui.plain(NAME)
+    assert ui.plain(NAME).startswith(r"\*\*x\*\* \[a\]\(http\:")
+    student = run_app(db, monkeypatch, User("sam", "student"))
+    rendered = " ".join(m.value for m in student.markdown)
+    assert NAME not in rendered  # never passed to Markdown as written
+    assert "<img" not in rendered.replace("\\<img", "") and "\\<img" in rendered
+
+
+def test_chart_labels_are_text() -> None:
+    import plotly.graph_objects as go
+
+    figure = go.Figure(go.Bar(x=[NAME], y=[1], name="<b>series</b>"))
+    for trace in figure.data:
+        for attribute in ("x", "name"):
+            trace[attribute] = ui._text_only(list(trace[attribute]) if isinstance(trace[attribute], tuple)
+                                             else trace[attribute])
+    assert "<img" not in figure.data[0].x[0] and "&lt;img" in figure.data[0].x[0]
+    assert figure.data[0].name == "&lt;b&gt;series&lt;/b&gt;"
+
+
+def test_the_grids_own_export_is_off() -> None:
+    settings = flags(8501)
+    assert settings[settings.index("--client.disableDataExport") + 1] == "true"
+
+
+# --- sign-in -----------------------------------------------------------------------------------------------------
+
+
+def test_wrong_passwords_lock_the_account(tmp_path: Path) -> None:
+    store = UserStore(tmp_path / "users.json")
+    store.add("dana", "director", "the right password")
+    throttle = Throttle()
+    for _ in range(LOCKOUT_FAILURES):
+        assert store.authenticate("dana", "wrong guess", throttle) is None
+    with pytest.raises(LockedOut):
+        store.authenticate("dana", "the right password", throttle)  # even the right one, until the time passes
+    other = Throttle()
+    assert store.authenticate("dana", "the right password", other) == User("dana", "director")
+
+
+def test_parallel_guesses_wait_for_each_other(tmp_path: Path) -> None:
+    store = UserStore(tmp_path / "users.json")
+    store.add("dana", "director", "the right password")
+    throttle = Throttle()
+    started = time.perf_counter()
+    threads = [threading.Thread(target=lambda: _guess(store, throttle)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert time.perf_counter() - started >= 4 * FAILED_SIGN_IN_DELAY * 0.95
+
+
+def _guess(store: UserStore, throttle: Throttle) -> None:
+    try:
+        store.authenticate("dana", "wrong guess", throttle)
+    except LockedOut:
+        pass
+
+
+def test_a_removed_account_stops_working_in_its_open_tab(hand_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = User("dana", "director")
+    at = run_app(hand_db, monkeypatch, user)
+    assert at.metric  # signed in: the overview
+    UserStore(Path(os.environ["MIO_USERS"])).remove("dana")
+    at.run()
+    assert not at.metric and [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_a_director_page_refuses_after_the_role_changes(hand_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = run_app(hand_db, monkeypatch, User("dana", "director"))
+    UserStore(Path(os.environ["MIO_USERS"])).add("dana", "student", "another password")
+    at.switch_page(registry.page("glossary").file).run()
+    assert "user" not in at.session_state
+
+
+# --- the server stops when told -----------------------------------------------------------------------------------
+
+
+def test_sigterm_to_mio_serve_stops_the_dashboard(hand_db: Path, tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "MIO_USERS": str(tmp_path / "users.json")}
+    proc = subprocess.Popen([sys.executable, "-m", "etl.cli", "serve", "--db", str(hand_db), "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            assert time.monotonic() < deadline and proc.poll() is None, "the dashboard did not start"
+            time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url, timeout=2)
