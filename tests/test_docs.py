@@ -88,5 +88,5 @@ def test_the_worked_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.
                          "class_level: {value: TODO}"):
                 assert line in draft, line
             (tmp_path / "exports" / "mapping.yaml").write_text(mapping)
-        output = result.output
+        output = result.stdout
     assert json.loads(output) == expected

@@ -458,3 +458,41 @@ def test_a_draft_mapping_for_the_campus_placement_file(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match="TODO"):
         read_mapping(out)
     assert json.loads(CliRunner().invoke(main, ["map", "--source", str(source), "--format", "json"]).output)
+
+
+@needs_real
+def test_a_mapped_load_is_idempotent_and_recorded(tmp_path: Path) -> None:
+    source = real_copy(tmp_path, "Placement_Data_Full_Class.csv")
+    write(source, "mapping.yaml", PLACEMENT_MAPPING)
+    db = tmp_path / "w.duckdb"
+    assert load(source, db).ok
+    con = duckdb.connect(str(db), read_only=True)
+    first = {t: con.sql(f"select * from {t} order by all").fetchall() for t in ("students", "first_destinations")}
+    con.close()
+    assert load(source, db).ok
+    con = duckdb.connect(str(db), read_only=True)
+    again = {t: con.sql(f"select * from {t} order by all").fetchall() for t in ("students", "first_destinations")}
+    loads = con.sql("select count(*), count(distinct mapping_sha256) from load_history").fetchall()[0]
+    files = con.sql("select entity, file, rows_read from load_files where load_id = 2 order by 1").fetchall()
+    con.close()
+    assert again == first and loads == (2, 1)
+    assert files == [("first_destinations", "Placement_Data_Full_Class.csv", 215),
+                     ("students", "Placement_Data_Full_Class.csv", 215)]
+
+
+@needs_real
+def test_the_dry_run_lists_every_quarantined_row(tmp_path: Path) -> None:
+    source = real_copy(tmp_path, "Placement_Data_Full_Class.csv")
+    mapping = write(tmp_path, "m.yaml", PLACEMENT_MAPPING.replace(", Not Placed: seeking_employment", ""))
+    db = tmp_path / "w.duckdb"
+    result = CliRunner().invoke(main, ["load", "--source", str(source), "--mapping", str(mapping), "--db", str(db),
+                                       "--dry-run", "--max-bad-rows", "1", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["status"] == "checked" and len(report["quarantine"]) == 67
+    assert {(r["column"], r["source"], r["value"]) for r in report["quarantine"]} == {
+        ("outcome", "status", "Not Placed")}
+    said = " ".join(result.stderr.split())
+    assert "every quarantined row" in said and "nothing was written" in said
+    assert said.count("Not Placed") == 67  # each row in the table, with its line
+    assert not db.exists()

@@ -215,11 +215,16 @@ def skills_that_lead_to_offers(con: duckdb.DuckDBPyConnection, filters: Filters 
     return eligible.with_row_index("rank", offset=1)
 
 
+def _with_paths(name: str, filters: Filters) -> tuple[str, list[object]]:
+    """A query over offer_paths.sql (one row per student with completed projects: the first-offer rule, once)."""
+    where, params = filters.where()
+    return metric_sql(name).format(paths=metric_sql("offer_paths.sql").format(where=where)), params
+
+
 def test_drive(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = 10) -> pl.DataFrame:
     """Students with completed projects, by the number of industries they tried; a row resting on fewer than
     `min_cell` students is suppressed (with complementary suppression)."""
-    where, params = filters.where()
-    frame = query(con, metric_sql("test_drive.sql").format(where=where), params)
+    frame = query(con, *_with_paths("test_drive.sql", filters))
     if frame.is_empty():
         return frame
     counts = ["students", "projects", "with_offer", "destination_in_tried", "with_destination_industry"]
@@ -233,8 +238,7 @@ def test_drive(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min
 
 
 def projects_to_offer(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
-    where, params = filters.where()
-    frame = query(con, metric_sql("projects_to_offer.sql").format(where=where), params)
+    frame = query(con, *_with_paths("projects_to_offer.sql", filters))
     return frame.with_columns(pl.col("projects_to_offer", "students").cast(pl.Int64)).sort("projects_to_offer")
 
 
