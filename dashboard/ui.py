@@ -32,7 +32,6 @@ DIMENSION_LABELS = {
     "major": "Major",
     "college": "College",
 }
-RATE_FORMAT = st.column_config.NumberColumn(format="percent")
 
 
 def filters() -> Filters:

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from etl.cli import main
-from etl.metrics.export import neutralize, to_csv
+from etl.metrics.export import safe_frame, to_csv
 from etl.metrics.outcomes import DESTINATION_COLUMNS, DIMENSIONS, OUTCOME_COLUMNS, outcome_table
 from tests.conftest import HAND, write_source
 
@@ -88,7 +88,8 @@ def test_csv_export_neutralizes_formulas(tmp_path: Path) -> None:
 
 
 def test_neutralize_keeps_numbers() -> None:
-    assert neutralize("=1+1") == "'=1+1" and neutralize("plain") == "plain" and neutralize(None) is None
+    cells = safe_frame(pl.DataFrame({"v": ["=1+1", "plain", None, "-2", "@x"]}))["v"].to_list()
+    assert cells == ["'=1+1", "plain", None, "'-2", "'@x"]
     text = to_csv(pl.DataFrame({"name": ["-x", "ok"], "days": [-3.5, 2.0]}))
     assert text.splitlines() == ["name,days", "'-x,-3.5", "ok,2.0"]
 

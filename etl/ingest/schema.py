@@ -6,7 +6,7 @@ Validity rules beyond types (required, unique, accepted values, ranges) live in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import duckdb
 
@@ -47,7 +47,6 @@ class Entity:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     references: tuple[Reference, ...] = ()
-    also_unique: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def column_names(self) -> list[str]:
@@ -176,7 +175,6 @@ ENTITIES: dict[str, Entity] = {
             ),
             key=("placement_id",),
             references=(Reference("application_id", "applications", "application_id"),),
-            also_unique=("application_id",),
         ),
         Entity(
             "skill_assessments",

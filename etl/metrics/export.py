@@ -9,13 +9,6 @@ import polars as pl
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralize(value: str | None) -> str | None:
-    """Prefix a text cell that a spreadsheet would run as a formula with an apostrophe."""
-    if value is not None and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """Neutralize every text column; numbers stay numbers (a negative number is not a formula)."""
     pattern = "^[" + "".join("\\" + c if c in "-+" else c for c in FORMULA_STARTS) + "]"
