@@ -277,3 +277,39 @@ def test_a_director_imports_a_real_export_in_chromium(tmp_path: Path, page) -> N
             for shot in tmp_path.glob("import-*.png"):
                 shutil.copyfile(shot, Path(os.environ["MIO_SCREENSHOTS"]) / shot.name)
     assert set(Path(tempfile.gettempdir()).glob("mio-import-*")) <= before, "the uploads are removed after the load"
+
+
+SESSIONS = 10
+CONCURRENT_PAGES = ("What leads to offers", "Channels", "First destinations", "Employers")
+
+
+def test_ten_directors_at_once_on_a_fresh_server(sample: tuple[Path, Path], accounts: tuple[Path, str],
+                                                 browser) -> None:  # noqa: ANN001 - playwright browser
+    """Ten sessions sign in together to a server that has answered no one yet, then click through pages together:
+    no page may show an exception (the first imports used to race in Streamlit's script threads)."""
+    with serving(sample[1], accounts[0]) as url:
+        contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(SESSIONS)]
+        pages = [context.new_page() for context in contexts]
+        errors: list[str] = []
+        for page in pages:
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url)
+        for page in pages:
+            page.get_by_role("textbox", name="Username").fill("director")
+            page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        for page in pages:  # submitted one right after the other: the server runs them together
+            page.get_by_role("button", name="Sign in").click()
+        for page in pages:
+            page.get_by_role("heading", name="Which micro-internships lead to job offers?").wait_for(timeout=180_000)
+        for title in CONCURRENT_PAGES:
+            for page in pages:
+                page.get_by_role("link", name=title, exact=True).click()
+            for page in pages:
+                page.get_by_role("heading", name=title if title != "Channels" else "Channels and platforms",
+                                 exact=True).wait_for(timeout=180_000)
+                page.wait_for_selector(".js-plotly-plot", timeout=180_000)
+        shown = [page.locator("[data-testid='stException']").all_inner_texts() for page in pages]
+        for context in contexts:
+            context.close()
+    assert not [text for texts in shown for text in texts], shown
+    assert not errors, errors
