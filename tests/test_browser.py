@@ -313,3 +313,47 @@ def test_ten_directors_at_once_on_a_fresh_server(sample: tuple[Path, Path], acco
             context.close()
     assert not [text for texts in shown for text in texts], shown
     assert not errors, errors
+
+
+HOSTILE = ('**x** [a](http://host.example/a) ![p](http://host.example/p.png) '
+           '<img src=http://host.example/i.png> =HYPERLINK("http://host.example")')
+
+
+# Elements the hostile names would make if they were read as Markdown or HTML.
+MADE_FROM_DATA = "img[src*='host.example'], a[href*='host.example'], [data-testid='stMain'] strong:text-is('x')"
+
+
+def test_hostile_names_stay_text_on_every_page(tmp_path: Path, page) -> None:  # noqa: ANN001 - playwright page
+    """Names made of Markdown, HTML and formulas, on every page a director, an employer and a student open: no
+    element is made from them and no request goes to the host they name."""
+    from etl.accounts import UserStore
+    from etl.pipeline import load
+    from tests.conftest import HAND, write_source
+
+    quoted = HOSTILE.replace('"', '""')
+    employers = ["employer_id,name,industry,size_band,state", f'E1,"{quoted}","{quoted}",50-249,NY',
+                 "E2,Beta Bank,Finance,5000+,IL"]
+    students = [HAND["students"][0]] + [line.replace(",U2,", f',"{quoted}",') for line in HAND["students"][1:]]
+    db = tmp_path / "w.duckdb"
+    assert load(write_source(tmp_path / "s", {**HAND, "employers": employers, "students": students}), db).ok
+    users = tmp_path / "users.json"
+    store = UserStore(users)
+    store.add("director", "director", PASSWORD)
+    store.add("employer", "employer", PASSWORD, "E1")
+    store.add("student", "student", PASSWORD)
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    with serving(db, users) as url:
+        for username, titles in (("director", [s.title for s in registry.pages_for(registry.DIRECTOR)]),
+                                 ("employer", ["Your micro-internships"]), ("student", ["Compare industries"])):
+            sign_in(page, url, username)
+            for title in titles:
+                page.get_by_role("link", name=title, exact=True).click()
+                page.wait_for_selector("h1", timeout=60_000)
+                page.wait_for_timeout(2_500)
+                assert page.locator("[data-testid='stException']").count() == 0, (username, title)
+                made = page.locator(MADE_FROM_DATA)
+                assert made.count() == 0, (username, title, made.evaluate_all("els => els.map(e => e.outerHTML)"))
+            page.get_by_role("button", name="Sign out").click()
+            page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+    assert not [r for r in requests if "host.example" in r]

@@ -25,4 +25,5 @@ st.markdown("Pay band is pay ÷ estimated hours: `unpaid`, `<15`, `15-20`, `20-2
 st.subheader("Small cells")
 st.markdown("Following FERPA practice, a group with fewer than the minimum cell size behind it (completed "
             "projects, or applications where none completed; cohort size for destinations) is suppressed, and when "
-            "exactly one group of a breakdown is suppressed the next smallest is too.")
+            "exactly one group of a breakdown is suppressed the next smallest is too. A rate is shown only when its "
+            "own denominator reaches the minimum cell size. Employer and student views always use at least 10.")
