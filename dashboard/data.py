@@ -16,7 +16,7 @@ import polars as pl
 import streamlit as st
 
 from etl.metrics import audience, insights, outcomes, quality, report
-from etl.warehouse import DEFAULT_DB, has_table, query
+from etl.warehouse import DEFAULT_DB, is_current, query
 
 MODULES = {module.__name__: module for module in (outcomes, insights, audience, quality, report)}
 
@@ -42,7 +42,7 @@ def _connect(path: str, current: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
                 known[1].close()
             con = duckdb.connect(path, read_only=True)
             # Checked once per version of the file, not on every rerun: a read-only file cannot change.
-            _open[path] = (current, con, has_table(con, outcomes.STORED_TABLE))
+            _open[path] = (current, con, is_current(con))
         return _open[path][1], _open[path][2]
 
 

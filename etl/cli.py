@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from etl.metrics.outcomes import DEFAULT_MIN_CELL, DIMENSIONS, destinations_table, outcome_table
-from etl.warehouse import DEFAULT_DB, connect_read_only
+from etl.warehouse import DEFAULT_DB, OLD_FORMAT, connect_read_only, is_current
 
 err = Console(stderr=True)
 DEMO_SOURCE = Path("data/sample")
@@ -214,7 +214,11 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
     try:
         con = connect_read_only(db)
     except FileNotFoundError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(1)
+    if not is_current(con):
+        con.close()
+        err.print(f"[red]error:[/] {escape(OLD_FORMAT.format(db=db))}")
         sys.exit(1)
     try:
         frame = destinations_table(con, min_cell=min_cell) if metric == "destinations" else outcome_table(

@@ -17,6 +17,10 @@ import duckdb
 import polars as pl
 
 DEFAULT_DB = Path(os.environ.get("MIO_DB", "data/warehouse.duckdb"))
+# The layout of the derived tables that this version of mio writes and reads. Every load writes it (in the table
+# warehouse_format); a reader finding another number, or none, asks for a new load instead of failing on a missing
+# column. Raise it whenever a derived table or a stored outcome table changes shape.
+FORMAT_VERSION = 3
 
 # Called with (sql, seconds) after every query() while registered; see observe_queries.
 QueryObserver = Callable[[str, float], None]
@@ -37,6 +41,21 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     finally:
         cur.close()
     return bool(rows[0][0])
+
+
+def is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse was built by a load of this version (its derived tables have the layout it reads)."""
+    if not has_table(con, "warehouse_format"):
+        return False
+    cur = con.cursor()
+    try:
+        return cur.execute("select max(version) from warehouse_format").fetchall()[0][0] == FORMAT_VERSION
+    finally:
+        cur.close()
+
+
+OLD_FORMAT = ("the warehouse at {db} was built by an older version of mio; load your sources again "
+              "(`mio load --source DIR --db {db}`: a load rebuilds every derived table)")
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> pl.DataFrame:

@@ -78,6 +78,26 @@ def test_a_warehouse_from_an_older_version_asks_for_a_new_load(tmp_path: Path,
     assert "older version" in at.info[0].value and "mio load --source DIR" in at.info[0].value
 
 
+def test_a_warehouse_of_another_format_asks_for_a_new_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from etl.cli import main
+    from etl.pipeline import load
+    from tests.conftest import HAND, write_source
+
+    db = tmp_path / "w.duckdb"
+    assert load(write_source(tmp_path / "s", HAND), db).ok
+    con = duckdb.connect(str(db))
+    con.execute("update warehouse_format set version = version - 1")  # as a load of the version before wrote it
+    con.close()
+    at = run_app(db, monkeypatch)
+    assert not at.exception and not at.metric and "older version" in at.info[0].value
+    result = CliRunner().invoke(main, ["report", "--by", "industry", "--db", str(db)])
+    assert result.exit_code == 1 and "older version" in " ".join(result.stderr.split())
+    assert load(write_source(tmp_path / "s", HAND), db).ok  # a new load brings it up to date
+    assert run_app(db, monkeypatch).metric
+
+
 # --- every page, each checked against the metrics layer ---------------------------------------------------------
 
 PAGES = [spec.key for spec in registry.pages_for(registry.DIRECTOR)]

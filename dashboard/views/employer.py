@@ -23,7 +23,7 @@ from etl.metrics.audience import (
 user = auth.require_role("employer")
 employer_id = user.employer_id
 if data.connection() is None:
-    st.info("No data has been loaded yet.")
+    st.info("No figures yet: the warehouse is empty, or needs a new load by the career services office.")
     st.stop()
 found = data.figure(employer_name, employer_id)
 if found is None:

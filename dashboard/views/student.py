@@ -12,7 +12,7 @@ from etl.metrics.audience import compare_groups, selection_channels, top_skills,
 auth.require_role("student")
 st.title("Compare industries and functions")
 if data.connection() is None:
-    st.info("No data has been loaded yet.")
+    st.info("No figures yet: the warehouse is empty, or needs a new load by the career services office.")
     st.stop()
 st.caption("Figures from all students' micro-internships, never one student's. Any figure resting on fewer than 10 "
            "students is hidden.")

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import duckdb
 
+from etl.warehouse import FORMAT_VERSION
+
 SQL_DIR = Path(__file__).parent / "sql"
 
 
 def build_derived(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild every derived table from the core tables, in file order."""
+    """Rebuild every derived table from the core tables, in file order, and mark the layout they have."""
     for path in sorted(SQL_DIR.glob("*.sql")):
         con.execute(path.read_text())
+    con.execute("create or replace table warehouse_format as select ? as version", [FORMAT_VERSION])

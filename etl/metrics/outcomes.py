@@ -60,9 +60,6 @@ DESTINATION_COLUMNS = [
 ]
 DEFAULT_MIN_CELL = 10
 SQL_DIR = Path(__file__).parent / "sql"
-# The table built last at load time (build_outcome_cells): a warehouse that has it holds every table this version
-# reads; one without it was built by an older version and needs a new load.
-STORED_TABLE = "outcome_cells"
 
 
 def metric_sql(name: str) -> str:
