@@ -80,7 +80,7 @@ readable = pl.DataFrame({
     "yours": [shown_value(f, v) for f, v in zip(comparison["figure"], comparison["yours"], strict=True)],
     "industry median": [shown_value(f, v) for f, v in zip(comparison["figure"], comparison["industry_median"],
                                                             strict=True)],
-    "employers compared": comparison["employers_compared"],
+    "employers compared": ["—" if n is None else f"{n:,}" for n in comparison["employers_compared"]],
 })
 ui.table(readable, f"{name} compared with industry")
 st.caption("The industry median is taken over other employers in your industry, each counted only when its own "
