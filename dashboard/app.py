@@ -14,7 +14,9 @@ from dashboard import auth, registry, theme  # noqa: E402,F401 - theme registers
 from dashboard.filters import sidebar_filters, sidebar_min_cell  # noqa: E402
 from dashboard.sign_in import sign_in  # noqa: E402
 
-st.set_page_config(page_title="Micro-internship outcomes", page_icon=":material/monitoring:", layout="wide")
+# A local icon: a :material/…: icon would be fetched from a font server, and the app works offline.
+st.set_page_config(page_title="Micro-internship outcomes", page_icon=str(Path(__file__).parent / "favicon.png"),
+                   layout="wide")
 
 
 def navigation(role: str) -> dict[str, list[st.Page]] | list[st.Page]:

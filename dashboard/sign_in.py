@@ -7,6 +7,9 @@ import streamlit as st
 from dashboard import auth
 from etl.accounts import LockedOut
 
+GENERIC_REFUSAL = ("Wrong username or password. After several wrong tries, sign-in waits a few minutes before it "
+                   "accepts this account again.")
+
 
 def sign_in() -> None:
     """The form a visitor sees at every address of the app."""
@@ -19,13 +22,13 @@ def sign_in() -> None:
         password = st.text_input("Password", type="password", key="sign_in_password")
         submitted = st.form_submit_button("Sign in")
     if submitted:
+        # One answer for a wrong name, a wrong password and a lock, so that none tells a guesser more.
         try:
-            user = auth.store().authenticate(username.strip(), password)
-        except LockedOut as exc:
-            st.error(f"This account is locked for now: {exc}.")
-            return
+            user = auth.store().authenticate(username.strip(), password, address=st.context.ip_address)
+        except LockedOut:
+            user = None
         if user is None:
-            st.error("Wrong username or password.")
+            st.error(GENERIC_REFUSAL)
         else:
             # The view the shared link asked for: Streamlit drops query parameters when the page changes.
             asked = {key: st.query_params.get_all(key) for key in st.query_params}

@@ -23,7 +23,9 @@ DEFAULT_USERS = Path(os.environ.get("MIO_USERS", "data/users.json"))
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 FAILED_SIGN_IN_DELAY = 0.8  # seconds added to every failed sign-in
 LOCKOUT_FAILURES = 5  # wrong passwords for one username within LOCKOUT_SECONDS lock it for LOCKOUT_SECONDS
+ADDRESS_FAILURES = 20  # wrong passwords from one address (any usernames) within LOCKOUT_SECONDS lock the address
 LOCKOUT_SECONDS = 15 * 60
+MAX_DELAY = 8.0  # the delay after a failure doubles with each recent failure of the username, up to this
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,8 @@ class Throttle:
     """Failed sign-ins per username, in this process (the dashboard server): one check at a time per username, so
     guesses sent in parallel wait for each other, and a lockout after LOCKOUT_FAILURES wrong passwords."""
 
-    def __init__(self) -> None:
+    def __init__(self, base_delay: float = FAILED_SIGN_IN_DELAY) -> None:
+        self.base_delay = base_delay
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._failures: dict[str, list[float]] = {}
@@ -60,19 +63,33 @@ class Throttle:
         with self._guard:
             return self._locks.setdefault(username, threading.Lock())
 
-    def locked_for(self, username: str, now: float | None = None) -> float:
-        """Seconds until the username may try again (0 when it may)."""
+    def recent(self, key: str, now: float | None = None) -> list[float]:
         now = time.monotonic() if now is None else now
         with self._guard:
-            recent = [t for t in self._failures.get(username, []) if now - t < LOCKOUT_SECONDS]
-            self._failures[username] = recent
-            if len(recent) < LOCKOUT_FAILURES:
-                return 0.0
-            return LOCKOUT_SECONDS - (now - recent[-LOCKOUT_FAILURES])
+            kept = [t for t in self._failures.get(key, []) if now - t < LOCKOUT_SECONDS]
+            self._failures[key] = kept
+            return kept
 
-    def failed(self, username: str) -> None:
+    def locked_for(self, username: str, address: str | None = None, now: float | None = None) -> float:
+        """Seconds until the username (from this address) may try again (0 when it may)."""
+        now = time.monotonic() if now is None else now
+        waits = [0.0]
+        for key, limit in ((username, LOCKOUT_FAILURES), (f"address:{address}", ADDRESS_FAILURES)):
+            if key == "address:None":
+                continue
+            recent = self.recent(key, now)
+            if len(recent) >= limit:
+                waits.append(LOCKOUT_SECONDS - (now - recent[-limit]))
+        return max(waits)
+
+    def delay(self, username: str) -> float:
+        """How long a failure waits before it is answered: longer with each recent failure of the username."""
+        return min(MAX_DELAY, self.base_delay * 2 ** max(0, len(self.recent(username)) - 1))
+
+    def failed(self, username: str, address: str | None = None) -> None:
         with self._guard:
-            self._failures.setdefault(username, []).append(time.monotonic())
+            for key in (username, *([f"address:{address}"] if address else [])):
+                self._failures.setdefault(key, []).append(time.monotonic())
 
     def succeeded(self, username: str) -> None:
         with self._guard:
@@ -140,21 +157,24 @@ class UserStore:
         record = self._read().get(username)
         return User(username, record["role"], record.get("employer_id")) if record else None
 
-    def authenticate(self, username: str, password: str, throttle: Throttle = THROTTLE) -> User | None:
-        """The user when the password is right; None (after a short delay) for any wrong name or password.
+    def authenticate(self, username: str, password: str, throttle: Throttle = THROTTLE,
+                     address: str | None = None) -> User | None:
+        """The user when the password is right; None, after a delay that grows with recent failures, for any wrong
+        name or password.
 
-        Raises LockedOut after LOCKOUT_FAILURES wrong passwords for the username within LOCKOUT_SECONDS, even when
-        the password is right, until that time has passed. Checks of one username run one at a time."""
+        Raises LockedOut after LOCKOUT_FAILURES wrong passwords for the username (or ADDRESS_FAILURES from the
+        address) within LOCKOUT_SECONDS, even when the password is right, until that time has passed. Checks of one
+        username run one at a time, so guesses sent together wait for each other."""
         with throttle.lock_for(username):
-            waiting = throttle.locked_for(username)
+            waiting = throttle.locked_for(username, address)
             if waiting:
-                time.sleep(FAILED_SIGN_IN_DELAY)
+                time.sleep(throttle.base_delay)
                 raise LockedOut(waiting)
             record = self._read().get(username)
             ok = _verify(password, record["password"] if record else _DUMMY) and record is not None
             if not ok:
-                throttle.failed(username)
-                time.sleep(FAILED_SIGN_IN_DELAY)
+                throttle.failed(username, address)
+                time.sleep(throttle.delay(username))
                 return None
             throttle.succeeded(username)
             return User(username, record["role"], record.get("employer_id"))

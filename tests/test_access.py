@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from streamlit.testing.v1 import AppTest
 
 from dashboard import registry
+from dashboard.sign_in import GENERIC_REFUSAL
 from etl.accounts import FAILED_SIGN_IN_DELAY, User, UserStore
 from etl.cli import main
 from etl.metrics import audience
@@ -95,7 +96,7 @@ def test_sign_in_form(users_file: Path, hand_db: Path, monkeypatch: pytest.Monke
     at.text_input(key="sign_in_username").input("dana")
     at.text_input(key="sign_in_password").input("wrong password")
     at.button[0].click().run()
-    assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert [e.value for e in at.error] == [GENERIC_REFUSAL]
     assert "user" not in at.session_state
     at.text_input(key="sign_in_password").input(SECRET)
     at.button[0].click().run()

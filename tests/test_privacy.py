@@ -132,7 +132,7 @@ def test_the_grids_own_export_is_off() -> None:
 def test_wrong_passwords_lock_the_account(tmp_path: Path) -> None:
     store = UserStore(tmp_path / "users.json")
     store.add("dana", "director", "the right password")
-    throttle = Throttle()
+    throttle = Throttle(base_delay=0.01)
     for _ in range(LOCKOUT_FAILURES):
         assert store.authenticate("dana", "wrong guess", throttle) is None
     with pytest.raises(LockedOut):
@@ -141,17 +141,39 @@ def test_wrong_passwords_lock_the_account(tmp_path: Path) -> None:
     assert store.authenticate("dana", "the right password", other) == User("dana", "director")
 
 
-def test_parallel_guesses_wait_for_each_other(tmp_path: Path) -> None:
+def test_one_address_guessing_many_names_is_locked(tmp_path: Path) -> None:
+    from etl.accounts import ADDRESS_FAILURES
+
     store = UserStore(tmp_path / "users.json")
     store.add("dana", "director", "the right password")
     throttle = Throttle()
+    for n in range(ADDRESS_FAILURES):
+        throttle.failed(f"guess-{n}", "10.9.8.7")  # as the failures of ADDRESS_FAILURES different names
+    with pytest.raises(LockedOut):
+        store.authenticate("dana", "the right password", throttle, address="10.9.8.7")
+    assert store.authenticate("dana", "the right password", throttle, address="127.0.0.1") == User("dana", "director")
+
+
+def test_the_delay_grows_with_failures() -> None:
+    throttle = Throttle()
+    delays = []
+    for _ in range(5):
+        throttle.failed("dana")
+        delays.append(throttle.delay("dana"))
+    assert delays == sorted(delays) and delays[0] == FAILED_SIGN_IN_DELAY and delays[-1] > 4 * FAILED_SIGN_IN_DELAY
+
+
+def test_parallel_guesses_wait_for_each_other(tmp_path: Path) -> None:
+    store = UserStore(tmp_path / "users.json")
+    store.add("dana", "director", "the right password")
+    throttle = Throttle(base_delay=0.2)
     started = time.perf_counter()
     threads = [threading.Thread(target=lambda: _guess(store, throttle)) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert time.perf_counter() - started >= 4 * FAILED_SIGN_IN_DELAY * 0.95
+    assert time.perf_counter() - started >= (0.2 + 0.4 + 0.8 + 1.6) * 0.95  # one after the other, each longer
 
 
 def _guess(store: UserStore, throttle: Throttle) -> None:
