@@ -19,9 +19,9 @@ st.set_page_config(page_title="Micro-internship outcomes", page_icon=str(Path(__
                    layout="wide")
 
 
-def navigation(role: str) -> dict[str, list[st.Page]] | list[st.Page]:
+def navigation(role: str, bound: bool = False) -> dict[str, list[st.Page]] | list[st.Page]:
     """The role's pages from the registry: the director's under section headings, the others as one list."""
-    pages = registry.pages_for(role)
+    pages = registry.pages_for(role, bound)
 
     def make(spec: registry.PageSpec) -> st.Page:
         return st.Page(spec.file, title=spec.title, icon=spec.icon, url_path=spec.url_path or None,
@@ -45,11 +45,11 @@ if user is None:
     st.navigation(forms, position="hidden").run()
     st.stop()
 
-page = st.navigation(navigation(user.role))
+page = st.navigation(navigation(user.role, bound=user.institution is not None))
 for key, values in st.session_state.pop("asked_query", {}).items():
     st.query_params[key] = values
 auth.sidebar_account(user)
 if user.role == registry.DIRECTOR:
-    st.session_state["filters"] = sidebar_filters()
+    st.session_state["filters"] = sidebar_filters(user.institution)
     st.session_state["min_cell"] = sidebar_min_cell()
 page.run()

@@ -55,8 +55,18 @@ def require_role(*roles: str) -> User:
     return user
 
 
+def require_whole_warehouse() -> User:
+    """Stop the page unless a director who sees every institution is signed in (loads and imports are about all)."""
+    user = require_role("director")
+    if user.institution is not None:
+        st.error("This page is not available to your account.")
+        st.stop()
+    return user
+
+
 def sidebar_account(user: User) -> None:
-    label = f"{user.role}, employer {user.employer_id}" if user.employer_id else user.role
+    label = (f"{user.role}, employer {user.employer_id}" if user.employer_id
+             else f"{user.role}, {user.institution}" if user.institution else user.role)
     from dashboard.ui import plain
 
     st.sidebar.caption(f"Signed in as **{plain(user.username)}** ({plain(label)})")

@@ -14,12 +14,17 @@ def _from_url(key: str, allowed: list[str]) -> list[str]:
     return [v for v in st.query_params.get_all(key) if v in allowed]
 
 
-def sidebar_filters() -> Filters:
-    """Draw the filters and return the population they select; unknown URL values are ignored."""
+def sidebar_filters(institution: str | None = None) -> Filters:
+    """Draw the filters and return the population they select; unknown URL values are ignored. `institution`: the
+    one institution a bound director sees (the only choice offered)."""
     version = data.version()
     chosen: dict[str, tuple[str, ...]] = {}
     st.sidebar.header("Population")
     for column, label in MULTI.items():
+        if column == "institution" and institution is not None:
+            st.sidebar.multiselect(label, [institution], default=[institution], key="f_institution", disabled=True)
+            chosen[column] = (institution,)
+            continue
         options = data.choices(column, version)
         picked = st.sidebar.multiselect(label, options, default=_from_url(column, options), key=f"f_{column}",
                                         placeholder="All")

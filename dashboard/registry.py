@@ -18,6 +18,7 @@ class PageSpec:
     roles: tuple[str, ...]
     section: str = ""  # the director's navigation groups pages under these headings
     figures: bool = True  # the page shows figures from the warehouse (the benchmark times these)
+    whole_warehouse: bool = False  # about every institution's data at once: not for a director bound to one
 
     def default_for(self, role: str) -> bool:
         """A role's first page opens at the app's root."""
@@ -40,9 +41,9 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("employers", "views/employers.py", "Employers", ":material/business:", "employers", (DIRECTOR,),
              "Students and employers"),
     PageSpec("data_quality", "views/data_quality.py", "Data quality", ":material/fact_check:", "data-quality",
-             (DIRECTOR,), "About the data"),
+             (DIRECTOR,), "About the data", whole_warehouse=True),
     PageSpec("import", "views/import_data.py", "Import", ":material/upload_file:", "import", (DIRECTOR,),
-             "About the data", figures=False),
+             "About the data", figures=False, whole_warehouse=True),
     PageSpec("employer", "views/employer.py", "Your micro-internships", ":material/business_center:", "employer",
              (EMPLOYER,)),
     PageSpec("student", "views/student.py", "Compare industries", ":material/compare_arrows:", "compare",
@@ -52,9 +53,10 @@ PAGES: tuple[PageSpec, ...] = (
 )
 
 
-def pages_for(role: str) -> list[PageSpec]:
-    """The pages a role may open, in navigation order."""
-    return [p for p in PAGES if role in p.roles]
+def pages_for(role: str, bound: bool = False) -> list[PageSpec]:
+    """The pages a role may open, in navigation order; `bound`: a director bound to one institution, who has no
+    page about the whole warehouse (loads, quarantined rows, imports)."""
+    return [p for p in PAGES if role in p.roles and not (bound and p.whole_warehouse)]
 
 
 def page(key: str) -> PageSpec:

@@ -3,6 +3,7 @@ export, and the definitions shown next to figures."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import plotly.graph_objects as go
@@ -35,7 +36,13 @@ DIMENSION_LABELS = {
 
 
 def filters() -> Filters:
-    return st.session_state.get("filters", Filters())
+    """The population the sidebar selects; a director bound to an institution gets that institution, whatever the
+    sidebar, the URL or the session say."""
+    chosen = st.session_state.get("filters", Filters())
+    user = auth.current_user()
+    if user is not None and user.institution is not None:
+        return dataclasses.replace(chosen, institutions=(user.institution,))
+    return chosen
 
 
 def min_cell() -> int:

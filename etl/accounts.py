@@ -33,6 +33,7 @@ class User:
     username: str
     role: str
     employer_id: str | None = None
+    institution: str | None = None  # a director bound to one institution of a shared warehouse sees only it
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -111,6 +112,10 @@ class LockedOut(Exception):
 _DUMMY = hash_password("not a real password", salt=b"0" * 16)
 
 
+def _user(username: str, record: dict) -> User:
+    return User(username, record["role"], record.get("employer_id"), record.get("institution"))
+
+
 class UserStore:
     def __init__(self, path: Path = DEFAULT_USERS) -> None:
         self.path = Path(path)
@@ -127,20 +132,24 @@ class UserStore:
         os.chmod(tmp, 0o600)
         os.replace(tmp, self.path)
 
-    def add(self, username: str, role: str, password: str, employer_id: str | None = None) -> User:
+    def add(self, username: str, role: str, password: str, employer_id: str | None = None,
+            institution: str | None = None) -> User:
         username = username.strip()
         if not username:
             raise ValueError("a username is required")
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if institution is not None and (role != "director" or not institution.strip()):
+            raise ValueError("only a director account is bound to an institution (--institution NAME)")
         if (role == "employer") != bool(employer_id):
             raise ValueError("an employer account needs --employer-id, and only an employer account takes one")
         if len(password) < 8:
             raise ValueError("the password must have at least 8 characters")
         users = self._read()
-        users[username] = {"role": role, "employer_id": employer_id, "password": hash_password(password)}
+        users[username] = {"role": role, "employer_id": employer_id, "institution": institution,
+                           "password": hash_password(password)}
         self._write(users)
-        return User(username, role, employer_id)
+        return User(username, role, employer_id, institution)
 
     def remove(self, username: str) -> bool:
         users = self._read()
@@ -151,11 +160,11 @@ class UserStore:
         return True
 
     def list(self) -> list[User]:
-        return [User(name, u["role"], u.get("employer_id")) for name, u in sorted(self._read().items())]
+        return [_user(name, u) for name, u in sorted(self._read().items())]
 
     def get(self, username: str) -> User | None:
         record = self._read().get(username)
-        return User(username, record["role"], record.get("employer_id")) if record else None
+        return _user(username, record) if record else None
 
     def authenticate(self, username: str, password: str, throttle: Throttle = THROTTLE,
                      address: str | None = None) -> User | None:
@@ -177,7 +186,7 @@ class UserStore:
                 time.sleep(throttle.delay(username))
                 return None
             throttle.succeeded(username)
-            return User(username, record["role"], record.get("employer_id"))
+            return _user(username, record)
 
     def as_dicts(self) -> list[dict]:
         return [asdict(u) for u in self.list()]

@@ -262,10 +262,13 @@ def _store(users_file: Path | None):  # noqa: ANN202 - UserStore, imported lazil
 @click.option("--username", required=True)
 @click.option("--role", type=click.Choice(["director", "employer", "student"]), required=True)
 @click.option("--employer-id", default=None, help="The employer an employer account sees (and only that one).")
+@click.option("--institution", default=None,
+              help="Bind a director to one institution of a shared warehouse: every page covers only its students.")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True,
               help="Checked for the employer id when it exists.")
 @USERS_OPTION
-def users_add(username: str, role: str, employer_id: str | None, db: Path, users_file: Path | None) -> None:
+def users_add(username: str, role: str, employer_id: str | None, institution: str | None, db: Path,
+              users_file: Path | None) -> None:
     """Add or replace an account. The password comes from standard input, or a prompt on a terminal."""
     if role == "employer" and db.exists():
         from etl.metrics.audience import employer_name
@@ -276,18 +279,28 @@ def users_add(username: str, role: str, employer_id: str | None, db: Path, users
         finally:
             con.close()
         if not known:
-            err.print(f"[red]error:[/] no employer {employer_id!r} in {db}")
+            err.print(f"[red]error:[/] no employer {escape(repr(employer_id))} in {escape(str(db))}")
+            sys.exit(1)
+    if institution is not None and db.exists():
+        con = connect_read_only(db)
+        try:
+            known = con.execute("select count(*) from students where institution = ?", [institution]).fetchall()
+        finally:
+            con.close()
+        if not known[0][0]:
+            err.print(f"[red]error:[/] no students of the institution {escape(repr(institution))} in {escape(str(db))}")
             sys.exit(1)
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     else:
         password = sys.stdin.readline().rstrip("\n")
     try:
-        user = _store(users_file).add(username, role, password, employer_id)
+        user = _store(users_file).add(username, role, password, employer_id, institution)
     except ValueError as exc:
         err.print(f"[red]error:[/] {exc}")
         sys.exit(1)
-    err.print(f"added {user.username} ({user.role}{', ' + user.employer_id if user.employer_id else ''})")
+    bound = user.employer_id or user.institution
+    err.print(f"added {escape(user.username)} ({user.role}{', ' + escape(bound) if bound else ''})")
 
 
 @users.command("list")
@@ -299,9 +312,9 @@ def users_list(users_file: Path | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(store.as_dicts(), indent=2))
         return
-    table = Table("username", "role", "employer_id")
+    table = Table("username", "role", "employer_id", "institution")
     for user in store.list():
-        table.add_row(user.username, user.role, user.employer_id or "")
+        table.add_row(escape(user.username), user.role, escape(user.employer_id or ""), escape(user.institution or ""))
     err.print(table)
 
 

@@ -155,7 +155,7 @@ def register(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
     path = Path(current) if current else Path(tempfile.mkdtemp(prefix="mio-users-")) / "users.json"
     store = UserStore(path)
     if store.get(user.username) != user:
-        store.add(user.username, user.role, "test-password-" + user.username, user.employer_id)
+        store.add(user.username, user.role, "test-password-" + user.username, user.employer_id, user.institution)
     monkeypatch.setenv("MIO_USERS", str(path))
 
 

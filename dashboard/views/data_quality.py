@@ -5,11 +5,12 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import auth, data, ui
 from etl.metrics.export import to_csv
 from etl.metrics.quality import expectation_results, load_files, load_history, quarantine_reasons, quarantined_rows
 
 st.title("Data quality")
+auth.require_whole_warehouse()
 ui.require_data()
 history = data.figure(load_history)
 if history.is_empty():

@@ -12,7 +12,7 @@ import streamlit as st
 from dashboard import auth, data, registry, ui
 from etl import importer
 
-auth.require_role(registry.DIRECTOR)
+auth.require_whole_warehouse()
 st.title("Import your exports")
 st.caption(f"Files in the contract's shape load as they are; any other export (Handshake, a posting list, a "
            f"spreadsheet) loads through a mapping, drafted here for you to check. Up to {importer.MAX_UPLOAD_MB} MB "

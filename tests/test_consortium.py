@@ -1,0 +1,93 @@
+"""A warehouse shared by several institutions: a director bound to one sees only its students, whatever the URL,
+the sidebar or the page; a consortium director (no binding) sees all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from dashboard import registry
+from etl.accounts import User, UserStore
+from etl.cli import main
+from etl.metrics.insights import ranked_offer_rates
+from etl.metrics.outcomes import Filters, outcome_counts
+from tests.conftest import run_app
+
+INSTITUTION = "Lakeshore College"
+BOUND = User("lee", "director", institution=INSTITUTION)
+
+
+def figures(at) -> dict[str, str]:  # noqa: ANN001 - AppTest
+    return {m.label: m.value for m in at.metric}
+
+
+def expected(db: Path, filters: Filters) -> dict[str, str]:
+    con = duckdb.connect(str(db), read_only=True)
+    row = outcome_counts(con, "overall", filters).row(0, named=True)
+    con.close()
+    return {"Applications": f"{row['applications']:,}", "Offer rate": f"{row['offer_rate']:.1%}"}
+
+
+def test_a_bound_director_sees_only_the_institution(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+                                                   ) -> None:
+    db = sample[1]
+    own = expected(db, Filters(institutions=(INSTITUTION,)))
+    everyone = expected(db, Filters())
+    assert own["Applications"] != everyone["Applications"]
+    at = run_app(db, monkeypatch, BOUND)
+    shown = figures(at)
+    assert {k: shown[k] for k in own} == own
+    # A forged URL asks for another institution, or for all: the figures stay the institution's.
+    for forged in ({"institution": "Bayview University"}, {"institution": ["Bayview University", INSTITUTION]}):
+        at = run_app(db, monkeypatch, BOUND, **forged)
+        assert {k: figures(at)[k] for k in own} == own
+        assert at.multiselect(key="f_institution").value == [INSTITUTION]
+        assert at.multiselect(key="f_institution").disabled
+    # Another page, another figure: the ranking by industry is the institution's.
+    at.switch_page(registry.page("offers").file).run()
+    assert not at.exception, at.exception
+    con = duckdb.connect(str(db), read_only=True)
+    ranked = ranked_offer_rates(con, "industry", Filters(institutions=(INSTITUTION,)), min_n=10)
+    con.close()
+    shown = pl.from_pandas(at.dataframe[0].value)
+    assert shown["completed"].to_list() == ranked["completed"].to_list()
+
+
+def test_a_consortium_director_sees_all(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    db = sample[1]
+    at = run_app(db, monkeypatch, User("ada", "director"))
+    everyone = expected(db, Filters())
+    assert {k: figures(at)[k] for k in everyone} == everyone
+
+
+@pytest.mark.parametrize("key", ["data_quality", "import"])
+def test_pages_about_every_institution_are_not_for_a_bound_director(sample: tuple[Path, Path],
+                                                                    monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    at = run_app(sample[1], monkeypatch, BOUND)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(registry.page(key).file)
+    from streamlit.testing.v1 import AppTest
+
+    direct = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard" / registry.page(key).file),
+                               default_timeout=60)
+    direct.session_state["user"] = BOUND
+    direct.run()
+    assert [e.value for e in direct.error] == ["This page is not available to your account."]
+    assert not direct.dataframe and not direct.file_uploader
+
+
+def test_users_add_binds_a_director_to_an_institution(sample: tuple[Path, Path], tmp_path: Path) -> None:
+    users = tmp_path / "users.json"
+    add = ["users", "add", "--users", str(users), "--db", str(sample[1]), "--username", "lee", "--role", "director"]
+    result = CliRunner().invoke(main, [*add, "--institution", INSTITUTION], input="a long password\n")
+    assert result.exit_code == 0, result.stderr
+    assert UserStore(users).get("lee") == BOUND
+    unknown = CliRunner().invoke(main, [*add, "--institution", "Nowhere U"], input="a long password\n")
+    assert unknown.exit_code == 1 and "no students of the institution" in unknown.stderr
+    student = ["users", "add", "--users", str(users), "--username", "sam", "--role", "student", "--institution",
+               INSTITUTION]
+    assert CliRunner().invoke(main, student, input="a long password\n").exit_code == 1
