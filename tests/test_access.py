@@ -48,8 +48,9 @@ def test_users_cli_add_list_remove(users_file: Path, hand_db: Path) -> None:
     assert runner.invoke(main, [*add, "--username", "y", "--role", "student"], input="short\n").exit_code == 1
     assert runner.invoke(main, [*add, "--username", "z", "--role", "janitor"], input=SECRET).exit_code == 2
     listed = runner.invoke(main, ["users", "list", "--users", str(users_file), "--format", "json"])
-    assert json.loads(listed.stdout) == [{"username": "acme", "role": "employer", "employer_id": "E1"},
-                                         {"username": "dana", "role": "director", "employer_id": None}]
+    assert json.loads(listed.stdout) == [
+        {"username": "acme", "role": "employer", "employer_id": "E1", "institution": None},
+        {"username": "dana", "role": "director", "employer_id": None, "institution": None}]
     assert SECRET not in listed.stdout + listed.stderr
     assert runner.invoke(main, ["users", "remove", "--users", str(users_file), "--username", "dana"]).exit_code == 0
     assert runner.invoke(main, ["users", "remove", "--users", str(users_file), "--username", "dana"]).exit_code == 1
