@@ -222,3 +222,32 @@ def test_sigterm_to_mio_serve_stops_the_dashboard(hand_db: Path, tmp_path: Path)
     proc.wait(timeout=30)
     with pytest.raises(OSError):
         urllib.request.urlopen(url, timeout=2)
+
+
+# --- an independent check: nothing an employer sees adds up to what it hides -------------------------------------
+
+
+def test_no_employer_view_lets_a_hidden_figure_be_recovered(sample: tuple[Path, Path]) -> None:
+    """For every employer of the sample, from the warehouse directly: when its summary is hidden, no project row and
+    no applicant-pool group is shown (their sums are the summary's applications and applicants); when it is shown,
+    never exactly one project row is hidden (the summary minus the shown rows would be that row), and every shown
+    row rests on at least K students."""
+    con = con_of(sample[1])
+    employers = [r[0] for r in con.sql("select distinct employer_id from fact_applications order by 1").fetchall()]
+    checked_hidden = checked_shown = 0
+    for employer in employers:
+        summary = audience.employer_summary(con, employer)
+        projects = audience.employer_projects(con, employer)
+        pool = audience.applicant_pool(con, employer, "institution")
+        if summary["suppressed"][0]:
+            assert projects["suppressed"].all() and pool["suppressed"].all(), employer
+            checked_hidden += 1
+            continue
+        checked_shown += 1
+        assert projects["suppressed"].sum() != 1, employer
+        assert pool["suppressed"].sum() != 1, employer
+        truth = dict(con.sql("select project_id, count(distinct student_id) from fact_applications "
+                             "where employer_id = ? group by 1", params=[employer]).fetchall())
+        for row in projects.filter(~pl.col("suppressed")).iter_rows(named=True):
+            assert truth[row["project_id"]] >= K, (employer, row["project_id"])
+    assert checked_hidden and checked_shown

@@ -47,6 +47,13 @@ def employer_summary(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell:
     return blank_suppressed(counts, flags, ("group", "group2", "projects"))
 
 
+def _summary_hidden(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int) -> bool:
+    """Whether the employer's own summary is suppressed: then every breakdown of it is too, or its parts would add
+    up to what the summary hides."""
+    summary = employer_summary(con, employer_id, min_cell)
+    return summary.is_empty() or bool(summary["suppressed"][0])
+
+
 PROJECT_INFO = ("project_id", "title", "function", "platform", "posted_date")
 
 
@@ -62,6 +69,8 @@ def employer_projects(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell
         pl.col("applications", "selected", "completed", "offers", "converted").fill_null(0),
         pl.col("denominator").fill_null(0))
     flags = suppress(frame, "denominator", "project_id", public_k(min_cell))
+    if _summary_hidden(con, employer_id, min_cell):  # the projects would add up to the hidden summary
+        flags = pl.Series("suppressed", [True] * frame.height, dtype=pl.Boolean)
     shown = [*PROJECT_INFO, "applications", "selected", "selection_rate", "completed", "completion_rate", "offers",
              "offer_rate", "converted", "days_to_first_applicant", "days_to_first_selection", "suppressed"]
     return blank_suppressed(frame, flags, PROJECT_INFO).select(shown).sort(["posted_date", "project_id"],
@@ -90,6 +99,8 @@ def applicant_pool(con: duckdb.DuckDBPyConnection, employer_id: str, dimension: 
     frame = frame.with_columns(pl.col("applicants").cast(pl.Int64)).with_columns(
         (pl.col("applicants") / pl.col("applicants").sum()).alias("share"))
     flags = suppress(frame, "applicants", "group", public_k(min_cell))
+    if _summary_hidden(con, employer_id, min_cell):  # the groups would add up to the hidden applicants
+        flags = pl.Series("suppressed", [True] * frame.height, dtype=pl.Boolean)
     return blank_suppressed(frame, flags, ("group",)).sort("applicants", descending=True, nulls_last=True)
 
 
@@ -123,8 +134,7 @@ def industry_comparison(con: duckdb.DuckDBPyConnection, employer_id: str, min_ce
     per_employer = per_employer.select("employer_id", *figures)
     mine = per_employer.filter(pl.col("employer_id") == employer_id)
     others = per_employer.filter(pl.col("employer_id") != employer_id)
-    summary = employer_summary(con, employer_id, min_cell)
-    hidden = summary.is_empty() or bool(summary["suppressed"][0])  # then none of the employer's own is shown
+    hidden = _summary_hidden(con, employer_id, min_cell)  # then none of the employer's own is shown
     rows = []
     for figure in COMPARED:
         peers = others[figure].drop_nulls()
