@@ -304,3 +304,33 @@ def test_pages_follow_the_minimum_cell_size(sample: tuple[Path, Path], monkeypat
     shown_closed = pl.from_pandas(closed.dataframe[0].value)
     assert "suppressed" in shown_closed.columns
     assert shown_closed["suppressed"].all() and not shown_open["suppressed"].any()
+
+
+@pytest.mark.parametrize("order", insights.RANKED_BY)
+def test_every_ranking_of_the_employers_page(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+                                             order: str) -> None:
+    db = sample[1]
+    at = open_page(db, monkeypatch, "employers", k="0")
+    at.radio(key="employers_order").set_value(order).run()
+    assert not at.exception, at.exception
+    shown = pl.from_pandas(at.dataframe[0].value)
+    expected = insights.ranked_employers(con_of(db), Filters(), order=order, min_n=10, min_cell=0)
+    assert shown["employer"].to_list() == expected["group"].to_list()
+    values = shown[order].drop_nulls().to_list()
+    assert values == sorted(values, reverse=True) and values
+    if order == "conversion_rate":
+        assert (shown["completed"] >= 10).all()  # ranked only with at least the chosen number of completed projects
+
+
+@pytest.mark.parametrize("stage", ["participation", "selection", "completion", "offer"])
+def test_every_gap_of_the_equity_page(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
+    import json
+
+    db = sample[1]
+    at = open_page(db, monkeypatch, "equity")
+    at.radio(key="equity_stage").set_value(stage).run()
+    assert not at.exception, at.exception
+    points = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["x"]
+    table = insights.equity_table(con_of(db), "first_generation", min_cell=10)
+    shown = table.filter(~pl.col("suppressed") & pl.col(f"{stage}_gap").is_not_null())
+    assert points == pytest.approx([g * 100 for g in shown[f"{stage}_gap"].to_list()])
