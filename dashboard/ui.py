@@ -84,14 +84,20 @@ def _text_only(values: object) -> object:
     return values
 
 
-def chart(figure: go.Figure, name: str) -> None:
-    """Draw a Plotly chart, every category label and series name as text; its toolbar's camera button saves it as
-    a PNG named after the chart."""
+def text_labels(figure: go.Figure) -> go.Figure:
+    """Every category label and series name of the figure as text (Plotly would read tags in them)."""
     for trace in figure.data:
         for attribute in ("x", "y", "labels", "name"):
             value = getattr(trace, attribute, None)
             if isinstance(value, (str, tuple, list)):
                 trace[attribute] = _text_only(list(value) if isinstance(value, tuple) else value)
+    return figure
+
+
+def chart(figure: go.Figure, name: str) -> None:
+    """Draw a Plotly chart, every category label and series name as text; its toolbar's camera button saves it as
+    a PNG named after the chart."""
+    text_labels(figure)
     st.plotly_chart(figure, width="stretch", key=f"chart-{slug(name)}",
                     config={"toImageButtonOptions": {"format": "png", "filename": slug(name), "scale": 2},
                             "displaylogo": False})
@@ -109,7 +115,8 @@ def percent(value: float | None) -> str:
 def suppression_note(frame: pl.DataFrame, k: int | None = None) -> None:
     """Say why rows are blank; only a director, who has the sidebar, is told how to see them."""
     if "suppressed" in frame.columns and frame["suppressed"].any():
-        director = auth.current_user() is not None and auth.current_user().role == "director"
+        user = auth.current_user()
+        director = user is not None and user.role == "director"
         st.caption(f"Blank rows are suppressed: fewer than {k or min_cell()} students behind them (or the smallest "
                    "group beside a single suppressed one), so no one can be singled out."
                    + (" Lower the minimum cell size in the sidebar to see them." if director else ""))

@@ -116,14 +116,28 @@ def _user(username: str, record: dict) -> User:
     return User(username, record["role"], record.get("employer_id"), record.get("institution"))
 
 
+# path -> ((mtime, size, inode), accounts): a write renames a new file over the old one, so the key changes.
+_READS: dict[Path, tuple[tuple[int, int, int], dict[str, dict]]] = {}
+_READ_GUARD = threading.Lock()
+
+
 class UserStore:
     def __init__(self, path: Path = DEFAULT_USERS) -> None:
         self.path = Path(path)
 
     def _read(self) -> dict[str, dict]:
-        if not self.path.exists():
+        """The accounts; parsed again only when the file changed (the dashboard asks at every rerun)."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
             return {}
-        return json.loads(self.path.read_text(encoding="utf-8"))
+        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        with _READ_GUARD:
+            cached = _READS.get(self.path)
+            if cached is None or cached[0] != key:
+                cached = (key, json.loads(self.path.read_text(encoding="utf-8")))
+                _READS[self.path] = cached
+        return {name: dict(record) for name, record in cached[1].items()}
 
     def _write(self, users: dict[str, dict]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,8 @@ from etl.ingest.load import LoadResult
 from etl.pipeline import load
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+# The real public exports, beside the project (never copied into it); tests that need them skip without them.
+REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
 # Every load of the suite runs the data tests of the derived tables inside its transaction (etl/pipeline.py).
 os.environ["MIO_CHECK_MODELS"] = "1"
 DIRECTOR = User("test-director", "director")

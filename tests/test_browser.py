@@ -20,6 +20,7 @@ import pytest
 from dashboard import registry
 from dashboard.serve import command
 from etl.metrics.outcomes import Filters, outcome_counts
+from tests.conftest import REAL
 
 CHROMIUM = Path("/usr/bin/chromium")
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
@@ -231,7 +232,6 @@ def test_a_shared_link_opens_its_page_after_sign_in(server: str, page) -> None: 
     assert page.locator("[data-testid='stException']").count() == 0
 
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
 
 
 @pytest.mark.skipif(not REAL.exists(), reason="the real exports in ../shared/real are not here")

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from etl.cli import main
+from tests.conftest import REAL
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -57,7 +58,6 @@ def blocks(text: str, language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", text, re.S)
 
 
-REAL = ROOT.parent / "shared" / "real"
 
 
 @pytest.mark.skipif(not REAL.exists(), reason="the real exports in ../shared/real are not here")

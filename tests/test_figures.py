@@ -334,3 +334,39 @@ def test_every_gap_of_the_equity_page(sample: tuple[Path, Path], monkeypatch: py
     table = insights.equity_table(con_of(db), "first_generation", min_cell=10)
     shown = table.filter(~pl.col("suppressed") & pl.col(f"{stage}_gap").is_not_null())
     assert points == pytest.approx([g * 100 for g in shown[f"{stage}_gap"].to_list()])
+
+
+@pytest.mark.parametrize(("rows", "cols"), [("industry", "pay_band"), ("term", "hours_band"),
+                                            ("class_level", "remote"), ("channel", "term")])
+@pytest.mark.parametrize("rate", ["offer_rate", "conversion_rate"])
+def test_every_rate_and_ordered_axis_of_the_heatmap(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+                                                    rows: str, cols: str, rate: str) -> None:
+    import json
+
+    db = sample[1]
+    at = open_page(db, monkeypatch, "offers")
+    at.radio(key="offers_rate").set_value(rate)
+    at.selectbox(key="heat_rows").set_value(rows)
+    at.selectbox(key="heat_cols").set_value(cols).run()
+    assert not at.exception, at.exception
+    heat = json.loads(at.get("plotly_chart")[1].proto.spec)["data"][0]
+    con = con_of(db)
+    for axis, dimension in (("x", cols), ("y", rows)):
+        order = [g.replace("<", "&lt;") for g in (outcomes.group_order(con, dimension) or sorted(heat[axis]))]
+        assert heat[axis] == [g for g in order if g in heat[axis]], (axis, dimension)
+    grid = outcomes.suppressed_counts(con, rows, Filters(), min_cell=10, second=cols)
+    cell = grid.filter(pl.col(rate).is_not_null()).row(0, named=True)
+    y, x = heat["y"].index(cell["group"].replace("<", "&lt;")), heat["x"].index(cell["group2"].replace("<", "&lt;"))
+    assert heat["z"][y][x] == pytest.approx(cell[rate])
+
+
+def test_destinations_with_every_cohort(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    db = sample[1]
+    at = open_page(db, monkeypatch, "destinations")
+    reported = pl.from_pandas(at.dataframe[0].value)["cohort"].unique().to_list()
+    at.toggle(key="dest_past").set_value(False).run()
+    assert not at.exception, at.exception
+    every = pl.from_pandas(at.dataframe[0].value)
+    expected = outcomes.destinations_table(con_of(db), min_cell=10)
+    assert sorted(every["cohort"].unique().to_list()) == sorted(expected["cohort"].unique().to_list())
+    assert set(reported) < set(every["cohort"].to_list())  # the cohorts without destinations come back

@@ -17,7 +17,7 @@ from etl import importer
 from etl.accounts import User
 from etl.metrics.outcomes import destinations_table
 from etl.pipeline import load
-from tests.conftest import HAND, register, write_source
+from tests.conftest import HAND, run_app, write_source
 from tests.test_mapping import PLACEMENT_MAPPING, REAL, needs_real
 
 PAGE = registry.page("import").file
@@ -29,11 +29,7 @@ def text(element: object) -> str:
 
 
 def open_import(db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("MIO_DB", str(db))
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py"), default_timeout=120)
-    register(User("dana", "director"), monkeypatch)
-    at.session_state["user"] = User("dana", "director")
-    at.run()
+    at = run_app(db, monkeypatch, User("dana", "director"))
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     return at

@@ -19,9 +19,8 @@ from etl.cli import main
 from etl.ingest.mapping import MappingError, apply, check_headers, read_mapping
 from etl.metrics.outcomes import destinations_table
 from etl.pipeline import load
-from tests.conftest import HAND, file_digest, write_source
+from tests.conftest import HAND, REAL, file_digest, write_source
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
 PRESETS = Path(__file__).resolve().parents[1] / "etl" / "ingest" / "presets"
 needs_real = pytest.mark.skipif(not REAL.exists(), reason="the real exports in ../shared/real are not here")
 
