@@ -18,7 +18,7 @@ from dashboard import registry
 from dashboard.sign_in import GENERIC_REFUSAL
 from etl.accounts import FAILED_SIGN_IN_DELAY, User, UserStore
 from etl.cli import main
-from etl.metrics import audience
+from etl.metrics import disclosure
 from etl.metrics.audience import applicant_pool, compare_groups, employer_projects, employer_summary
 from tests.conftest import APP, run_app
 
@@ -213,7 +213,7 @@ def test_forged_parameters_do_not_change_the_scope(two_employers: tuple, monkeyp
 
 def test_employer_project_rates_follow_the_contract(hand_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Per project, the selection rate is selected ÷ not withdrawn (section 4), as in the employer's summary row."""
-    monkeypatch.setattr(audience, "PUBLIC_MIN_CELL", 0)  # the hand-built source is far below K = 10
+    monkeypatch.setattr(disclosure, "PUBLIC_MIN_CELL", 0)  # the hand-built source is far below K = 10
     con = duckdb.connect(str(hand_db), read_only=True)
     projects = {r["project_id"]: r for r in employer_projects(con, "E1", min_cell=0).to_dicts()}
     want = dict(con.sql("""

@@ -45,14 +45,18 @@ def test_student_channel_cells_rest_on_ten_students_and_hide_with_their_industry
     hidden = set(compared.filter(pl.col("suppressed"))["group"])
     assert hidden and len(hidden) < len(industries)
     channels = audience.selection_channels(con, "industry", industries, min_cell=k)
-    applicants = dict(((g, c), n) for g, c, n in con.sql(
-        "select industry, channel, count(distinct student_id) from fact_applications group by 1, 2").fetchall())
+    students = {(g, c): (n, s) for g, c, n, s in con.sql(
+        "select industry, channel, count(distinct student_id), count(distinct case when status = 'selected' "
+        "then student_id end) from fact_applications group by 1, 2").fetchall()}
     for row in channels.iter_rows(named=True):
+        applicants, selected = students[(row["group"], row["channel"])]
         if row["group"] in hidden:
-            assert row["suppressed"] and row["selected"] is None
-        elif not row["suppressed"]:
-            assert row["selected"] >= k and applicants[(row["group"], row["channel"])] >= k
-    assert channels.filter(~pl.col("suppressed")).height > 0
+            assert row["suppressed"] and row["applications"] is None and row["selected"] is None
+        if row["applications"] is not None:
+            assert applicants >= k
+        if row["selected"] is not None:
+            assert selected >= k and row["selection_rate"] is not None
+    assert channels["selected"].drop_nulls().len() > 0
 
 
 def test_the_applicant_pool_does_not_add_up_to_hidden_selections(sample: tuple[Path, Path]) -> None:

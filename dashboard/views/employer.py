@@ -89,7 +89,7 @@ st.caption("The industry median is taken over other employers in your industry, 
 st.subheader("Your applicant pool")
 dimension = st.radio("By", POOL_DIMENSIONS, horizontal=True, format_func=ui.DIMENSION_LABELS.get, key="pool_dim")
 pool = data.figure(applicant_pool, employer_id, dimension)
-shown = pool.filter(~pl.col("suppressed"))
+shown = pool.filter(pl.col("applicants").is_not_null())
 if not shown.is_empty():
     fig = go.Figure(go.Bar(x=shown["applicants"].to_list(), y=shown["group"].to_list(), orientation="h"))
     fig.update_layout(height=max(260, 26 * shown.height + 80), xaxis_title="applicants",

@@ -27,7 +27,7 @@ if len(picked) < 2:
     st.stop()
 groups = tuple(sorted(picked))
 table = data.figure(compare_groups, dimension, groups)
-shown = table.filter(~pl.col("suppressed"))
+shown = table.filter(pl.col("offer_rate").is_not_null())
 if not shown.is_empty():
     fig = go.Figure(go.Bar(
         x=shown["group"].to_list(), y=shown["offer_rate"].to_list(),

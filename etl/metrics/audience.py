@@ -1,6 +1,6 @@
 """Figures for the employer and student views. Scoping lives here, not in the UI: every employer figure takes the
-employer_id as an argument (the page passes the signed-in account's), and every figure is suppressed with K of at
-least 10 (docs/data-contract.md §5), complementary suppression included.
+employer_id as an argument (the page passes the signed-in account's), and every figure goes through the one disclosure
+rule (etl/metrics/disclosure.py) with K of at least 10.
 """
 
 from __future__ import annotations
@@ -8,25 +8,14 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from etl.metrics.disclosure import PUBLIC_MIN_CELL, RESTS_ON, disclose, public_k, totals_of
 from etl.metrics.insights import with_wilson
-from etl.metrics.outcomes import (
-    DEFAULT_MIN_CELL,
-    RATE_PARTS,
-    Filters,
-    blank_suppressed,
-    metric_sql,
-    outcome_counts,
-    suppress,
-)
+from etl.metrics.outcomes import Filters, metric_sql, outcome_counts
 from etl.warehouse import query
 
-PUBLIC_MIN_CELL = DEFAULT_MIN_CELL  # the floor for every figure outside the director's pages
 POOL_DIMENSIONS = ("major", "class_level", "institution")
 MIN_PEERS = 5  # an industry comparison needs at least this many other employers
-
-
-def public_k(min_cell: int) -> int:
-    return max(int(min_cell), PUBLIC_MIN_CELL)
+STUDENTS = ("applicants", "selectees", "completers", "offer_holders", "converters")  # what figures rest on
 
 
 # --- the employer's own view -------------------------------------------------------------------------------------
@@ -39,18 +28,16 @@ def employer_name(con: duckdb.DuckDBPyConnection, employer_id: str) -> tuple[str
 
 def employer_summary(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL
                      ) -> pl.DataFrame:
-    """The employer's outcome row (all its projects), suppressed below K."""
+    """The employer's outcome row (all its projects), through the disclosure rule."""
     counts = outcome_counts(con, "overall", Filters(employer_id=employer_id))
     if counts.is_empty():
         return counts
-    flags = suppress(counts, "denominator", "group", public_k(min_cell))
-    return blank_suppressed(counts, flags, ("group", "group2", "projects"))
+    return disclose(counts, public_k(min_cell), ("group", "group2", "projects"), denominator="denominator")
 
 
-def _summary_hidden(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int) -> bool:
-    """Whether the employer's own summary is suppressed: then every breakdown of it is too, or its parts would add
+def _summary_hidden(summary: pl.DataFrame) -> bool:
+    """Whether the employer's own summary is hidden whole: then every breakdown of it is too, or its parts would add
     up to what the summary hides."""
-    summary = employer_summary(con, employer_id, min_cell)
     return summary.is_empty() or bool(summary["suppressed"][0])
 
 
@@ -60,21 +47,21 @@ PROJECT_INFO = ("project_id", "title", "function", "platform", "posted_date")
 def employer_projects(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL
                       ) -> pl.DataFrame:
     """One row per project of the employer: the outcome table grouped by project, with days to first applicant and
-    to first selection; a project resting on fewer than K students shows nothing but what it is."""
+    to first selection, through the disclosure rule; the projects add up to the employer's summary, their total."""
     days = _project_days(con, "m.employer_id", employer_id)
     if days.is_empty():
         return days
     counts = outcome_counts(con, "project_id", Filters(employer_id=employer_id)).rename({"group": "project_id"})
     frame = days.join(counts, on="project_id", how="left").with_columns(
-        pl.col("applications", "selected", "completed", "offers", "converted").fill_null(0),
-        pl.col("denominator").fill_null(0))
-    flags = suppress(frame, "denominator", "project_id", public_k(min_cell))
-    if _summary_hidden(con, employer_id, min_cell):  # the projects would add up to the hidden summary
-        flags = pl.Series("suppressed", [True] * frame.height, dtype=pl.Boolean)
-    shown = [*PROJECT_INFO, "applications", "selected", "selection_rate", "completed", "completion_rate", "offers",
-             "offer_rate", "converted", "days_to_first_applicant", "days_to_first_selection", "suppressed"]
-    return blank_suppressed(frame, flags, PROJECT_INFO).select(shown).sort(["posted_date", "project_id"],
-                                                                          descending=True)
+        pl.col("applications", "selected", "completed", "offers", "converted", "denominator", *STUDENTS
+               ).fill_null(0))
+    figures = ["applications", "selected", "selection_rate", "completed", "completion_rate", "offers", "offer_rate",
+               "converted", "days_to_first_applicant", "days_to_first_selection"]
+    frame = frame.select(*PROJECT_INFO, *figures, "denominator", *STUDENTS)
+    summary = employer_summary(con, employer_id, min_cell)
+    shown = disclose(frame, public_k(min_cell), PROJECT_INFO, denominator="denominator", totals=totals_of(summary),
+                     hide_all=_summary_hidden(summary))  # else the projects would add up to the hidden summary
+    return shown.select(*PROJECT_INFO, *figures, "suppressed").sort(["posted_date", "project_id"], descending=True)
 
 
 def _project_days(con: duckdb.DuckDBPyConnection, scope: str, value: str | None) -> pl.DataFrame:
@@ -87,7 +74,8 @@ def _project_days(con: duckdb.DuckDBPyConnection, scope: str, value: str | None)
 
 def applicant_pool(con: duckdb.DuckDBPyConnection, employer_id: str, dimension: str,
                    min_cell: int = PUBLIC_MIN_CELL) -> pl.DataFrame:
-    """Distinct applicants to the employer's projects by major, class level or institution, suppressed below K."""
+    """Distinct applicants to the employer's projects by major, class level or institution (each student is in one
+    group, so the groups add up to the summary's applicants), through the disclosure rule."""
     if dimension not in POOL_DIMENSIONS:
         raise ValueError(f"the applicant pool is shown by {', '.join(POOL_DIMENSIONS)}")
     # Applicants only: selections by group would add up to the employer's selected count, which its summary hides
@@ -95,13 +83,16 @@ def applicant_pool(con: duckdb.DuckDBPyConnection, employer_id: str, dimension: 
     frame = query(con, f"select {dimension} as \"group\", count(distinct student_id) as applicants "
                        "from fact_applications where employer_id = ? group by 1", [employer_id])
     if frame.is_empty():
-        return frame
+        return frame.with_columns(pl.lit(None, pl.Float64).alias("share"), pl.lit(False).alias("suppressed"))
     frame = frame.with_columns(pl.col("applicants").cast(pl.Int64)).with_columns(
         (pl.col("applicants") / pl.col("applicants").sum()).alias("share"))
-    flags = suppress(frame, "applicants", "group", public_k(min_cell))
-    if _summary_hidden(con, employer_id, min_cell):  # the groups would add up to the hidden applicants
-        flags = pl.Series("suppressed", [True] * frame.height, dtype=pl.Boolean)
-    return blank_suppressed(frame, flags, ("group",)).sort("applicants", descending=True, nulls_last=True)
+    summary = employer_summary(con, employer_id, min_cell)
+    shown = disclose(frame, public_k(min_cell), ("group",), denominator="applicants", totals=totals_of(summary),
+                     rests_on={"applicants": "applicants", "share": "applicants"}, hide_all=_summary_hidden(summary))
+    # A share beside a hidden count would give it back (share × the total that the shares reveal).
+    shown = shown.with_columns(pl.when(pl.col("applicants").is_null()).then(None).otherwise(pl.col("share"))
+                               .alias("share"))
+    return shown.sort("applicants", descending=True, nulls_last=True)
 
 
 COMPARED = ("selection_rate", "completion_rate", "offer_rate", "conversion_rate", "days_to_first_applicant",
@@ -112,29 +103,22 @@ def industry_comparison(con: duckdb.DuckDBPyConnection, employer_id: str, min_ce
                         ) -> pl.DataFrame:
     """The employer's figures beside the median of its industry's other employers (when at least five have one).
 
-    Every employer's figures, its own included, come from the outcome table grouped by employer_id, and each
-    figure counts only when the denominator it rests on reaches K (applications not withdrawn for the days), so
-    neither the median nor the employer's own column shows a figure its summary hides. Other employers are never
-    named or shown one by one.
+    Every employer's figures, its own included, come from the outcome table grouped by employer_id and go through the
+    disclosure rule one by one: a figure counts only when the students it rests on reach K (for the days, the
+    students selected or applying), so neither the median nor the employer's own column shows a figure its summary
+    hides. Other employers are never named or shown one by one.
     """
     k = public_k(min_cell)
     industry = _industry_of(con, employer_id)
     counts = outcome_counts(con, "employer_id", Filters(employer_industries=(industry,) if industry else ()))
     days = _project_days(con, "e.industry", industry).group_by("employer_id").agg(
         pl.col("days_to_first_applicant", "days_to_first_selection").median())
-    per_employer = counts.rename({"group": "employer_id"}).join(days, on="employer_id", how="left")
-    resting_on = {**RATE_PARTS, "days_to_first_applicant": ("", "not_withdrawn"),
-                  "days_to_first_selection": ("", "not_withdrawn"), "employer_rating": ("", "ratings_given"),
-                  "student_rating": ("", "ratings_received")}
-    figures = []
-    for figure in COMPARED:
-        numerator, denominator = resting_on[figure]
-        value = pl.col(numerator) / pl.col(denominator) if figure in RATE_PARTS else pl.col(figure)
-        figures.append(pl.when(pl.col(denominator) >= k).then(value).alias(figure))
-    per_employer = per_employer.select("employer_id", *figures)
+    per_employer = counts.rename({"group": "employer_id"}).join(days, on="employer_id", how="left").select(
+        "employer_id", *COMPARED, "denominator", *STUDENTS, "ratings_given", "ratings_received")
+    per_employer = disclose(per_employer, k, ("employer_id",), denominator="denominator")
     mine = per_employer.filter(pl.col("employer_id") == employer_id)
     others = per_employer.filter(pl.col("employer_id") != employer_id)
-    hidden = _summary_hidden(con, employer_id, min_cell)  # then none of the employer's own is shown
+    hidden = _summary_hidden(employer_summary(con, employer_id, min_cell))  # then none of the employer's own is shown
     rows = []
     for figure in COMPARED:
         peers = others[figure].drop_nulls()
@@ -158,7 +142,7 @@ _GROUP_COLUMN = {"industry": "coalesce(m.industry, e.industry)", "function": "m.
 
 def compare_groups(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple[str, ...],
                    min_cell: int = PUBLIC_MIN_CELL) -> pl.DataFrame:
-    """Two to four industries or functions side by side, aggregates only, suppressed below K."""
+    """Two to four industries or functions side by side, aggregates only, through the disclosure rule."""
     if dimension not in ("industry", "function"):
         raise ValueError("students compare industries or functions")
     counts = outcome_counts(con, dimension, Filters())
@@ -172,10 +156,19 @@ def compare_groups(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple
     table = with_wilson(chosen, "offers", "completed", "offer_ci").join(postings, on="group", how="left")
     table = table.with_columns((pl.col("applications") / pl.col("slots").cast(pl.Float64))
                                .alias("applications_per_slot"))
-    flags = suppress(table, "denominator", "group", public_k(min_cell))
     columns = ["group", "applications", "completed", "completion_rate", "offer_rate", "offer_ci_low",
                "offer_ci_high", "posted_pay_per_hour", "typical_hours", "applications_per_slot"]
-    return blank_suppressed(table.select(columns + ["denominator"]), flags, ("group",)).drop("denominator")
+    rests_on = {**RESTS_ON, "offer_ci_low": "offer_holders", "offer_ci_high": "offer_holders",
+                "applications_per_slot": "applicants"}
+    shown = disclose(table.select(*columns, "denominator", *STUDENTS), public_k(min_cell), ("group",),
+                     denominator="denominator", rests_on=rests_on)
+    # An interval or a competition figure beside a hidden count would give it back.
+    shown = shown.with_columns(
+        *[pl.when(pl.col("offer_rate").is_null()).then(None).otherwise(pl.col(c)).alias(c)
+          for c in ("offer_ci_low", "offer_ci_high")],
+        pl.when(pl.col("applications").is_null()).then(None).otherwise(pl.col("applications_per_slot"))
+        .alias("applications_per_slot"))
+    return shown.select(*columns, "suppressed")
 
 
 def top_skills(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple[str, ...], n: int = 5
@@ -196,21 +189,23 @@ def top_skills(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple[str
 
 def selection_channels(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple[str, ...],
                        min_cell: int = PUBLIC_MIN_CELL) -> pl.DataFrame:
-    """Per group, the channels through which students were selected, with selection rates.
-
-    A cell rests on its distinct applicants and on its selected students, so it is suppressed when either is below
-    K (complementary suppression within the group); every channel of a group that the comparison table hides is
-    hidden too, or the channels would add up to the hidden figures."""
+    """Per group, the channels through which students were selected, with selection rates, through the disclosure
+    rule: a channel rests on its applicants (complementary suppression within the group), its selected count and
+    rate on its selected students, and the channels of a group add up to the group's applications in the comparison
+    table beside them (every channel of a group that table hides is hidden too)."""
     k = public_k(min_cell)
     counts = outcome_counts(con, dimension, Filters(), second="channel").filter(pl.col("group").is_in(list(groups)))
     frame = counts.select("group", pl.col("group2").alias("channel"), "applications", "selected",
-                          "selection_rate", pl.min_horizontal("applicants", "selected").alias("resting_on"))
-    flags = suppress(frame, "resting_on", ["group", "channel"], k, within=["group"])
+                          "selection_rate", "applicants", "selectees")
     compared = compare_groups(con, dimension, groups, min_cell)
+    totals = {(row["group"],): row for row in compared.iter_rows(named=True)}
     hidden = set(compared.filter(pl.col("suppressed"))["group"].to_list())
-    flags = flags | frame["group"].is_in(list(hidden))
-    return blank_suppressed(frame.drop("resting_on"), flags, ("group", "channel")).sort(
-        ["group", "selected"], descending=[False, True], nulls_last=True)
+    shown = disclose(frame.filter(~pl.col("group").is_in(list(hidden))), k, ("group", "channel"),
+                     denominator="applicants", within=("group",), totals=totals)
+    shown = pl.concat([shown, disclose(frame.filter(pl.col("group").is_in(list(hidden))), k, ("group", "channel"),
+                                       hide_all=True)], how="vertical_relaxed")
+    return shown.drop("applicants", "selectees").sort(["group", "selected"], descending=[False, True],
+                                                      nulls_last=True)
 
 
 PHRASES = {
@@ -230,11 +225,14 @@ PHRASES = {
 
 def what_leads_to_offers(con: duckdb.DuckDBPyConnection, min_cell: int = PUBLIC_MIN_CELL) -> list[str]:
     """Plain sentences: for pay, length, channel and class level, the groups with the highest and lowest offer rate
-    among groups with at least 3·K completed projects (so that a comparison rests on enough projects)."""
+    among groups with at least 3·K completed projects (so that a comparison rests on enough projects) whose offer
+    rate passes the disclosure rule."""
     sentences = []
+    k = public_k(min_cell)
     for dimension, phrases in PHRASES.items():
         counts = outcome_counts(con, dimension, Filters()).filter(
-            (pl.col("completed") >= 3 * public_k(min_cell)) & pl.col("group").is_in(list(phrases)))
+            (pl.col("completed") >= 3 * k) & (pl.col(RESTS_ON["offer_rate"]) >= k)
+            & pl.col("group").is_in(list(phrases)))
         if counts.height < 2:
             continue
         ranked = counts.sort("offer_rate", descending=True)

@@ -204,7 +204,12 @@ def _outcome_sql(sizes: dict[str, int], dimension: str, second: str, where: str)
         dimension=dimension_column(dimension), second=dimension_column(second), where=where,
         students=distinct_count("student_key", sizes["students"], groups),
         projects=distinct_count("project_key", sizes["projects"], groups),
-        completers=distinct_count("student_key", sizes["students"], groups, "placement_status = 'completed'"))
+        selectees=distinct_count("student_key", sizes["students"], groups, "status = 'selected'"),
+        completers=distinct_count("student_key", sizes["students"], groups, "placement_status = 'completed'"),
+        offer_holders=distinct_count("student_key", sizes["students"], groups,
+                                     "placement_status = 'completed' and has_offer"),
+        converters=distinct_count("student_key", sizes["students"], groups,
+                                  "placement_status = 'completed' and has_accepted_offer"))
 
 
 def build_outcome_cells(con: duckdb.DuckDBPyConnection) -> None:
@@ -231,11 +236,12 @@ def outcome_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filt
         sql = _outcome_sql(fact_sizes(con), dimension, second, where)
         frame = query(con, sql, params * 2)  # {where} appears in both scans
     count_columns = ["applications", "applicants", "selected", "not_withdrawn", "placements", "completed",
-                     "closed", "offers", "converted", "offers_accepted", "offers_decided"]
+                     "closed", "offers", "converted", "offers_accepted", "offers_decided", "projects", "selectees",
+                     "completers", "offer_holders", "converters", "contacts_reported", "ratings_given",
+                     "ratings_received"]
     frame = frame.with_columns(
         pl.col("group", "group2").cast(pl.String),
-        *[pl.col(c).cast(pl.Int64) for c in count_columns + ["projects", "completers", "contacts_reported",
-                                                               "ratings_given", "ratings_received"]],
+        *[pl.col(c).cast(pl.Int64) for c in count_columns],
         pl.col("median_days_to_offer").cast(pl.Float64),
     )
     return frame.with_columns(

@@ -4,8 +4,9 @@
 -- contract's feed the dashboard.
 --
 -- Application figures scan fact_applications; placement figures scan fact_placements, its few per cent of rows
--- that became placements. {students}, {projects} and {completers} are exact distinct counts of student_key and
--- project_key: bitmaps (bit_count(bitstring_agg(...))) when the groups are few, hash sets (count(distinct ...))
+-- that became placements. {students}, {projects}, {selectees}, {completers}, {offer_holders} and {converters} are
+-- exact distinct counts of student_key and project_key (the students behind each stage: the disclosure rule in
+-- etl/metrics/disclosure.py reads them): bitmaps (bit_count(bitstring_agg(...))) when the groups are few, hash sets (count(distinct ...))
 -- when bitmaps for every group would not fit a fixed memory budget; metrics.py chooses.
 with applied as (
     select
@@ -15,7 +16,8 @@ with applied as (
         {students} as applicants,
         count_if(status = 'selected') as selected,
         count_if(status <> 'withdrawn') as not_withdrawn,
-        {projects} as projects
+        {projects} as projects,
+        {selectees} as selectees
     from fact_applications
     where {where}
     group by 1, 2
@@ -33,6 +35,8 @@ placed as (
         sum(offers_accepted + offers_declined) as offers_decided,
         percentile_cont(0.5) within group (order by days_to_offer) as median_days_to_offer,
         {completers} as completers,
+        {offer_holders} as offer_holders,
+        {converters} as converters,
         avg(case when placement_status = 'completed' then employer_rating end) as employer_rating,
         count(case when placement_status = 'completed' then employer_rating end) as ratings_given,
         avg(case when placement_status = 'completed' then student_rating end) as student_rating,
@@ -61,7 +65,10 @@ select
     coalesce(p.offers_decided, 0) as offers_decided,
     p.median_days_to_offer,
     a.projects,
+    a.selectees,
     coalesce(p.completers, 0) as completers,
+    coalesce(p.offer_holders, 0) as offer_holders,
+    coalesce(p.converters, 0) as converters,
     p.employer_rating,
     coalesce(p.ratings_given, 0) as ratings_given,
     p.student_rating,
