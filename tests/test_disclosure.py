@@ -4,6 +4,7 @@ For generated sources of several sizes and seeds, every figure these views show 
 here from the warehouse's fact table (not through the metrics layer): no shown figure may rest on fewer than K
 distinct students, and no hidden figure may be recovered exactly from what the view shows beside it: a total minus
 its shown parts, the sum of all parts of a hidden total, a rate times a shown count, or a share of a shown total.
+The shareable outcomes report is checked the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from etl.generate import generate
 from etl.metrics import audience
+from etl.metrics.report import BREAKDOWNS, EQUITY, report_tables
 from etl.pipeline import load
 
 K = 10
@@ -180,3 +182,35 @@ def test_the_rule_hides_a_small_count_in_a_shown_row(sample: tuple[Path, Path]) 
         row = audience.employer_summary(con, employer).row(0, named=True)
         assert not row["suppressed"] and row["completed"] is not None, employer
         assert row["offers"] is None and row["offer_rate"] is None and row["median_days_to_offer"] is None, employer
+
+
+def test_no_table_of_the_shared_report_shows_a_small_figure_or_lets_a_hidden_one_be_recovered(
+        con: duckdb.DuckDBPyConnection) -> None:
+    """The outcomes report: its breakdowns add up to the headline row beside them."""
+    tables = report_tables(con, min_cell=0)  # the director's slider at 0: the report still uses K = 10
+    true_total = truth(con, "'all'")["all"]
+    headline = tables["overall"].row(0, named=True)
+    check_floor(headline, true_total, "headline")
+    # The headline shows the offer rate beside completed projects: that gives the offers back, a shown total.
+    headline = {**headline, "offers": round(headline["offer_rate"] * headline["completed"])
+                if headline["offer_rate"] is not None else None}
+    hidden = 0
+    for dimension in ("industry", *(d for d, _ in BREAKDOWNS)):
+        true = truth(con, dimension)
+        rows = tables[dimension].to_dicts()
+        for row in rows:
+            check_floor(row, true[row["group"]], f"{dimension}/{row['group']}")
+            check_rates(row, true[row["group"]], f"{dimension}/{row['group']}")
+            hidden += row["offer_rate"] is None
+        check_sums(rows, headline, [true[r["group"]] for r in rows], true_total, ["applications", "completed"],
+                   dimension)
+        if "offers" in tables[dimension].columns:
+            check_sums(rows, headline, [true[r["group"]] for r in rows], true_total, ["offers"], dimension)
+    for dimension, _ in EQUITY:
+        participants = dict(con.sql(f"""
+            select {dimension}, count(distinct case when placement_status = 'completed' then student_id end)
+            from fact_applications group by 1""").fetchall())
+        for row in tables[dimension].to_dicts():
+            if row["participation_rate"] is not None:
+                assert participants.get(row["group"], 0) >= K, (dimension, row["group"])
+    assert hidden  # the sources are small enough for some breakdown to hide a figure

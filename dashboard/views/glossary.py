@@ -26,4 +26,10 @@ st.subheader("Small cells")
 st.markdown("Following FERPA practice, a group with fewer than the minimum cell size behind it (completed "
             "projects, or applications where none completed; cohort size for destinations) is suppressed, and when "
             "exactly one group of a breakdown is suppressed the next smallest is too. A rate is shown only when its "
-            "own denominator reaches the minimum cell size. Employer and student views always use at least 10.")
+            "own denominator reaches the minimum cell size.")
+st.markdown("Everything shown outside the director's pages (the employer and student views, their downloads and the "
+            "shareable outcomes report) follows one disclosure rule, after NCES SLDS Technical Brief 3 (2010), with "
+            "at least 10 as the minimum: a group below it is hidden whole; a figure of a shown group needs at least "
+            "that many distinct students behind it (for a rate, the students of its numerator); where rows add up to "
+            "a total shown beside them, a column never has exactly one hidden cell; and a rate hides with its "
+            "counts.")

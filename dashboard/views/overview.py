@@ -95,8 +95,9 @@ with st.expander("Figures by term"):
 
 st.subheader("Outcomes report")
 st.caption("One HTML file with the headline figures, offer rates by industry with intervals, channels, pay and "
-           "hours, equity and first destinations for the population in the sidebar, suppressed with the minimum "
-           "cell size set there. It opens offline and prints well.")
+           "hours, equity and first destinations for the population in the sidebar. Made to be shared, it follows "
+           "the disclosure rule of the employer and student views (at least 10 students behind every figure, or the "
+           "minimum cell size set there if higher). It opens offline and prints well.")
 min_cell = ui.min_cell()
 # Built only when clicked (a callable), so the overview stays fast.
 st.download_button("Download the outcomes report (HTML)", lambda: outcomes_report(data.connection(), filters,

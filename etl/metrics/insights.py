@@ -98,7 +98,8 @@ def equity_table(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filter
     """
     people = participation(con, dimension, filters)
     outcomes = outcome_counts(con, dimension, filters)
-    frame = people.join(outcomes.select("group", "selected", "not_withdrawn", "completed", "closed", "offers"),
+    frame = people.join(outcomes.select("group", "selected", "not_withdrawn", "completed", "closed", "offers",
+                                        "offer_holders"),
                         on="group", how="left").with_columns(pl.exclude("group").fill_null(0))
     totals = frame.select(pl.exclude("group").sum()).row(0, named=True)
     pieces = {

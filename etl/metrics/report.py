@@ -1,8 +1,8 @@
 """A one-file outcomes report (HTML) for a population: the headline figures, the main breakdowns and charts.
 
-Every figure comes from the metrics layer; every table is suppressed with the given minimum cell size, and every
-text cell is HTML-escaped (names are data, never markup). The charts carry Plotly's script inline, so the file
-opens offline.
+The report is made to be shared, so every figure in it goes through the disclosure rule (etl/metrics/disclosure.py)
+with K of at least 10: the breakdowns add up to the headline row, their total. Every text cell is HTML-escaped (names
+are data, never markup). The charts carry Plotly's script inline, so the file opens offline.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import duckdb
 import plotly.graph_objects as go
 import polars as pl
 
-from etl.metrics.insights import equity_table, ranked_offer_rates
-from etl.metrics.outcomes import DEFINITIONS, Filters, destinations_table, outcome_table
+from etl.metrics.disclosure import RESTS_ON, disclose, public_k, totals_of
+from etl.metrics.insights import equity_table, with_wilson
+from etl.metrics.outcomes import DEFINITIONS, DESTINATION_COLUMNS, Filters, destinations_counts, outcome_counts
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; color: #222; }
@@ -63,12 +64,60 @@ def _describe(filters: Filters) -> str:
     return html.escape("; ".join(text) or "everyone in the warehouse")
 
 
+BREAKDOWNS = (("channel", "By channel"), ("pay_band", "By pay ($ per hour)"), ("hours_band", "By estimated hours"))
+EQUITY = (("first_generation", "First-generation students"), ("pell_eligible", "Pell-eligible"))
+BREAKDOWN_COLUMNS = ("group", "applications", "selection_rate", "completed", "completion_rate", "offer_rate",
+                     "conversion_rate", "suppressed")
+INDUSTRY_COLUMNS = ("rank", "group", "completed", "offers", "offer_rate", "ci_low", "ci_high", "conversion_rate")
+EQUITY_COLUMNS = ("group", "students", "participation_rate", "participation_gap", "offer_rate", "offer_gap",
+                  "suppressed")
+
+
+def report_tables(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = 10
+                  ) -> dict[str, pl.DataFrame]:
+    """Every table of the report, through the disclosure rule: `overall` (the headline row), `industry` (ranked by
+    offer rate among the shown ones), each of BREAKDOWNS and EQUITY by its dimension, and `destinations`."""
+    k = public_k(min_cell)
+    overall = outcome_counts(con, "overall", filters)
+    if overall.is_empty():
+        return {"overall": overall}
+    overall = disclose(overall, k, ("group", "group2"), denominator="denominator")
+    total = totals_of(overall)
+    industries = with_wilson(outcome_counts(con, "industry", filters), "offers", "completed", "ci")
+    industries = disclose(industries, k, ("group", "group2"), denominator="denominator", totals=total,
+                          rests_on={**RESTS_ON, "ci_low": "offer_holders", "ci_high": "offer_holders"})
+    ranked = industries.filter(pl.col("offer_rate").is_not_null()).sort(
+        ["offer_rate", "ci_low", "completed"], descending=True).with_row_index("rank", offset=1)
+    rest = industries.filter(pl.col("offer_rate").is_null()).sort("group").with_columns(
+        pl.lit(None, dtype=pl.UInt32).alias("rank"))
+    tables = {"overall": overall, "industry": pl.concat([ranked, rest.select(ranked.columns)]).select(INDUSTRY_COLUMNS)}
+    for dimension, _ in BREAKDOWNS:
+        counts = outcome_counts(con, dimension, filters)
+        tables[dimension] = disclose(counts, k, ("group", "group2"), denominator="denominator", totals=total
+                                     ).select(BREAKDOWN_COLUMNS)
+    for dimension, _ in EQUITY:
+        equity = equity_table(con, dimension, filters, min_cell=k)
+        rests_on = {"students": "students", "participation_rate": "participants", "participation_gap": "participants",
+                    "offer_rate": "offer_holders", "offer_gap": "offer_holders"}
+        tables[dimension] = disclose(equity.select(*EQUITY_COLUMNS[:-1], "participants", "offer_holders"), k,
+                                     ("group",), rests_on=rests_on).with_columns(equity["suppressed"]
+                                                                                 ).select(EQUITY_COLUMNS)
+    destinations = destinations_counts(con, filters)
+    destinations = disclose(destinations.select(*DESTINATION_COLUMNS[:-1], "known", "positive"), k,
+                            ("cohort", "participated"), denominator="cohort_size", within=("cohort",),
+                            rests_on={"cohort_size": "cohort_size", "knowledge_rate": "known",
+                                      "career_outcomes_rate": "positive", "median_salary_usd": "positive"})
+    tables["destinations"] = destinations.filter(pl.col("known").fill_null(1) > 0).select(DESTINATION_COLUMNS)
+    return tables
+
+
 def outcomes_report(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = 10) -> str:
     """The report as one HTML document."""
-    overall = outcome_table(con, "overall", filters, min_cell=min_cell)
+    tables = report_tables(con, filters, min_cell)
     parts = [f"<h1>Micro-internship outcomes</h1><p class='meta'>Population: {_describe(filters)}. Generated "
-             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Groups with fewer than {min_cell} behind a figure are "
-             "suppressed.</p>"]
+             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. A figure resting on fewer than {public_k(min_cell)} students "
+             "is left blank, with a second one beside a single blank in a column that adds up to a shown total.</p>"]
+    overall = tables["overall"]
     if overall.is_empty():
         return "".join(parts) + "<p>No applications match this population.</p>"
     row = overall.row(0, named=True)
@@ -82,7 +131,8 @@ def outcomes_report(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()
         f"<div class='figure'>{label}<b>{_cell(key.get(label, ''), value)}</b></div>" for label, value in boxes
     ) + "</div>")
 
-    ranked = ranked_offer_rates(con, "industry", filters, min_n=max(min_cell, 1)).filter(pl.col("rank").is_not_null())
+    industries = tables["industry"]
+    ranked = industries.filter(pl.col("rank").is_not_null())
     parts.append("<h2>Offer rate by industry</h2>")
     if ranked.height:
         fig = go.Figure(go.Bar(
@@ -93,22 +143,12 @@ def outcomes_report(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()
                           xaxis=dict(tickformat=".0%"), margin=dict(l=10, r=10, t=10, b=10))
         parts.append(fig.to_html(full_html=False, include_plotlyjs="inline"))
         parts.append("<p class='note'>Whiskers: 95% Wilson intervals.</p>")
-        parts.append(_table(ranked.select("rank", "group", "completed", "offers", "offer_rate", "ci_low",
-                                          "ci_high", "conversion_rate").rename({"group": "industry"})))
-    for dimension, title in (("channel", "By channel"), ("pay_band", "By pay ($ per hour)"),
-                             ("hours_band", "By estimated hours")):
-        table = outcome_table(con, dimension, filters, min_cell=min_cell)
-        parts.append(f"<h2>{title}</h2>" + _table(table.select(
-            "group", "applications", "selection_rate", "completed", "completion_rate", "offer_rate",
-            "conversion_rate", "suppressed").rename({"group": dimension})))
-    for dimension, title in (("first_generation", "First-generation students"), ("pell_eligible", "Pell-eligible")):
-        table = equity_table(con, dimension, filters, min_cell=min_cell)
-        parts.append(f"<h2>Equity: {title}</h2>" + _table(table.select(
-            "group", "students", "participation_rate", "participation_gap", "offer_rate", "offer_gap",
-            "suppressed").rename({"group": dimension})))
-    destinations = destinations_table(con, filters, min_cell=min_cell).filter(
-        pl.col("knowledge_rate").fill_null(1.0) > 0)
-    parts.append("<h2>First destinations (NACE)</h2>" + _table(destinations))
+    parts.append(_table(industries.rename({"group": "industry"})))
+    for dimension, title in BREAKDOWNS:
+        parts.append(f"<h2>{title}</h2>" + _table(tables[dimension].rename({"group": dimension})))
+    for dimension, title in EQUITY:
+        parts.append(f"<h2>Equity: {title}</h2>" + _table(tables[dimension].rename({"group": dimension})))
+    parts.append("<h2>First destinations (NACE)</h2>" + _table(tables["destinations"]))
     parts.append("<p class='note'>Participation is not random: a gap between participants and others is an "
                  "association, not an effect.</p>")
     parts.append("<h2>Definitions</h2><dl>" + "".join(
