@@ -36,6 +36,7 @@ def navigation(role: str, bound: bool = False) -> dict[str, list[st.Page]] | lis
 
 
 user = auth.current_user()
+auth.cookie_image()
 if user is None:
     # A visitor gets only the sign-in form, under every page's address: a shared link shows the form, and after
     # signing in the same address opens the page it names (when the account's role has it).

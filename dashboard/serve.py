@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-APP = Path(__file__).resolve().parent / "app.py"
+APP = Path(__file__).resolve().parent / "server.py"  # the ASGI app around app.py
 
 
 def flags(port: int) -> list[str]:

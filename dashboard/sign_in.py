@@ -33,7 +33,7 @@ def sign_in() -> None:
             # The view the shared link asked for: Streamlit drops query parameters when the page changes.
             asked = {key: st.query_params.get_all(key) for key in st.query_params}
             st.session_state.clear()
-            st.session_state["user"] = user
+            auth.start_session(user)
             st.session_state["asked_query"] = asked
             st.rerun()
     if auth.oidc_configured():

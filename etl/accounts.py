@@ -202,5 +202,13 @@ class UserStore:
             throttle.succeeded(username)
             return _user(username, record)
 
+    def fingerprint(self, username: str) -> str | None:
+        """A digest of the account's record (role, binding, password hash): it changes whenever the account does, so a
+        session token that carries it ends at a password change, a new role or binding, or the account's removal."""
+        record = self._read().get(username)
+        if record is None:
+            return None
+        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:32]
+
     def as_dicts(self) -> list[dict]:
         return [asdict(u) for u in self.list()]

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -361,3 +362,42 @@ def test_hostile_names_stay_text_on_every_page(tmp_path: Path, page) -> None:  #
     # Nothing leaves the machine: fonts, icons and scripts are all served by the dashboard itself.
     outside = {urllib.parse.urlparse(r).hostname for r in requests if r.startswith(("http:", "https:"))}
     assert outside <= {"127.0.0.1"}, [r for r in requests if "127.0.0.1" not in r]
+
+
+def test_sign_in_survives_a_reload_and_a_new_tab_and_ends_at_sign_out(server: str, page) -> None:  # noqa: ANN001
+    """Item 6 of the privacy issue: one sign-in per browser for a set time, through an HttpOnly cookie."""
+    sign_in(page, server, "director")
+    deadline = time.monotonic() + 20
+    while not (session := [c for c in page.context.cookies() if c["name"] == "mio_session"]):
+        assert time.monotonic() < deadline, "no session cookie"
+        time.sleep(0.2)
+    assert session and session[0]["httpOnly"] and session[0]["sameSite"] == "Strict"
+    assert "mio_session" not in page.evaluate("document.cookie")  # scripts cannot read it
+    page.reload()
+    page.get_by_text("Signed in as").wait_for(timeout=60_000)
+    other = page.context.new_page()
+    other.goto(f"{server}/offers")
+    other.get_by_text("Signed in as").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+    page.reload()
+    page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+    other.reload()  # the same cookie, now signed out on the server
+    other.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+    assert other.get_by_text("Signed in as").count() == 0
+
+
+def test_downloads_need_a_signed_in_session_and_metrics_are_not_served(server: str, page) -> None:  # noqa: ANN001
+    sign_in(page, server, "director")
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download the outcomes report (HTML)").click()
+    url = download.value.url
+    assert "/media/" in url
+    assert page.context.request.get(url).status == 200
+    with pytest.raises(urllib.error.HTTPError) as refused:  # the same address, without the session's cookie
+        urllib.request.urlopen(url, timeout=10)
+    assert refused.value.code == 403
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(f"{server}/_stcore/metrics", timeout=10)
+    assert missing.value.code == 404
+    urllib.request.urlopen(f"{server}/_stcore/health", timeout=10)  # the health check stays

@@ -260,3 +260,51 @@ def test_no_employer_view_lets_a_hidden_figure_be_recovered(sample: tuple[Path, 
         for row in projects.filter(~pl.col("suppressed")).iter_rows(named=True):
             assert truth[row["project_id"]] >= K, (employer, row["project_id"])
     assert checked_hidden and checked_shown
+
+
+# --- sessions that survive a reload, and end when they should ---------------------------------------------------
+
+
+def test_a_session_token_ends_with_the_account_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboard import sessions
+
+    monkeypatch.delenv("MIO_SESSION_SECRET", raising=False)
+    store = UserStore(tmp_path / "users.json")
+    dana = store.add("dana", "director", "a-long-password")
+    store.add("lee", "director", "a-long-password")
+    token = sessions.issue(store, dana)
+    assert sessions.verify(store, token) == dana
+    assert oct((tmp_path / "session.key").stat().st_mode & 0o777) == "0o600"
+    assert sessions.verify(store, token[:-2] + ("AA" if not token.endswith("AA") else "BB")) is None  # altered
+    assert sessions.verify(store, None) is None and sessions.verify(store, "not a token") is None
+    other = UserStore(tmp_path / "elsewhere" / "users.json")  # another server's key does not sign for this one
+    other.add("dana", "director", "a-long-password")
+    assert sessions.verify(other, token) is None
+    now = time.time()
+    with monkeypatch.context() as later:  # nine hours on, past the default eight
+        later.setattr(time, "time", lambda: now + 9 * 3600)
+        assert sessions.verify(store, token) is None
+        later.setenv("MIO_SESSION_HOURS", "10")  # a longer setting keeps it
+        assert sessions.verify(store, token) == dana
+    store.add("dana", "director", "a-new-password")  # a password change ends every session of the account
+    assert sessions.verify(store, token) is None
+    token = sessions.issue(store, store.get("dana"))
+    store.add("dana", "director", "a-new-password", institution="Bayview University")  # so does a new binding
+    assert sessions.verify(store, token) is None
+    token = sessions.issue(store, store.get("dana"))
+    sessions.revoke(store, token)  # sign-out
+    assert sessions.verify(store, token) is None
+    lee = sessions.issue(store, store.get("lee"))
+    assert sessions.verify(store, lee) == store.get("lee")  # another account's session goes on
+    store.remove("lee")
+    assert sessions.verify(store, lee) is None
+
+
+def test_a_ticket_gives_its_cookie_once() -> None:
+    from dashboard import sessions
+
+    ticket = sessions.ticket_for("token")
+    assert sessions.pending(ticket)
+    assert sessions.redeem(ticket) == "token"
+    assert sessions.redeem(ticket) is None and not sessions.pending(ticket)
+    assert sessions.redeem("made-up") is None and sessions.redeem(None) is None
