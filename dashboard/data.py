@@ -16,7 +16,7 @@ import polars as pl
 import streamlit as st
 
 from etl.metrics import audience, insights, outcomes, quality, report
-from etl.warehouse import DEFAULT_DB, is_current, query
+from etl.warehouse import DEFAULT_DB, is_current
 
 MODULES = {module.__name__: module for module in (outcomes, insights, audience, quality, report)}
 
@@ -77,10 +77,9 @@ def figure(function: Callable[..., pl.DataFrame | str], *args: object, **kwargs:
 
 
 @st.cache_data(ttl=600, max_entries=64, show_spinner=False)
-def choices(column: str, version: str) -> list[str]:
-    """Distinct values of a filter column, for the sidebar."""
+def choices(column: str, version: str, institution: str | None = None) -> list[str]:
+    """Distinct values of a filter column, for the sidebar; a bound director's (`institution`) only."""
     con = connection()
-    if con is None or column not in ("institution", "class_level", "industry", "platform", "term", "function"):
+    if con is None or column not in outcomes.FILTER_COLUMNS:
         return []
-    frame = query(con, "select value from filter_values where column_name = ? order by position", [column])
-    return frame["value"].to_list()
+    return outcomes.filter_choices(con, column, institution)

@@ -25,11 +25,11 @@ def sidebar_filters(institution: str | None = None) -> Filters:
             st.sidebar.multiselect(label, [institution], default=[institution], key="f_institution", disabled=True)
             chosen[column] = (institution,)
             continue
-        options = data.choices(column, version)
+        options = data.choices(column, version, institution)
         picked = st.sidebar.multiselect(label, options, default=_from_url(column, options), key=f"f_{column}",
                                         placeholder="All")
         chosen[column] = tuple(picked)
-    terms = data.choices("term", version)
+    terms = data.choices("term", version, institution)
     term_from = term_to = None
     if len(terms) > 1:
         url_from = st.query_params.get("term_from")

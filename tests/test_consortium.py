@@ -14,7 +14,7 @@ from dashboard import registry
 from etl.accounts import User, UserStore
 from etl.cli import main
 from etl.metrics.insights import ranked_offer_rates
-from etl.metrics.outcomes import Filters, outcome_counts
+from etl.metrics.outcomes import Filters, filter_choices, outcome_counts
 from tests.conftest import run_app
 
 INSTITUTION = "Lakeshore College"
@@ -91,3 +91,23 @@ def test_users_add_binds_a_director_to_an_institution(sample: tuple[Path, Path],
     student = ["users", "add", "--users", str(users), "--username", "sam", "--role", "student", "--institution",
                INSTITUTION]
     assert CliRunner().invoke(main, student, input="a long password\n").exit_code == 1
+
+
+def test_a_bound_directors_filters_offer_only_the_institutions_values(hand_db: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sidebar's lists would otherwise tell a bound director which industries, platforms, class levels and terms
+    other institutions' students have (in the hand-built source only U2's students applied through Direct)."""
+    con = duckdb.connect(str(hand_db), read_only=True)
+    own = {column: set(r[0] for r in con.sql(f"select distinct {column} from fact_applications "
+                                               "where institution = 'U1'").fetchall())
+           for column in ("class_level", "industry", "platform", "term")}
+    everyone = {column: set(filter_choices(con, column)) for column in own}
+    con.close()
+    assert all(own[c] < everyone[c] for c in own)  # each list loses something
+    at = run_app(hand_db, monkeypatch, User("uma", "director", institution="U1"), k="0")
+    for column in ("class_level", "industry", "platform"):
+        assert set(at.multiselect(key=f"f_{column}").options) == own[column], column
+    assert at.multiselect(key="f_institution").options == ["U1"]
+    at = run_app(hand_db, monkeypatch, User("dana", "director"), k="0")
+    for column in ("class_level", "industry", "platform"):
+        assert set(at.multiselect(key=f"f_{column}").options) == everyone[column], column

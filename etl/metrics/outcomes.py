@@ -258,6 +258,23 @@ def term_order(con: duckdb.DuckDBPyConnection) -> list[str]:
         "value"].to_list()
 
 
+FILTER_COLUMNS = ("institution", "class_level", "industry", "platform", "term", "function")
+
+
+def filter_choices(con: duckdb.DuckDBPyConnection, column: str, institution: str | None = None) -> list[str]:
+    """The values a filter offers, in order; for a director bound to `institution`, only those its students' own
+    applications hold (the others would tell of other institutions)."""
+    if column not in FILTER_COLUMNS:
+        raise ValueError(f"no filter on {column!r}")
+    if institution is None:
+        sql, params = "select value from filter_values where column_name = ? order by position", [column]
+    else:
+        sql = (f"select f.value from filter_values f where f.column_name = ? and f.value in (select {column} "
+               "from fact_applications where institution = ?) order by f.position")
+        params = [column, institution]
+    return query(con, sql, params)["value"].to_list()
+
+
 def group_order(con: duckdb.DuckDBPyConnection, dimension: str) -> list[str] | None:
     """The display order of a dimension's groups when it has one (terms, bands, class levels); else None."""
     if dimension == "term":
