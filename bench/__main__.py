@@ -27,8 +27,10 @@ err = Console(stderr=True)
 @click.option("--runs", type=click.IntRange(1, 100), default=5, show_default=True,
               help="Warm runs per page, each with different filters.")
 @click.option("--browser", is_flag=True, help="Also time pages in headless Chromium (/usr/bin/chromium).")
+@click.option("--directors", type=click.IntRange(0, 50), default=0, show_default=True,
+              help="Also time this many directors at once in headless Chromium (0: not measured).")
 @click.option("--from-results", is_flag=True, help="Measure nothing: rewrite the tables from WORK/results.json.")
-def main(sizes: str, work: Path, out: Path, runs: int, browser: bool, from_results: bool) -> None:
+def main(sizes: str, work: Path, out: Path, runs: int, browser: bool, directors: int, from_results: bool) -> None:
     """Measure load, report and page speed and memory; write a table to docs/benchmarks.md."""
     try:
         numbers = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
@@ -41,7 +43,8 @@ def main(sizes: str, work: Path, out: Path, runs: int, browser: bool, from_resul
         results = [harness.Result(**r) for r in json.loads(saved.read_text())]
     else:
         command = ("python -m bench " + " ".join(sys.argv[1:])).strip()
-        results = harness.run(numbers, work.resolve(), runs=runs, browser=browser, progress=lambda m: err.print(m),
+        results = harness.run(numbers, work.resolve(), runs=runs, browser=browser, directors=directors,
+                              progress=lambda m: err.print(m),
                               command=command)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(harness.markdown(results))

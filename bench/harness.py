@@ -48,6 +48,7 @@ class Result:
     pages: dict = field(default_factory=dict)
     hand_sql: dict = field(default_factory=dict)
     browser: dict = field(default_factory=dict)
+    directors: dict = field(default_factory=dict)
     command: str = ""  # the `python -m bench` command that measured this size
 
 
@@ -260,25 +261,18 @@ def bench_hand_sql(db: Path, runs: int = 5) -> dict:
     return results
 
 
-def bench_browser(db: Path) -> dict:
-    """Seconds to a rendered overview and 'What leads to offers' in Chromium, and the server's memory after every
-    page (signed in as a director)."""
+@contextmanager
+def _dashboard(db: Path, users: Path) -> Iterator[tuple[str, int]]:
+    """A fresh dashboard server on `db` (the shipped server command) on a free port: its address and process id."""
     import socket
-    import tempfile
     import urllib.request
 
-    from playwright.sync_api import sync_playwright
+    from dashboard.serve import command
 
-    from etl.accounts import UserStore
-
-    users = Path(tempfile.mkdtemp()) / "users.json"
-    UserStore(users).add("bench", "director", "bench-password")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "MIO_DB": str(db), "MIO_USERS": str(users)}
-    from dashboard.serve import command
-
     server = subprocess.Popen(command(port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -288,40 +282,121 @@ def bench_browser(db: Path) -> dict:
                 break
             except OSError:
                 time.sleep(0.3)
-        results: dict = {}
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_page()
-            page.goto(url)
-            page.get_by_role("textbox", name="Username").fill("bench")
-            page.get_by_role("textbox", name="Password").fill("bench-password")
-            started = time.perf_counter()
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=120_000)
-            results["overview_s"] = time.perf_counter() - started
-            page.wait_for_timeout(1000)
-            titles = ["What leads to offers", "Trends", "Channels", "Equity", "First destinations", "Skills",
-                      "Career test-drive", "Employers", "Data quality"]
-            for title in titles:
-                started = time.perf_counter()
-                page.get_by_role("link", name=title, exact=True).click()
-                page.get_by_role("heading", name=title if title != "Channels" else "Channels and platforms")
-                page.wait_for_timeout(300)
-                page.wait_for_load_state()
-                if title == "What leads to offers":
-                    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2",
-                                           timeout=120_000)
-                    results["offers_s"] = time.perf_counter() - started
-                page.wait_for_timeout(1500)
-            browser.close()
-        status = Path(f"/proc/{server.pid}/status").read_text()
-        results["server_rss_mb"] = int(next(line.split()[1] for line in status.splitlines()
-                                            if line.startswith("VmRSS"))) / 1024
-        return results
+        yield url, server.pid
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _memory_mb(pid: int, field_name: str) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith(field_name))) / 1024
+
+
+def _director(password: str) -> Path:
+    import tempfile
+
+    from etl.accounts import UserStore
+
+    users = Path(tempfile.mkdtemp()) / "users.json"
+    UserStore(users).add("bench", "director", password)
+    return users
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def bench_browser(db: Path) -> dict:
+    """Seconds to a rendered overview and 'What leads to offers' in Chromium, and the server's memory after every
+    page (signed in as a director)."""
+    from playwright.sync_api import sync_playwright
+
+    results: dict = {}
+    with _dashboard(db, _director("bench-password")) as (url, pid), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(url)
+        page.get_by_role("textbox", name="Username").fill("bench")
+        page.get_by_role("textbox", name="Password").fill("bench-password")
+        started = time.perf_counter()
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=120_000)
+        results["overview_s"] = time.perf_counter() - started
+        page.wait_for_timeout(1000)
+        titles = ["What leads to offers", "Trends", "Channels", "Equity", "First destinations", "Skills",
+                  "Career test-drive", "Employers", "Data quality"]
+        for title in titles:
+            started = time.perf_counter()
+            page.get_by_role("link", name=title, exact=True).click()
+            page.get_by_role("heading", name=title if title != "Channels" else "Channels and platforms")
+            page.wait_for_timeout(300)
+            page.wait_for_load_state()
+            if title == "What leads to offers":
+                page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2",
+                                       timeout=120_000)
+                results["offers_s"] = time.perf_counter() - started
+            page.wait_for_timeout(1500)
+        browser.close()
+        results["server_rss_mb"] = _memory_mb(pid, "VmRSS")
+    return results
+
+
+# The director pages the simultaneous sessions click through, each with the heading that shows it has drawn.
+DIRECTOR_TOUR = (("What leads to offers", "What leads to offers"), ("Trends", "Trends by term"),
+                 ("Channels", "Channels and platforms"), ("Equity", "Equity"),
+                 ("First destinations", "First destinations"), ("Skills", "Skills"),
+                 ("Employers", "Employers"))
+# Set in each page before a click: the milliseconds until the page shows HEADING with a drawn chart and nothing stale
+# (a MutationObserver, so that ten sessions measured from one thread each get their own time).
+_WATCH = """([heading, charts]) => {
+  window.__drawn = null;
+  const t0 = performance.now();
+  const done = () => [...document.querySelectorAll('h1')].some(h => h.textContent.trim() === heading)
+    && document.querySelectorAll('.js-plotly-plot').length >= charts
+    && !document.querySelector('[data-stale="true"]');
+  const observer = new MutationObserver(() => {
+    if (window.__drawn === null && done()) { window.__drawn = performance.now() - t0; observer.disconnect(); }
+  });
+  observer.observe(document.body, {childList: true, subtree: true, attributes: true});
+}"""
+
+
+def bench_directors(db: Path, sessions: int = 10) -> dict:
+    """`sessions` directors at once on a fresh server (one headless Chromium, a context each): seconds from clicking
+    "Sign in" to a drawn overview, and from clicking a page's link to the drawn page, for every session and page of
+    DIRECTOR_TOUR (clicked by all sessions together); the server's memory at the end and at its peak; any page
+    showing an exception."""
+    from playwright.sync_api import sync_playwright
+
+    sign_in_s: list[float] = []
+    page_s: list[float] = []
+    exceptions = 0
+    with _dashboard(db, _director("bench-password")) as (url, pid), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        contexts = [browser.new_context(viewport={"width": 1440, "height": 900}) for _ in range(sessions)]
+        pages = [context.new_page() for context in contexts]
+        for page in pages:
+            page.goto(url)
+            page.get_by_role("textbox", name="Username").fill("bench")
+            page.get_by_role("textbox", name="Password").fill("bench-password")
+        steps = [("Sign in", "Which micro-internships lead to job offers?", 2, sign_in_s)]
+        steps += [(link, heading, 1, page_s) for link, heading in DIRECTOR_TOUR]
+        for link, heading, charts, times in steps:
+            for page in pages:  # one click right after the other: the server serves them together
+                page.evaluate(_WATCH, [heading, charts])
+                if link == "Sign in":
+                    page.get_by_role("button", name="Sign in").click()
+                else:
+                    page.get_by_role("link", name=link, exact=True).click()
+            for page in pages:
+                page.wait_for_function("window.__drawn !== null", timeout=120_000)
+                times.append(page.evaluate("window.__drawn") / 1000)
+                exceptions += page.locator("[data-testid='stException']").count()
+        browser.close()
+        memory = {"server_rss_mb": _memory_mb(pid, "VmRSS"), "server_peak_mb": _memory_mb(pid, "VmHWM")}
+    return {"sessions": sessions, "sign_in_p50_s": percentile(sign_in_s, 0.5),
+            "sign_in_p95_s": percentile(sign_in_s, 0.95), "page_p50_s": percentile(page_s, 0.5),
+            "page_p95_s": percentile(page_s, 0.95), "page_views": len(page_s), "exceptions": exceptions, **memory}
 
 
 def machine() -> dict:
@@ -339,7 +414,7 @@ def machine() -> dict:
     }
 
 
-def run(sizes: list[int], work: Path, runs: int = 5, browser: bool = False,
+def run(sizes: list[int], work: Path, runs: int = 5, browser: bool = False, directors: int = 0,
         progress: Callable[[str], None] = print, command: str = "") -> list[Result]:
     """Measure each size; results of other sizes measured earlier in the same work folder are kept beside them."""
     saved = work / "results.json"
@@ -365,6 +440,9 @@ def run(sizes: list[int], work: Path, runs: int = 5, browser: bool = False,
         if browser:
             progress(f"{size:,}: browser")
             result.browser = bench_browser(db)
+        if directors:
+            progress(f"{size:,}: {directors} directors at once")
+            result.directors = bench_directors(db, directors)
         results.append(result)
         results.sort(key=lambda r: r.size)
         saved.write_text(json.dumps([r.__dict__ for r in results], indent=2))
@@ -426,4 +504,20 @@ def markdown(results: list[Result]) -> str:
         for r in browsed:
             lines.append(f"| {r.applications:,} | {r.browser['overview_s']:.1f} s | {r.browser['offers_s']:.1f} s | "
                          f"{r.browser['server_rss_mb']:,.0f} MB |")
+    crowded = [r for r in results if r.directors]
+    if crowded:
+        tour = ", ".join(link for link, _ in DIRECTOR_TOUR)
+        lines += ["", "## Directors at once", "",
+                  "Directors signing in together to a freshly started server, one headless Chromium with a context "
+                  f"each, then clicking through {tour} together. Each time runs from the click to the page drawn "
+                  "(its heading, its charts, nothing stale), measured in the page. Targets: sign-in to a drawn "
+                  "overview p95 ≤ 3 s, page p95 ≤ 1.5 s.", "",
+                  "| applications | sessions | sign-in to drawn overview p50 | p95 | page p50 | p95 | page views "
+                  "| exceptions | server memory at the end | its peak |", "|" + "---:|" * 10]
+        for r in crowded:
+            d = r.directors
+            lines.append(f"| {r.applications:,} | {d['sessions']} | {d['sign_in_p50_s']:.1f} s | "
+                         f"{d['sign_in_p95_s']:.1f} s | {d['page_p50_s']:.2f} s | {d['page_p95_s']:.2f} s | "
+                         f"{d['page_views']} | {d['exceptions']} | {d['server_rss_mb']:,.0f} MB | "
+                         f"{d['server_peak_mb']:,.0f} MB |")
     return "\n".join(lines) + "\n"
