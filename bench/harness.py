@@ -293,13 +293,15 @@ def _memory_mb(pid: int, field_name: str) -> float:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith(field_name))) / 1024
 
 
-def _director(password: str) -> Path:
+def _director(password: str, accounts: int = 1) -> Path:
+    """A users file with director accounts `bench` (and `bench2` … `bench{accounts}`), all with `password`."""
     import tempfile
 
     from etl.accounts import UserStore
 
     users = Path(tempfile.mkdtemp()) / "users.json"
-    UserStore(users).add("bench", "director", password)
+    for number in range(1, accounts + 1):
+        UserStore(users).add("bench" if number == 1 else f"bench{number}", "director", password)
     return users
 
 
@@ -346,42 +348,47 @@ DIRECTOR_TOUR = (("What leads to offers", "What leads to offers"), ("Trends", "T
                  ("Channels", "Channels and platforms"), ("Equity", "Equity"),
                  ("First destinations", "First destinations"), ("Skills", "Skills"),
                  ("Employers", "Employers"))
-# Set in each page before a click: the milliseconds until the page shows HEADING with a drawn chart and nothing stale
-# (a MutationObserver, so that ten sessions measured from one thread each get their own time).
+# Set in each page before a click: the milliseconds until the page shows HEADING (the server has answered) and until
+# it also shows CHARTS drawn charts and nothing stale (the browser has drawn them too); a MutationObserver, so that
+# ten sessions measured from one thread each get their own times.
 _WATCH = """([heading, charts]) => {
+  window.__shown = null;
   window.__drawn = null;
   const t0 = performance.now();
-  const done = () => [...document.querySelectorAll('h1')].some(h => h.textContent.trim() === heading)
-    && document.querySelectorAll('.js-plotly-plot').length >= charts
-    && !document.querySelector('[data-stale="true"]');
+  const titled = () => [...document.querySelectorAll('h1')].some(h => h.textContent.trim() === heading);
   const observer = new MutationObserver(() => {
-    if (window.__drawn === null && done()) { window.__drawn = performance.now() - t0; observer.disconnect(); }
+    if (window.__shown === null && titled()) { window.__shown = performance.now() - t0; }
+    if (window.__shown !== null && document.querySelectorAll('.js-plotly-plot').length >= charts
+        && !document.querySelector('[data-stale="true"]')) {
+      window.__drawn = performance.now() - t0;
+      observer.disconnect();
+    }
   });
   observer.observe(document.body, {childList: true, subtree: true, attributes: true});
 }"""
 
 
 def bench_directors(db: Path, sessions: int = 10) -> dict:
-    """`sessions` directors at once on a fresh server (one headless Chromium, a context each): seconds from clicking
-    "Sign in" to a drawn overview, and from clicking a page's link to the drawn page, for every session and page of
-    DIRECTOR_TOUR (clicked by all sessions together); the server's memory at the end and at its peak; any page
-    showing an exception."""
+    """`sessions` directors (each with an account of their own) at once on a fresh server, one headless Chromium with
+    a context each: seconds from clicking "Sign in" to the overview, and from clicking a page's link to the page, for
+    every session and page of DIRECTOR_TOUR (clicked by all sessions together), both to the page's heading (the
+    server has answered) and to its charts drawn (the browser, on the same cores, has drawn them); the server's memory
+    at the end and at its peak; any page showing an exception."""
     from playwright.sync_api import sync_playwright
 
-    sign_in_s: list[float] = []
-    page_s: list[float] = []
+    times: dict[str, list[float]] = {"sign_in_shown": [], "sign_in": [], "page_shown": [], "page": []}
     exceptions = 0
-    with _dashboard(db, _director("bench-password")) as (url, pid), sync_playwright() as p:
+    with _dashboard(db, _director("bench-password", sessions)) as (url, pid), sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         contexts = [browser.new_context(viewport={"width": 1440, "height": 900}) for _ in range(sessions)]
         pages = [context.new_page() for context in contexts]
-        for page in pages:
+        for number, page in enumerate(pages, start=1):
             page.goto(url)
-            page.get_by_role("textbox", name="Username").fill("bench")
+            page.get_by_role("textbox", name="Username").fill("bench" if number == 1 else f"bench{number}")
             page.get_by_role("textbox", name="Password").fill("bench-password")
-        steps = [("Sign in", "Which micro-internships lead to job offers?", 2, sign_in_s)]
-        steps += [(link, heading, 1, page_s) for link, heading in DIRECTOR_TOUR]
-        for link, heading, charts, times in steps:
+        steps = [("Sign in", "Which micro-internships lead to job offers?", 2, "sign_in")]
+        steps += [(link, heading, 1, "page") for link, heading in DIRECTOR_TOUR]
+        for link, heading, charts, kind in steps:
             for page in pages:  # one click right after the other: the server serves them together
                 page.evaluate(_WATCH, [heading, charts])
                 if link == "Sign in":
@@ -390,13 +397,14 @@ def bench_directors(db: Path, sessions: int = 10) -> dict:
                     page.get_by_role("link", name=link, exact=True).click()
             for page in pages:
                 page.wait_for_function("window.__drawn !== null", timeout=120_000)
-                times.append(page.evaluate("window.__drawn") / 1000)
+                times[f"{kind}_shown"].append(page.evaluate("window.__shown") / 1000)
+                times[kind].append(page.evaluate("window.__drawn") / 1000)
                 exceptions += page.locator("[data-testid='stException']").count()
         browser.close()
         memory = {"server_rss_mb": _memory_mb(pid, "VmRSS"), "server_peak_mb": _memory_mb(pid, "VmHWM")}
-    return {"sessions": sessions, "sign_in_p50_s": percentile(sign_in_s, 0.5),
-            "sign_in_p95_s": percentile(sign_in_s, 0.95), "page_p50_s": percentile(page_s, 0.5),
-            "page_p95_s": percentile(page_s, 0.95), "page_views": len(page_s), "exceptions": exceptions, **memory}
+    figures = {f"{kind}_{name}_s": percentile(values, q) for kind, values in times.items()
+               for name, q in (("p50", 0.5), ("p95", 0.95))}
+    return {"sessions": sessions, **figures, "page_views": len(times["page"]), "exceptions": exceptions, **memory}
 
 
 def machine() -> dict:
@@ -510,14 +518,17 @@ def markdown(results: list[Result]) -> str:
         lines += ["", "## Directors at once", "",
                   "Directors signing in together to a freshly started server, one headless Chromium with a context "
                   f"each, then clicking through {tour} together. Each time runs from the click to the page drawn "
-                  "(its heading, its charts, nothing stale), measured in the page. Targets: sign-in to a drawn "
-                  "overview p95 ≤ 3 s, page p95 ≤ 1.5 s.", "",
-                  "| applications | sessions | sign-in to drawn overview p50 | p95 | page p50 | p95 | page views "
-                  "| exceptions | server memory at the end | its peak |", "|" + "---:|" * 10]
+                  "(shown: its heading is there, the server has answered; drawn: its charts too, with nothing stale), "
+                  "measured in the page. The browser's ten sessions run on the same two cores as the server. "
+                  "Targets: sign-in to a drawn overview p95 ≤ 3 s, page p95 ≤ 1.5 s.", "",
+                  "| applications | sessions | sign-in to overview shown p50 / p95 | to overview drawn p50 / p95 "
+                  "| page shown p50 / p95 | page drawn p50 / p95 | page views | exceptions | server memory at the "
+                  "end | its peak |", "|" + "---:|" * 10]
         for r in crowded:
             d = r.directors
-            lines.append(f"| {r.applications:,} | {d['sessions']} | {d['sign_in_p50_s']:.1f} s | "
-                         f"{d['sign_in_p95_s']:.1f} s | {d['page_p50_s']:.2f} s | {d['page_p95_s']:.2f} s | "
-                         f"{d['page_views']} | {d['exceptions']} | {d['server_rss_mb']:,.0f} MB | "
-                         f"{d['server_peak_mb']:,.0f} MB |")
+            lines.append(f"| {r.applications:,} | {d['sessions']} | {d['sign_in_shown_p50_s']:.1f} / "
+                         f"{d['sign_in_shown_p95_s']:.1f} s | {d['sign_in_p50_s']:.1f} / {d['sign_in_p95_s']:.1f} s "
+                         f"| {d['page_shown_p50_s']:.2f} / {d['page_shown_p95_s']:.2f} s | {d['page_p50_s']:.2f} / "
+                         f"{d['page_p95_s']:.2f} s | {d['page_views']} | {d['exceptions']} | "
+                         f"{d['server_rss_mb']:,.0f} MB | {d['server_peak_mb']:,.0f} MB |")
     return "\n".join(lines) + "\n"

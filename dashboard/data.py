@@ -69,11 +69,18 @@ def _compute(module: str, name: str, args: tuple, kwargs: tuple, version: str) -
     return getattr(MODULES[module], name)(con, *args, **dict(kwargs))
 
 
+# Sessions asking for the same figure at once (ten directors opening the overview) compute it once: the first takes
+# the key's lock and fills the cache, the others wait for it and read the cache. Striped, so the locks stay few.
+_STRIPES = [threading.Lock() for _ in range(64)]
+
+
 def figure(function: Callable[..., pl.DataFrame | str], *args: object, **kwargs: object) -> pl.DataFrame | str:
     """`function(connection, *args, **kwargs)` from the metrics layer, cached per warehouse version."""
     if function.__module__ not in MODULES:
         raise ValueError(f"{function.__qualname__} is not part of the metrics layer")
-    return _compute(function.__module__, function.__name__, args, tuple(sorted(kwargs.items())), version())
+    key = (function.__module__, function.__name__, args, tuple(sorted(kwargs.items())), version())
+    with _STRIPES[hash(key) % len(_STRIPES)]:
+        return _compute(*key)
 
 
 @st.cache_data(ttl=600, max_entries=64, show_spinner=False)
