@@ -30,7 +30,12 @@ DEMO_STUDENTS = 5000
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
-    """Micro-internship outcomes: which projects lead to offers, for whom, through which channel."""
+    """Micro-internship outcomes: which projects lead to offers, for whom, through which channel.
+
+    \b
+    Start with `mio demo`, or: mio generate → mio load → mio report / mio serve.
+    Exit codes: 0 success; 1 input rejected or a check failed; 2 wrong options.
+    """
 
 
 @main.command()
@@ -111,7 +116,8 @@ def _print_load(result, every_row: bool = False) -> None:  # noqa: ANN001 - Load
 @click.option("--dry-run", is_flag=True, help="Check everything and list every quarantined row; write nothing.")
 @click.option("--max-bad-rows", type=click.FloatRange(0, 1), default=0.05, show_default=True,
               help="Reject the whole source when any file has more than this share of quarantined rows.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table: a summary for reading (stderr); json: the result for programs (stdout).")
 def load(source: Path, db: Path, mapping: Path | None, dry_run: bool, max_bad_rows: float, fmt: str) -> None:
     """Validate a source and load it into the warehouse, all or nothing.
 
@@ -120,6 +126,7 @@ def load(source: Path, db: Path, mapping: Path | None, dry_run: bool, max_bad_ro
     skill_assessments, offers, first_destinations; any subset whose references resolve.
     Formats: .csv (UTF-8, header row), .parquet, .json / .jsonl / .ndjson, .xlsx.
     Columns, types and rules: docs/data-contract.md.
+    Exit codes: 0 loaded (with --dry-run: would load); 1 rejected, the warehouse unchanged; 2 wrong options.
     """
     result = _load_with_progress(source, db, max_bad_rows, mapping, dry_run)
     if fmt == "json":
@@ -197,16 +204,25 @@ def _json_value(value: object) -> object:
     return value
 
 
-@main.command()
-@click.option("--by", "dimension", type=click.Choice(DIMENSIONS), help="Group the outcome table by this.")
+@main.command(context_settings={"max_content_width": 100})
+@click.option("--by", "dimension", type=click.Choice(DIMENSIONS), metavar="DIMENSION",
+              help=f"Group the outcome table by one of: {', '.join(DIMENSIONS)}.")
 @click.option("--metric", type=click.Choice(["outcomes", "destinations"]), default=None,
-              help="destinations: NACE first-destination rates by cohort.")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+              help="destinations: NACE first-destination rates, one row per cohort and participation.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="The warehouse to read (MIO_DB, else data/warehouse.duckdb); opened read-only.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
+              help="table: for reading (stderr, rates in %); json and csv: the contract's keys and fractions "
+                   "(stdout).")
 @click.option("--min-cell", type=click.IntRange(min=0), default=DEFAULT_MIN_CELL, show_default=True,
               help="Suppress groups whose denominator is below this (0 shows all).")
 def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_cell: int) -> None:
-    """Print the outcome table by a dimension, or first-destination outcomes."""
+    """Print the outcome table by a dimension, or first-destination outcomes.
+
+    \b
+    Columns: docs/data-contract.md §4 (outcome table) and §7 (first destinations).
+    Exit codes: 0 printed; 1 no warehouse, or one from another version (load again); 2 wrong options.
+    """
     if metric == "destinations" and dimension:
         raise click.UsageError("--by goes with the outcome table, not with --metric destinations")
     if metric != "destinations" and not dimension:
@@ -225,7 +241,17 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
             con, dimension, min_cell=min_cell)
     finally:
         con.close()
-    emit(frame, fmt)
+    if fmt != "table":
+        emit(frame, fmt)
+        return
+    from etl import terminal
+
+    tables = (terminal.destination_tables(frame, min_cell) if metric == "destinations"
+              else terminal.outcome_tables(frame, dimension, min_cell))
+    for table in tables:
+        err.print(table)
+    if (note := terminal.footnote(frame, min_cell)) is not None:
+        err.print(note, soft_wrap=False)
 
 
 def emit(frame: pl.DataFrame, fmt: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -124,3 +125,34 @@ def test_demo_generates_loads_and_prints_one_account_per_role(tmp_path: Path,
     assert set(printed) == {"director", "employer", "student"}
     for username, password in printed.items():
         assert store.authenticate(username, password) is not None
+
+
+@pytest.mark.parametrize("dimension", ["employer", "industry", "overall"])
+def test_the_report_reads_in_an_80_column_terminal(sample: tuple[Path, Path], dimension: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counts with separators, rates as percentages, groups wrapped rather than cut, suppressed groups marked."""
+    import duckdb
+
+    from etl.metrics.outcomes import outcome_table
+
+    monkeypatch.setenv("COLUMNS", "80")
+    db = sample[1]
+    result = mio("report", "--by", dimension, "--db", str(db), "--min-cell", "20")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    assert "…" not in result.stderr  # nothing truncated
+    con = duckdb.connect(str(db), read_only=True)
+    table = outcome_table(con, dimension, min_cell=20)
+    con.close()
+    text = " ".join(result.stderr.split())
+    for row in table.iter_rows(named=True):
+        if row["suppressed"]:
+            continue
+        assert f"{row['applications']:,}" in text
+        if row["offer_rate"] is not None:
+            assert f"{row['offer_rate'] * 100:.1f}" in text
+    assert ("*" in text) == bool(table["suppressed"].any())
+    if table["suppressed"].any():
+        assert "suppressed: fewer than 20" in text
+    assert not re.search(r"\b0\.\d{3}", text)  # no fractions: rates are percentages

@@ -1,0 +1,68 @@
+"""`mio report` in a terminal: the outcome table as two tables that fit 80 columns (counts, then rates as
+percentages), with short headers, thousands separators, the group wrapped, and suppressed groups marked.
+
+JSON and CSV keep the contract's columns and fractions; this is only how a person reads them.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from rich import box
+from rich.table import Table
+
+# (column, header) for the two tables of the outcome table and the one of first destinations.
+COUNTS = (("applications", "applications"), ("applicants", "students"), ("placements", "placed"),
+          ("completed", "completed"), ("offers", "offers"), ("median_days_to_offer", "days to\noffer"))
+RATES = (("selection_rate", "selected\n%"), ("completion_rate", "completed\n%"), ("offer_rate", "offer\n%"),
+         ("conversion_rate", "converted\n%"), ("acceptance_rate", "accepted\n%"))
+DESTINATIONS = (("cohort_size", "students"), ("knowledge_rate", "known\n%"),
+                ("career_outcomes_rate", "career\noutcomes %"), ("median_salary_usd", "median\nsalary"))
+MARK = "*"
+
+
+def _cell(column: str, value: object) -> str:
+    if value is None:
+        return "—"
+    if column.endswith("_rate"):
+        return f"{float(value) * 100:.1f}"
+    if column == "median_salary_usd":
+        return f"${float(value):,.0f}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _table(frame: pl.DataFrame, keys: list[tuple[str, str]], columns: tuple[tuple[str, str], ...], title: str
+           ) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left")
+    for _, header in keys:
+        table.add_column(header, min_width=13, max_width=22)
+    for _, header in columns:
+        table.add_column(header, justify="right", no_wrap=True)
+    for row in frame.iter_rows(named=True):
+        names = [str(row[key]) for key, _ in keys]
+        if row.get("suppressed"):
+            names[-1] += f" {MARK}"
+        table.add_row(*names, *[_cell(column, row[column]) for column, _ in columns])
+    return table
+
+
+def outcome_tables(frame: pl.DataFrame, dimension: str, min_cell: int) -> list[Table]:
+    """The outcome table (docs/data-contract.md §4) as counts and rates."""
+    name = dimension.replace("_", " ")
+    by = "" if dimension == "overall" else f" by {name}"
+    keys = [("group", "group" if dimension == "overall" else name)]
+    return [_table(frame, keys, COUNTS, f"Counts{by}"), _table(frame, keys, RATES, f"Rates (%){by}")]
+
+
+def destination_tables(frame: pl.DataFrame, min_cell: int) -> list[Table]:
+    """First destinations (§7), one row per cohort and participation."""
+    keys = [("cohort", "cohort"), ("participated", "took part")]
+    return [_table(frame, keys, DESTINATIONS, "First destinations by cohort")]
+
+
+def footnote(frame: pl.DataFrame, min_cell: int) -> str | None:
+    if "suppressed" in frame.columns and frame["suppressed"].any():
+        return (f"{MARK} suppressed: fewer than {min_cell} behind the group (completed projects, or applications where "
+                "none completed; students for destinations), or beside a single such group. — no figure.")
+    return None
