@@ -7,7 +7,8 @@ import streamlit as st
 from dashboard import data
 from etl.metrics.outcomes import DEFAULT_MIN_CELL, Filters
 
-MULTI = {"institution": "Institution", "class_level": "Class level", "industry": "Industry", "platform": "Platform"}
+MULTI = {"institution": "Institution", "college": "College", "major": "Major", "class_level": "Class level",
+         "industry": "Industry", "platform": "Platform"}
 
 
 def _from_url(key: str, allowed: list[str]) -> list[str]:
@@ -48,6 +49,8 @@ def sidebar_filters(institution: str | None = None) -> Filters:
     return Filters(
         institutions=chosen["institution"],
         class_levels=chosen["class_level"],
+        colleges=chosen["college"],
+        majors=chosen["major"],
         industries=chosen["industry"],
         platforms=chosen["platform"],
         term_from=None if full_range else term_from,

@@ -55,6 +55,36 @@ def test_overview_follows_filters_from_the_url(sample: tuple[Path, Path], monkey
                                                      platforms=("Handshake", "Riipen"), class_levels=("senior",)))
 
 
+def test_college_and_major_filter_every_figure(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The filters a director expects beside institution: college and major, from the URL and the sidebar, applied
+    to the application figures and to the student-based ones (participation, first destinations) alike."""
+    from etl.metrics.insights import participation
+    from etl.metrics.outcomes import destinations_counts, filter_choices
+
+    _, db = sample
+    con = connect(db)
+    colleges, majors = filter_choices(con, "college"), filter_choices(con, "major")
+    assert len(colleges) > 1 and len(majors) > 1
+    college = colleges[0]
+    in_college = {r[0] for r in con.sql("select distinct major from students where college = ?",
+                                         params=[college]).fetchall()}
+    major = sorted(in_college)[0]
+    at = run_app(db, monkeypatch, college=college)
+    assert at.multiselect(key="f_college").value == [college]
+    assert shown(at) == expected_metrics(db, Filters(colleges=(college,)))
+    assert shown(at)["Applications"] != expected_metrics(db, Filters())["Applications"]
+    at.multiselect(key="f_major").select(major).run()
+    assert at.query_params["major"] in (major, [major])
+    both = Filters(colleges=(college,), majors=(major,))
+    assert shown(at) == expected_metrics(db, both)
+    students = con.sql("select count(*) from students where college = ? and major = ?",
+                       params=[college, major]).fetchall()[0][0]
+    assert participation(con, "first_generation", both)["students"].sum() == students
+    graduated = con.sql("select count(*) from students where college = ? and major = ? and graduation_date is not "
+                        "null", params=[college, major]).fetchall()[0][0]
+    assert destinations_counts(con, both)["cohort_size"].sum() == graduated
+
+
 def test_overview_ignores_unknown_url_values(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     _, db = sample
     at = run_app(db, monkeypatch, institution="'; drop table students; --")

@@ -97,6 +97,8 @@ class Filters:
 
     institutions: tuple[str, ...] = ()
     class_levels: tuple[str, ...] = ()
+    colleges: tuple[str, ...] = ()
+    majors: tuple[str, ...] = ()
     industries: tuple[str, ...] = ()
     platforms: tuple[str, ...] = ()
     term_from: str | None = None
@@ -115,6 +117,8 @@ class Filters:
 
         one_of("institution", self.institutions)
         one_of("class_level", self.class_levels)
+        one_of("college", self.colleges)
+        one_of("major", self.majors)
         if table == "fact_applications":
             one_of("industry", self.industries)
             one_of("platform", self.platforms)
@@ -258,7 +262,7 @@ def term_order(con: duckdb.DuckDBPyConnection) -> list[str]:
         "value"].to_list()
 
 
-FILTER_COLUMNS = ("institution", "class_level", "industry", "platform", "term", "function")
+FILTER_COLUMNS = ("institution", "college", "major", "class_level", "industry", "platform", "term", "function")
 
 
 def filter_choices(con: duckdb.DuckDBPyConnection, column: str, institution: str | None = None) -> list[str]:

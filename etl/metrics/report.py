@@ -55,7 +55,8 @@ def _table(frame: pl.DataFrame) -> str:
 
 def _describe(filters: Filters) -> str:
     parts = [
-        ("institutions", filters.institutions), ("class levels", filters.class_levels),
+        ("institutions", filters.institutions), ("colleges", filters.colleges), ("majors", filters.majors),
+        ("class levels", filters.class_levels),
         ("industries", filters.industries), ("platforms", filters.platforms),
     ]
     text = [f"{name}: {', '.join(values)}" for name, values in parts if values]

@@ -13,6 +13,8 @@ select
     s.student_id,
     g.institution,
     g.class_level,
+    g.major,
+    g.college,
     s.graduation_date,
     cast(extract(year from s.graduation_date) + case when extract(month from s.graduation_date) >= 7 then 1 else 0 end
          as varchar) as cohort,

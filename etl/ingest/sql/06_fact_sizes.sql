@@ -11,7 +11,12 @@ select 'industry', industry, row_number() over (order by industry) from fact_app
 union all
 select 'platform', platform, row_number() over (order by platform) from fact_applications group by platform
 union all
-select 'function', function, row_number() over (order by function) from fact_applications group by function;
+select 'function', function, row_number() over (order by function) from fact_applications group by function
+union all
+select 'major', major, row_number() over (order by major) from fact_applications where major is not null group by major
+union all
+select 'college', college, row_number() over (order by college) from fact_applications where college is not null
+group by college;
 
 -- How many distinct values each grouping column of fact_applications holds, and how many students and projects
 -- the keys number: the outcome query uses them to choose between a bitmap and a hash set for distinct counts.
