@@ -10,9 +10,10 @@ import streamlit as st
 # `streamlit run dashboard/app.py` puts dashboard/ on the path, not the project root.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard import auth, registry, theme  # noqa: E402,F401 - theme registers the chart template
+from dashboard import auth, registry, theme, ui  # noqa: E402,F401 - theme registers the chart template
 from dashboard.filters import sidebar_filters, sidebar_min_cell  # noqa: E402
 from dashboard.sign_in import sign_in  # noqa: E402
+from etl.office import office  # noqa: E402
 
 # A local icon: a :material/…: icon would be fetched from a font server, and the app works offline.
 st.set_page_config(page_title="Micro-internship outcomes", page_icon=str(Path(__file__).parent / "favicon.png"),
@@ -49,6 +50,11 @@ if user is None:
 page = st.navigation(navigation(user.role, bound=user.institution is not None))
 for key, values in st.session_state.pop("asked_query", {}).items():
     st.query_params[key] = values
+mine = office()
+if mine.logo is not None:
+    st.logo(str(mine.logo), size="large")
+if mine.name:
+    st.sidebar.caption(ui.plain(mine.name))
 auth.sidebar_account(user)
 if user.role == registry.DIRECTOR:
     st.session_state["filters"] = sidebar_filters(user.institution)

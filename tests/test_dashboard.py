@@ -392,3 +392,26 @@ def test_page_downloads_neutralize_formulas(tmp_path: Path, monkeypatch: pytest.
     cells = [cell for text in captured for row in csv.reader(io.StringIO(text)) for cell in row]
     assert "'=HYPERLINK(1)" in cells and "'@SUM(1)" in cells
     assert not [c for c in cells if c[:1] in ("=", "+", "@") or (c[:1] == "-" and not c[1:2].isdigit())]
+
+
+def test_the_offices_name_and_logo_on_the_sidebar_and_the_report(sample: tuple[Path, Path], tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    from etl.metrics.report import outcomes_report
+
+    logo = tmp_path / "logo.png"
+    logo.write_bytes((Path(__file__).resolve().parents[1] / "dashboard" / "favicon.png").read_bytes())
+    name = "Career Center <b>& Co</b> **Ltd**"
+    monkeypatch.setenv("MIO_OFFICE_NAME", name)
+    monkeypatch.setenv("MIO_OFFICE_LOGO", str(logo))
+    at = run_app(sample[1], monkeypatch)
+    captions = [c.value for c in at.sidebar.caption]
+    from dashboard.ui import plain
+
+    assert plain(name) in captions and plain(name) != name  # shown as written, never as Markdown or HTML
+    report = outcomes_report(connect(sample[1]))
+    assert "Career Center &lt;b&gt;&amp; Co&lt;/b&gt; **Ltd**" in report
+    assert f"data:image/png;base64,{base64.b64encode(logo.read_bytes()).decode()}" in report
+    monkeypatch.setenv("MIO_OFFICE_LOGO", str(tmp_path / "missing.png"))  # a wrong path leaves the logo out
+    assert "class='logo'" not in outcomes_report(connect(sample[1]))

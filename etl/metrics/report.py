@@ -17,10 +17,12 @@ import polars as pl
 from etl.metrics.disclosure import RESTS_ON, disclose, public_k, totals_of
 from etl.metrics.insights import equity_table, with_wilson
 from etl.metrics.outcomes import DEFINITIONS, DESTINATION_COLUMNS, Filters, destinations_counts, outcome_counts
+from etl.office import office
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; color: #222; }
 h1 { margin-bottom: 0.2rem; } .meta { color: #666; margin-top: 0; }
+.logo { max-height: 56px; max-width: 240px; } .office { font-weight: 600; margin: 0.3rem 0 0; color: #444; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.6rem; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
@@ -115,7 +117,11 @@ def report_tables(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), 
 def outcomes_report(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = 10) -> str:
     """The report as one HTML document."""
     tables = report_tables(con, filters, min_cell)
-    parts = [f"<h1>Micro-internship outcomes</h1><p class='meta'>Population: {_describe(filters)}. Generated "
+    mine = office()
+    heading = "".join([
+        f"<img class='logo' src='{mine.logo_data_uri()}' alt=''>" if mine.logo else "",
+        f"<p class='office'>{html.escape(mine.name)}</p>" if mine.name else ""])
+    parts = [f"{heading}<h1>Micro-internship outcomes</h1><p class='meta'>Population: {_describe(filters)}. Generated "
              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. A figure resting on fewer than {public_k(min_cell)} students "
              "is left blank, with a second one beside a single blank in a column that adds up to a shown total.</p>"]
     overall = tables["overall"]
