@@ -103,6 +103,23 @@ def chart(figure: go.Figure, name: str) -> None:
                             "displaylogo": False})
 
 
+def benchmark_lines(figure: go.Figure, rate: str, axis: str = "y") -> list[str]:
+    """Draw the national figures published for `rate` as labelled reference lines (dotted, grey) on the rate's
+    axis; return their captions (source and year) for the page to show under the chart."""
+    from etl.metrics.benchmarks import national
+
+    found = national(rate)
+    for benchmark in found:
+        label = f"{benchmark.label}, {benchmark.year}: {benchmark.value:.0%}"
+        line = dict(line_dash="dot", line_color="#666", annotation_text=label, annotation_font_color="#444",
+                    annotation_font_size=11)
+        if axis == "y":
+            figure.add_hline(y=benchmark.value, annotation_position="top left", **line)
+        else:
+            figure.add_vline(x=benchmark.value, annotation_position="top right", **line)
+    return [b.caption() for b in found]
+
+
 def rate_columns(*names: str) -> dict:
     return {n: st.column_config.NumberColumn(n.replace("_", " "), format="percent", help=DEFINITIONS.get(n))
             for n in names}

@@ -415,3 +415,38 @@ def test_the_offices_name_and_logo_on_the_sidebar_and_the_report(sample: tuple[P
     assert f"data:image/png;base64,{base64.b64encode(logo.read_bytes()).decode()}" in report
     monkeypatch.setenv("MIO_OFFICE_LOGO", str(tmp_path / "missing.png"))  # a wrong path leaves the logo out
     assert "class='logo'" not in outcomes_report(connect(sample[1]))
+
+
+def _reference_lines(at: AppTest) -> list[tuple[float, str]]:
+    """(value, label) of every dotted reference line in the page's charts."""
+    import json
+
+    found = []
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        layout = spec.get("layout", {})
+        labels = [a.get("text", "") for a in layout.get("annotations", [])]
+        for shape in layout.get("shapes", []):
+            if shape.get("line", {}).get("dash") == "dot":
+                value = shape["y0"] if shape.get("yref") == "y" else shape["x0"]
+                found.append((value, next((t for t in labels if f"{value:.0%}" in t), "")))
+    return found
+
+
+def test_national_figures_are_drawn_with_their_source(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    from etl.metrics.benchmarks import NATIONAL
+
+    at = open_page(sample[1], monkeypatch, "destinations")
+    lines = _reference_lines(at)
+    assert (0.86, "Career outcomes rate, bachelor's graduates, class of 2022: 86%") in lines
+    assert (0.65, "Minimum knowledge rate for reporting, current standard: 65%") in lines
+    captions = " ".join(c.value for c in at.caption)
+    assert "NACE First-Destination Survey, class of 2022" in captions and "NACE First-Destination Standards" in captions
+    at = open_page(sample[1], monkeypatch, "offers")
+    offer = next(b for b in NATIONAL if b.figure == "offer_rate")
+    assert [value for value, _ in _reference_lines(at)] == [offer.value]
+    assert "Full internships, not micro-internships" in " ".join(c.value for c in at.caption)
+    at.radio(key="offers_rate").set_value("conversion_rate").run()
+    conversion = next(b for b in NATIONAL if b.figure == "conversion_rate")
+    assert [value for value, _ in _reference_lines(at)] == [conversion.value]

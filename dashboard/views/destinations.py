@@ -31,9 +31,10 @@ for col, rate in ((left, "career_outcomes_rate"), (right, "knowledge_rate")):
         fig.add_bar(x=part["cohort"].to_list(), y=part[rate].to_list(), name=label)
     fig.update_layout(barmode="group", height=340, yaxis=dict(tickformat=".0%", range=[0, 1]),
                       title=rate.replace("_", " ").capitalize(), legend=dict(orientation="h", y=-0.2))
+    national = ui.benchmark_lines(fig, rate)
     with col:
         ui.chart(fig, f"{rate} by cohort")
-        st.caption(DEFINITIONS[rate])
+        st.caption(" ".join([DEFINITIONS[rate], *(f"Dotted line: {text}" for text in national)]))
 ui.table(shown, "first destinations by cohort",
          {**ui.rate_columns("knowledge_rate", "career_outcomes_rate"),
           "median_salary_usd": st.column_config.NumberColumn("median salary", format="dollar")})

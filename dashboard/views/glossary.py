@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import ui
+from etl.metrics.benchmarks import NATIONAL
 from etl.metrics.outcomes import DEFINITIONS
 
 st.title("Glossary")
@@ -22,6 +23,10 @@ st.markdown("\n".join(f"- **{label}**" for label in ui.DIMENSION_LABELS.values()
 st.markdown("Pay band is pay ÷ estimated hours: `unpaid`, `<15`, `15-20`, `20-25`, `25+` dollars an hour. Hours "
             "band: `<10`, `10-19`, `20-39`, `40+`. Term: `spring` January–May, `summer` June–August, `fall` "
             "September–December of the application date. Missing values form the group `unknown`.")
+st.subheader("National figures")
+st.markdown("Dotted lines on the charts are published national figures, quoted from their source, never computed "
+            "from this warehouse:")
+st.markdown("\n".join(f"- {b.caption()}" for b in NATIONAL))
 st.subheader("Small cells")
 st.markdown("Following FERPA practice, a group with fewer than the minimum cell size behind it (completed "
             "projects, or applications where none completed; cohort size for destinations) is suppressed, and when "

@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, ui
+from etl.metrics import benchmarks
 from etl.metrics.insights import ranked_offer_rates
 from etl.metrics.outcomes import DEFINITIONS, group_order, suppressed_counts
 
@@ -38,13 +39,16 @@ else:
         text=[f"{r:.0%} of {n:,}" for r, n in zip(shown[rate], shown["completed"], strict=True)],
         textposition="outside", cliponaxis=False,
     ))
-    top = max((h for h in shown["ci_high"].to_list() if h is not None), default=1.0)
+    national = ui.benchmark_lines(fig, rate, axis="x")
+    highs = [h for h in shown["ci_high"].to_list() if h is not None]
+    top = max([*highs, *(b.value for b in benchmarks.national(rate))], default=1.0)
     fig.update_layout(height=max(320, 28 * shown.height + 80),
-                      xaxis=dict(tickformat=".0%", title=None, range=[0, min(1.0, top * 1.3)]))
+                      xaxis=dict(tickformat=".0%", title=rate.replace("_", " "), range=[0, min(1.0, top * 1.25)]))
     ui.chart(fig, f"{rate} by {dimension}")
-    st.caption("Bars show the rate among completed projects; whiskers are 95% Wilson intervals. Ranked by rate, "
-               f"then by the interval's lower bound, among groups with at least {min_n} completed projects "
-               f"({ranked.height - eligible.height} smaller groups are listed below, unranked).")
+    st.caption(" ".join(["Bars show the rate among completed projects; whiskers are 95% Wilson intervals. Ranked by "
+                         f"rate, then by the interval's lower bound, among groups with at least {min_n} completed "
+                         f"projects ({ranked.height - eligible.height} smaller groups are listed below, unranked).",
+                         *(f"Dotted line: {text}" for text in national)]))
 columns = ["rank", "group", "completed", "offers", "offer_rate", "converted", "conversion_rate", "ci_low", "ci_high",
            "acceptance_rate", "median_days_to_offer", "completed_pay_per_hour", "completed_hours"]
 ui.table(ranked.select(columns).rename({"group": dimension}), f"{rate} by {dimension}",
