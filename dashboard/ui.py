@@ -110,13 +110,13 @@ def benchmark_lines(figure: go.Figure, rate: str, axis: str = "y") -> list[str]:
 
     found = national(rate)
     for benchmark in found:
-        label = f"{benchmark.label}, {benchmark.year}: {benchmark.value:.0%}"
+        label = f"{benchmark.short}: {benchmark.value:.0%}"
         line = dict(line_dash="dot", line_color="#666", annotation_text=label, annotation_font_color="#444",
                     annotation_font_size=11)
         if axis == "y":
             figure.add_hline(y=benchmark.value, annotation_position="top left", **line)
         else:
-            figure.add_vline(x=benchmark.value, annotation_position="top right", **line)
+            figure.add_vline(x=benchmark.value, annotation_position="top left", **line)
     return [b.caption() for b in found]
 
 

@@ -439,8 +439,8 @@ def test_national_figures_are_drawn_with_their_source(sample: tuple[Path, Path],
 
     at = open_page(sample[1], monkeypatch, "destinations")
     lines = _reference_lines(at)
-    assert (0.86, "Career outcomes rate, bachelor's graduates, class of 2022: 86%") in lines
-    assert (0.65, "Minimum knowledge rate for reporting, current standard: 65%") in lines
+    assert (0.86, "NACE, class of 2022: 86%") in lines
+    assert (0.65, "NACE minimum for reporting: 65%") in lines
     captions = " ".join(c.value for c in at.caption)
     assert "NACE First-Destination Survey, class of 2022" in captions and "NACE First-Destination Standards" in captions
     at = open_page(sample[1], monkeypatch, "offers")

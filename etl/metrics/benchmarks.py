@@ -17,6 +17,7 @@ class Benchmark:
     label: str  # short, for the chart
     source: str  # publisher and publication
     year: str  # the year or class it describes
+    short: str  # the line's label on a chart
     note: str = ""  # how it compares with ours
 
     def caption(self) -> str:
@@ -27,15 +28,16 @@ class Benchmark:
 INTERNSHIPS = "Full internships, not micro-internships: expect ours to be lower."
 NATIONAL = (
     Benchmark("career_outcomes_rate", 0.86, "Career outcomes rate, bachelor's graduates",
-              "NACE First-Destination Survey", "class of 2022"),
+              "NACE First-Destination Survey", "class of 2022", "NACE, class of 2022"),
     Benchmark("knowledge_rate", 0.65, "Minimum knowledge rate for reporting", "NACE First-Destination Standards",
-              "current standard", "NACE asks schools to report only above it; good offices reach 75-90%."),
+              "current standard", "NACE minimum for reporting",
+              "NACE asks schools to report only above it; good offices reach 75-90%."),
     Benchmark("offer_rate", 0.67, "Interns offered a job by their employer", "NACE Internship & Co-op Survey",
-              "2022-23", INTERNSHIPS),
+              "2022-23", "NACE internships, 2022-23", INTERNSHIPS),
     Benchmark("conversion_rate", 0.53, "Interns who accepted a job with their employer",
-              "NACE Internship & Co-op Survey", "2022-23", INTERNSHIPS),
+              "NACE Internship & Co-op Survey", "2022-23", "NACE internships, 2022-23", INTERNSHIPS),
     Benchmark("acceptance_rate", 0.83, "Interns' offers accepted", "NACE Internship & Co-op Survey", "2021",
-              INTERNSHIPS),
+              "NACE internships, 2021", INTERNSHIPS),
 )
 
 
