@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 
 import plotly.graph_objects as go
 import polars as pl
@@ -68,9 +69,65 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+# Column headers in words, with their units, where the name alone does not say it.
+HEADERS = {
+    "median_days_to_offer": "median days to offer", "days_to_first_applicant": "days to first applicant",
+    "days_to_first_selection": "days to first selection", "completed_pay_per_hour": "pay per hour, completed ($)",
+    "completed_hours": "hours, completed", "posted_pay_per_hour": "posted pay per hour ($)",
+    "median_salary_usd": "median salary ($)", "cohort_size": "students in cohort", "ci_low": "95% interval, low",
+    "ci_high": "95% interval, high", "offer_ci_low": "offer rate, 95% low", "offer_ci_high": "offer rate, 95% high",
+    "applications_per_slot": "applications per place", "new_contacts": "new contacts per project",
+}
+HIDDEN = "—"  # a blank: suppressed, or no figure (the page's note says which)
+MAX_STYLED_CELLS = 100_000  # beyond this, pandas' Styler is slow: the table shows raw values with labels only
+
+
+def header(column: str) -> str:
+    return HEADERS.get(column, column.replace("_", " "))
+
+
+def _formatter(column: str, dtype: pl.DataType, given: str | None) -> Callable[[object], str] | None:
+    """How a column's values read: rates as percentages, money in dollars, counts with separators; text as it is."""
+    if dtype == pl.Boolean:
+        return lambda v: "yes" if v else "no"
+    if not dtype.is_numeric():
+        return None
+    if given == "percent" or column.endswith(("_rate", "share", "ci_low", "ci_high")):
+        return lambda v: f"{v:.1%}"
+    if column.endswith(("_gap", "_gap_low", "_gap_high")) or column == "change_pts":
+        return lambda v: f"{v * 100:+.1f} pts" if column != "change_pts" else f"{v:+.1f} pts"
+    if given == "dollar" or column.endswith(("pay_per_hour", "_usd")):
+        return (lambda v: f"${v:,.0f}") if column.endswith("_usd") else (lambda v: f"${v:,.2f}")
+    if given and given.startswith("%"):
+        return lambda v: given % v
+    if "rating" in column:
+        return lambda v: f"{v:.2f}"
+    if dtype.is_integer():
+        return lambda v: f"{int(v):,}"
+    return lambda v: f"{v:,.1f}"
+
+
 def table(frame: pl.DataFrame, name: str, column_config: dict | None = None) -> None:
-    """Show a table and offer it as CSV (text cells that a spreadsheet would run as formulas are neutralized)."""
-    st.dataframe(frame, hide_index=True, column_config=column_config, width="stretch")
+    """Show a table as a person reads it (headers in words, rates as percentages, money in dollars, counts with
+    separators, blanks as a dash; the `suppressed` flag stays in the CSV, the blanks and the page's note say it on
+    screen) and offer it as CSV (text cells that a spreadsheet would run as formulas are neutralized)."""
+    given = column_config or {}
+    shown = frame.drop("suppressed", strict=False)
+    config = {}
+    formats = {}
+    for column in shown.columns:
+        settings = dict(given.get(column) or {})
+        kind = (settings.get("type_config") or {}).get("format")
+        if (settings.get("type_config") or {}).get("type") == "checkbox":
+            kind = None
+        config[column] = st.column_config.Column(settings.get("label") or header(column),
+                                                 help=settings.get("help") or DEFINITIONS.get(column))
+        if (format_value := _formatter(column, shown.schema[column], kind)) is not None:
+            formats[column] = format_value
+    data_frame = shown.to_pandas()
+    if shown.height * max(shown.width, 1) <= MAX_STYLED_CELLS:
+        data_frame = data_frame.style.format(formats, na_rep=HIDDEN)
+    st.dataframe(data_frame, hide_index=True, column_config=config, width="stretch")
     st.download_button("Download CSV", to_csv(frame), file_name=f"{slug(name)}.csv", mime="text/csv",
                        key=f"download-{slug(name)}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -149,6 +150,8 @@ def frame_of(at: AppTest, index: int = 0) -> pl.DataFrame:
 
 
 def same(shown: pl.DataFrame, expected: pl.DataFrame) -> None:
+    """The table on screen holds the expected figures (its `suppressed` flag is in the CSV; blanks show it)."""
+    expected = expected.drop("suppressed", strict=False)
     assert shown.columns == expected.columns
     assert shown.height == expected.height
     for column in expected.columns:
@@ -450,3 +453,60 @@ def test_national_figures_are_drawn_with_their_source(sample: tuple[Path, Path],
     at.radio(key="offers_rate").set_value("conversion_rate").run()
     conversion = next(b for b in NATIONAL if b.figure == "conversion_rate")
     assert [value for value, _ in _reference_lines(at)] == [conversion.value]
+
+
+def _display_values(element) -> list[dict] | None:  # noqa: ANN001 - AppTest's Dataframe
+    """The cells as the page shows them (pandas Styler's display values), or None for a table shown raw."""
+    import pyarrow as pa
+
+    data = element.proto.arrow_data.styler.display_values
+    return pa.ipc.open_stream(data).read_all().to_pylist() if data else None
+
+
+UNREADABLE = re.compile(r"^(None|nan|NaN|null|inf|-inf)$|^-?\d+\.\d{3,}$")
+
+
+@pytest.mark.parametrize("key", [spec.key for spec in registry.pages_for(registry.DIRECTOR)
+                                 if spec.key not in ("import", "glossary")])
+def test_every_table_reads_as_a_person_reads_it(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+                                                key: str) -> None:
+    """Headers in words, no None or nan, no float with its raw decimals: in every table of every director page."""
+    import json
+
+    at = open_page(sample[1], monkeypatch, key, k="0")
+    checked = 0
+    for element in at.dataframe:
+        labels = {name: (config or {}).get("label") or name
+                  for name, config in json.loads(element.proto.columns or "{}").items()}
+        cells = _display_values(element)
+        if cells is None:  # a raw data table (quarantined rows as they were read)
+            continue
+        checked += 1
+        for column in cells[0] if cells else []:
+            if column.startswith("__"):
+                continue
+            assert "_" not in labels.get(column, column), (key, column)
+        for row in cells:
+            for column, value in row.items():
+                assert not (isinstance(value, str) and UNREADABLE.search(value)), (key, column, value)
+    assert checked or key in ("data_quality",), key
+
+
+def test_the_employer_and_student_tables_read_as_a_person_reads_them(sample: tuple[Path, Path],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from etl.accounts import User
+
+    busiest = connect(sample[1]).sql("select employer_id from micro_internships group by 1 order by count(*) desc "
+                                     "limit 1").fetchall()[0][0]
+    for user in (User("acme", "employer", busiest), User("sam", "student")):
+        at = run_app(sample[1], monkeypatch, user)
+        assert not at.exception and at.dataframe, user.role
+        for element in at.dataframe:
+            labels = [(c or {}).get("label") or n for n, c in json.loads(element.proto.columns or "{}").items()
+                      if not n.startswith("_")]  # Streamlit's own index column
+            assert not [label for label in labels if "_" in label], (user.role, labels)
+            for row in _display_values(element) or []:
+                for column, value in row.items():
+                    assert not (isinstance(value, str) and UNREADABLE.search(value)), (user.role, column, value)

@@ -87,11 +87,8 @@ with right:
     ui.chart(trend, "offer and conversion rate by term")
 
 with st.expander("Figures by term"):
-    st.dataframe(
-        by_term.select("group", "applications", "applicants", "selection_rate", "completed", "completion_rate",
-                       "offers", "offer_rate", "conversion_rate").rename({"group": "term"}),
-        hide_index=True,
-    )
+    ui.table(by_term.select("group", "applications", "applicants", "selection_rate", "completed", "completion_rate",
+                            "offers", "offer_rate", "conversion_rate").rename({"group": "term"}), "figures by term")
 
 st.subheader("Outcomes report")
 st.caption("One HTML file with the headline figures, offer rates by industry with intervals, channels, pay and "
