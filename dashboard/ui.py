@@ -151,10 +151,24 @@ def text_labels(figure: go.Figure) -> go.Figure:
     return figure
 
 
+def readable_ticks(figure: go.Figure) -> go.Figure:
+    """Percentage axes with as many decimals as their ticks need (".1~%": 1%, 1.5%, 2%), never the same label twice
+    (".0%" wrote 1%, 1%, 2%, 2% on an axis stepping by half a point)."""
+    for axis, settings in figure.layout.to_plotly_json().items():  # every axis, subplots' included
+        if axis.startswith(("xaxis", "yaxis")) and settings.get("tickformat") == ".0%":
+            figure.layout[axis].tickformat = ".1~%"
+    for trace in figure.data:  # a heatmap's colour bar
+        colorbar = getattr(trace, "colorbar", None)
+        if colorbar is not None and colorbar.tickformat == ".0%":
+            colorbar.tickformat = ".1~%"
+    return figure
+
+
 def chart(figure: go.Figure, name: str) -> None:
     """Draw a Plotly chart, every category label and series name as text; its toolbar's camera button saves it as
     a PNG named after the chart."""
     text_labels(figure)
+    readable_ticks(figure)
     st.plotly_chart(figure, width="stretch", key=f"chart-{slug(name)}",
                     config={"toImageButtonOptions": {"format": "png", "filename": slug(name), "scale": 2},
                             "displaylogo": False})

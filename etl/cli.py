@@ -25,7 +25,8 @@ from etl.warehouse import DEFAULT_DB, OLD_FORMAT, connect_read_only, is_current
 
 err = Console(stderr=True)
 DEMO_SOURCE = Path("data/sample")
-DEMO_STUDENTS = 5000
+DEMO_STUDENTS = 20000  # about 200,000 applications: most cells of every default view reach K = 10
+DEMO_SEED = 42
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -403,9 +404,15 @@ def demo(port: int, no_serve: bool) -> None:
     """Generate the sample source (if absent), load it, and serve the dashboard."""
     from etl.generate import generate as run
 
-    if not DEMO_SOURCE.exists():
+    marker = DEMO_SOURCE / ".mio-demo"
+    wanted = f"{DEMO_STUDENTS} students, seed {DEMO_SEED}\n"
+    if not marker.exists() or marker.read_text() != wanted:  # absent, or made by a version with another size
+        import shutil
+
+        shutil.rmtree(DEMO_SOURCE, ignore_errors=True)
         with err.status(f"generating a sample of {DEMO_STUDENTS:,} students into {DEMO_SOURCE}"):
-            run(DEMO_SOURCE, students=DEMO_STUDENTS, seed=42)
+            run(DEMO_SOURCE, students=DEMO_STUDENTS, seed=DEMO_SEED)
+        marker.write_text(wanted)
     result = _load_with_progress(DEMO_SOURCE, DEFAULT_DB)
     _print_load(result)
     if not result.ok:

@@ -490,6 +490,8 @@ def test_every_table_reads_as_a_person_reads_it(sample: tuple[Path, Path], monke
             for column, value in row.items():
                 assert not (isinstance(value, str) and UNREADABLE.search(value)), (key, column, value)
     assert checked or key in ("data_quality",), key
+    for chart in at.get("plotly_chart"):  # percentage ticks never repeat (".0%" wrote 1%, 1%, 2% on half points)
+        assert '"tickformat":".0%"' not in chart.proto.spec.replace(" ", ""), key
 
 
 def test_the_employer_and_student_tables_read_as_a_person_reads_them(sample: tuple[Path, Path],
