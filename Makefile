@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint bench lock sample load report clean
+.PHONY: install demo test test-fast lint bench lock sample load report clean screenshots
 
 # Bytecode is compiled at install time: where PYTHONDONTWRITEBYTECODE is set, Python would otherwise compile every
 # module it imports on every start (Great Expectations alone: 7-10 s instead of 3 s per `mio load`).
@@ -20,6 +20,10 @@ install: $(STAMP)  ## create the virtualenv and install mio with its test tools
 
 demo: install  ## generate the sample, load it, serve the dashboard on http://127.0.0.1:8501
 	$(BIN)/mio demo
+
+screenshots: install  ## the README's pictures of the demo's main pages, taken in headless Chromium
+	$(BIN)/mio demo --no-serve
+	$(BIN)/python -m bench.screenshots
 
 test: install  ## the whole suite, browser tests included
 	$(BIN)/pytest -q

@@ -12,7 +12,13 @@ GENERIC_REFUSAL = ("Wrong username or password. After several wrong tries, sign-
 
 
 def sign_in() -> None:
-    """The form a visitor sees at every address of the app."""
+    """The form a visitor sees at every address of the app, in a column of reading width (the app is wide)."""
+    _, middle, _ = st.columns([1, 1.4, 1])
+    with middle:
+        _form()
+
+
+def _form() -> None:
     st.title("Micro-internship outcomes")
     st.caption("Sign in to see your figures.")
     if not auth.store().list():

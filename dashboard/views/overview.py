@@ -81,9 +81,10 @@ with right:
             trend.add_scatter(x=under_way["group"].to_list(), y=under_way[rate].to_list(),
                               name=f"{label} (in progress)", mode="markers",
                               marker=dict(color=colour, symbol="circle-open", size=10))
-    trend.update_layout(height=360, yaxis=dict(tickformat=".0%", title="rate", rangemode="tozero"),
-                        yaxis2=dict(overlaying="y", side="right", title="completed", showgrid=False),
-                        legend=dict(orientation="h", y=-0.2))
+    trend.update_layout(height=440, yaxis=dict(tickformat=".0%", title="rate", rangemode="tozero"),
+                        yaxis2=dict(overlaying="y", side="right", title="completed projects", showgrid=False,
+                                    tickformat=",d", rangemode="tozero", tickmode="auto"),
+                        xaxis=dict(tickangle=-45, automargin=True), legend=dict(orientation="h", y=-0.45))
     ui.chart(trend, "offer and conversion rate by term")
 
 with st.expander("Figures by term"):
