@@ -164,14 +164,19 @@ def readable_ticks(figure: go.Figure) -> go.Figure:
     return figure
 
 
-def chart(figure: go.Figure, name: str) -> None:
+def chart(figure: go.Figure, name: str, select: bool = False) -> list[dict]:
     """Draw a Plotly chart, every category label and series name as text; its toolbar's camera button saves it as
-    a PNG named after the chart."""
+    a PNG named after the chart. With `select`, a click on a bar or point reruns the page and the chosen points come
+    back (Streamlit's selection events)."""
     text_labels(figure)
     readable_ticks(figure)
-    st.plotly_chart(figure, width="stretch", key=f"chart-{slug(name)}",
-                    config={"toImageButtonOptions": {"format": "png", "filename": slug(name), "scale": 2},
-                            "displaylogo": False})
+    event = st.plotly_chart(figure, width="stretch", key=f"chart-{slug(name)}",
+                            on_select="rerun" if select else "ignore", selection_mode=("points",),
+                            config={"toImageButtonOptions": {"format": "png", "filename": slug(name), "scale": 2},
+                                    "displaylogo": False})
+    if not select or not event:
+        return []
+    return list(event.get("selection", {}).get("points", []))
 
 
 def benchmark_lines(figure: go.Figure, rate: str, axis: str = "y") -> list[str]:

@@ -401,3 +401,19 @@ def test_downloads_need_a_signed_in_session_and_metrics_are_not_served(server: s
         urllib.request.urlopen(f"{server}/_stcore/metrics", timeout=10)
     assert missing.value.code == 404
     urllib.request.urlopen(f"{server}/_stcore/health", timeout=10)  # the health check stays
+
+
+def test_clicking_a_bar_opens_what_lies_behind_it(server: str, page) -> None:  # noqa: ANN001 - playwright page
+    sign_in(page, server, "director", "?k=0")
+    page.get_by_role("link", name="What leads to offers", exact=True).click()
+    page.get_by_role("heading", name="Offer rate by industry").wait_for(timeout=60_000)
+    bar = page.locator(".js-plotly-plot").first.locator(".bars .point path").last  # the top bar: the best rate
+    bar.wait_for(timeout=60_000)
+    box = bar.bounding_box()  # Plotly's drag layer takes the pointer: click where the bar is drawn
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    caption = page.get_by_text("employers and", exact=False).first
+    caption.wait_for(timeout=60_000)
+    top = page.locator(".js-plotly-plot").first.locator(".yaxislayer-above .ytick text").last.text_content()
+    assert caption.inner_text().startswith(f"{top}:")
+    assert page.locator("[data-testid='stException']").count() == 0

@@ -512,3 +512,29 @@ def test_the_employer_and_student_tables_read_as_a_person_reads_them(sample: tup
             for row in _display_values(element) or []:
                 for column, value in row.items():
                     assert not (isinstance(value, str) and UNREADABLE.search(value)), (user.role, column, value)
+
+
+def test_drill_down_from_a_group_to_its_employers_and_projects(sample: tuple[Path, Path],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pick a group (or click its bar): the employers and projects behind it, each with its figures, adding up to
+    the group's own row; a button then filters every page by the group."""
+    db = sample[1]
+    at = open_page(db, monkeypatch, "offers", k="0")
+    ranked = frame_of(at)
+    row = ranked.filter(pl.col("industry") == "Technology").row(0, named=True)
+    at.selectbox(key="drill_industry").set_value("Technology").run()
+    assert not at.exception, at.exception
+    employers, projects = frame_of(at, 1), frame_of(at, 2)
+    assert "employer" in employers.columns and "project_id" in projects.columns
+    for frame in (employers, projects):
+        assert frame["applications"].sum() == connect(db).sql(
+            "select count(*) from fact_applications where industry = 'Technology'").fetchall()[0][0]
+        assert frame["completed"].sum() == row["completed"] and frame["offers"].sum() == row["offers"]
+    truth = dict(connect(db).sql("""select project_id, count_if(placement_status = 'completed' and has_offer)
+                                    from fact_applications where industry = 'Technology' group by 1""").fetchall())
+    assert {r["project_id"]: r["offers"] for r in projects.iter_rows(named=True)} == truth
+    at.button(key="drill_filter").click().run()
+    assert at.query_params["industry"] in ("Technology", ["Technology"])
+    assert at.multiselect(key="f_industry").value == ["Technology"]
+    at.switch_page(registry.page("overview").file).run()
+    assert shown(at) == expected_metrics(db, Filters(industries=("Technology",)))

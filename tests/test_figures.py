@@ -68,7 +68,7 @@ def figure_functions() -> list[tuple[str, object]]:
 
 ARGUMENTS = {  # what each figure function needs beyond the connection, on the sample
     "dimension": "industry", "load_id": 1, "groups": ("Technology", "Finance"), "employer_id": None,
-    "column": "industry",
+    "column": "industry", "group": "Technology",
 }
 
 

@@ -5,6 +5,7 @@ them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import duckdb
@@ -257,3 +258,32 @@ def outcome_mix(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), mi
         (pl.col("students") / pl.col("group_size")).alias("share"))
     return blank_suppressed(frame, frame["suppressed"], ("cohort", "participated", "outcome")).sort(
         "cohort", "participated", "outcome")
+
+
+BEHIND_COLUMNS = ("applications", "completed", "offers", "offer_rate", "converted", "conversion_rate")
+
+
+def projects_behind(con: duckdb.DuckDBPyConnection, dimension: str, group: str, filters: Filters = Filters(),
+                    min_cell: int = 10) -> pl.DataFrame:
+    """Drill-down: the projects behind one group of a breakdown (`dimension` = `group`, within the population),
+    each with the outcome table's figures and its employer, most completed first, suppressed like every table of
+    the director's pages."""
+    within = dataclasses.replace(filters, within=(dimension, group))
+    projects = outcome_counts(con, "project_id", within).rename({"group": "project_id"})
+    info = query(con, """select m.project_id, m.title, e.name as employer from micro_internships m
+                         join employers e on e.employer_id = m.employer_id""")
+    return _behind(projects.join(info, on="project_id", how="left"), ("project_id", "title", "employer"), min_cell)
+
+
+def employers_behind(con: duckdb.DuckDBPyConnection, dimension: str, group: str, filters: Filters = Filters(),
+                     min_cell: int = 10) -> pl.DataFrame:
+    """Drill-down: the employers behind one group of a breakdown, as projects_behind."""
+    within = dataclasses.replace(filters, within=(dimension, group))
+    return _behind(outcome_counts(con, "employer", within).rename({"group": "employer"}), ("employer",), min_cell)
+
+
+def _behind(frame: pl.DataFrame, keys: tuple[str, ...], min_cell: int) -> pl.DataFrame:
+    flags = suppress(frame, "denominator", keys[0], min_cell)
+    shown = blank_suppressed(frame.select(*keys, *BEHIND_COLUMNS, "denominator"), flags, keys)
+    return shown.drop("denominator").sort(["completed", "applications", keys[0]], descending=[True, True, False],
+                                          nulls_last=True)
