@@ -15,7 +15,7 @@ def load_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def load_files(con: duckdb.DuckDBPyConnection, load_id: int) -> pl.DataFrame:
-    return query(con, "select entity, file, sha256, rows_read, rows_loaded, rows_quarantined, warnings "
+    return query(con, "select entity, file, rows_read, rows_loaded, rows_quarantined, warnings, sha256 "
                       "from load_files where load_id = ? order by entity", [load_id])
 
 
