@@ -230,3 +230,39 @@ def plain(text: str) -> str:
 
 def count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
+
+
+NOBODY = "— none —"
+
+
+def _filter_by(dimension: str, group: str) -> None:
+    """Make `group` the sidebar's only choice for `dimension` (through the URL, which the sidebar reads)."""
+    st.query_params[dimension] = [group]
+    st.session_state.pop(f"f_{dimension}", None)
+
+
+def behind_a_group(dimension: str, groups: list[str], population: Filters, clicked: list[object]) -> None:
+    """Drill-down, for a director's page: the employers and projects behind one group of `dimension` (the one whose
+    bar was `clicked`, or the one picked here), with their figures, and a button that filters every page by it."""
+    from dashboard.filters import MULTI
+    from etl.metrics.insights import employers_behind, projects_behind
+
+    key = f"drill_{dimension}"
+    if clicked and clicked[0] in groups:  # a click on a bar opens what lies behind it
+        st.session_state[key] = clicked[0]
+    label = DIMENSION_LABELS[dimension].lower()
+    st.subheader("Behind a group")
+    group = st.selectbox(f"The projects and employers behind one {label} (or click its bar above)",
+                         [NOBODY, *groups], key=key)
+    if group == NOBODY:
+        return
+    employers = data.figure(employers_behind, dimension, group, population, min_cell=min_cell())
+    projects = data.figure(projects_behind, dimension, group, population, min_cell=min_cell())
+    st.caption(f"{plain(group)}: {employers.height:,} employers and {projects.height:,} projects, most completed "
+               "projects first, within the population in the sidebar. Pick the first line above to close it.")
+    if dimension in MULTI:
+        st.button(f"Filter every page by this {label}", key=f"drill_filter_{dimension}", on_click=_filter_by,
+                  args=(dimension, group), help="Sets the sidebar's filter (and the link) to this group alone.")
+    table(employers, f"employers behind {dimension} {group}", rate_columns("offer_rate", "conversion_rate"))
+    table(projects, f"projects behind {dimension} {group}", rate_columns("offer_rate", "conversion_rate"))
+    suppression_note(pl.concat([employers.select("suppressed"), projects.select("suppressed")]))

@@ -533,8 +533,22 @@ def test_drill_down_from_a_group_to_its_employers_and_projects(sample: tuple[Pat
     truth = dict(connect(db).sql("""select project_id, count_if(placement_status = 'completed' and has_offer)
                                     from fact_applications where industry = 'Technology' group by 1""").fetchall())
     assert {r["project_id"]: r["offers"] for r in projects.iter_rows(named=True)} == truth
-    at.button(key="drill_filter").click().run()
+    at.button(key="drill_filter_industry").click().run()
     assert at.query_params["industry"] in ("Technology", ["Technology"])
     assert at.multiselect(key="f_industry").value == ["Technology"]
     at.switch_page(registry.page("overview").file).run()
     assert shown(at) == expected_metrics(db, Filters(industries=("Technology",)))
+
+
+def test_drill_down_from_a_channel(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same drill-down on the Channels page; a channel is not a sidebar filter, so no filter button."""
+    db = sample[1]
+    at = open_page(db, monkeypatch, "channels", k="0")
+    at.selectbox(key="drill_channel").set_value("referral").run()
+    assert not at.exception, at.exception
+    employers, projects = frame_of(at, 0), frame_of(at, 1)
+    truth = connect(db).sql("""select count(*), count_if(placement_status = 'completed') from fact_applications
+                               where channel = 'referral'""").fetchall()[0]
+    for frame in (employers, projects):
+        assert (frame["applications"].sum(), frame["completed"].sum()) == truth
+    assert not [b for b in at.button if b.key and b.key.startswith("drill_filter")]

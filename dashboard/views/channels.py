@@ -28,7 +28,8 @@ for i, rate in enumerate(rates, start=1):
     small = (channels[rate].max() or 0) < 0.1
     fig.update_yaxes(tickformat=".1%" if small else ".0%", rangemode="tozero", row=1, col=i)
 fig.update_layout(height=360)
-ui.chart(fig, "rates by channel")
+clicked = [point.get("x") for point in ui.chart(fig, "rates by channel", select=True)]
+ui.behind_a_group("channel", channels.filter(~pl.col("suppressed"))["group"].to_list(), filters, clicked)
 
 shown = channels.filter(~pl.col("suppressed"))
 left, right = st.columns(2)

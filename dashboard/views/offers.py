@@ -8,18 +8,8 @@ import streamlit as st
 
 from dashboard import data, ui
 from etl.metrics import benchmarks
-from etl.metrics.insights import employers_behind, projects_behind, ranked_offer_rates
+from etl.metrics.insights import ranked_offer_rates
 from etl.metrics.outcomes import DEFINITIONS, group_order, suppressed_counts
-
-NOBODY = "— none —"
-SIDEBAR_FILTERS = ("institution", "class_level", "industry", "platform")
-
-
-def filter_by(dimension: str, group: str) -> None:
-    """Make `group` the sidebar's only choice for `dimension` (through the URL, which the sidebar reads)."""
-    st.query_params[dimension] = [group]
-    st.session_state.pop(f"f_{dimension}", None)
-
 
 st.title("What leads to offers")
 ui.require_data()
@@ -33,6 +23,7 @@ rate = middle.radio("Rate", ["offer_rate", "conversion_rate"], horizontal=True, 
 min_n = right.number_input("Rank groups with at least this many completed projects", 1, 500, 10, key="offers_min_n",
                            help="A group that went 2 for 2 is not a finding: groups below this are listed apart.")
 
+clicked: list[object] = []
 ranked = data.figure(ranked_offer_rates, dimension, filters, min_n=int(min_n), rate=rate)
 ui.require_rows(ranked)
 eligible = ranked.filter(pl.col("rank").is_not_null())
@@ -55,8 +46,6 @@ else:
     fig.update_layout(height=max(320, 28 * shown.height + 80),
                       xaxis=dict(tickformat=".0%", title=rate.replace("_", " "), range=[0, min(1.0, top * 1.25)]))
     clicked = [point.get("y") for point in ui.chart(fig, f"{rate} by {dimension}", select=True)]
-    if clicked and clicked[0] in ranked["group"].to_list():  # a click on a bar opens what lies behind it
-        st.session_state[f"drill_{dimension}"] = clicked[0]
     st.caption(" ".join(["Bars show the rate among completed projects; whiskers are 95% Wilson intervals. Ranked by "
                          f"rate, then by the interval's lower bound, among groups with at least {min_n} completed "
                          f"projects ({ranked.height - eligible.height} smaller groups are listed below, unranked).",
@@ -66,21 +55,7 @@ columns = ["rank", "group", "completed", "offers", "offer_rate", "converted", "c
 ui.table(ranked.select(columns).rename({"group": dimension}), f"{rate} by {dimension}",
          ui.rate_columns("offer_rate", "conversion_rate", "ci_low", "ci_high", "acceptance_rate"))
 
-st.subheader("Behind a group")
-label = ui.DIMENSION_LABELS[dimension].lower()
-group = st.selectbox(f"The projects and employers behind one {label} (or click its bar above)",
-                     [NOBODY, *ranked["group"].to_list()], key=f"drill_{dimension}")
-if group != NOBODY:
-    employers = data.figure(employers_behind, dimension, group, filters, min_cell=ui.min_cell())
-    projects = data.figure(projects_behind, dimension, group, filters, min_cell=ui.min_cell())
-    st.caption(f"{ui.plain(group)}: {employers.height:,} employers and {projects.height:,} projects, most completed "
-               "projects first, within the population in the sidebar. Pick the first line above to close it.")
-    if dimension in SIDEBAR_FILTERS:
-        st.button(f"Filter every page by this {label}", key="drill_filter", on_click=filter_by,
-                  args=(dimension, group), help="Sets the sidebar's filter (and the link) to this group alone.")
-    ui.table(employers, f"employers behind {dimension} {group}", ui.rate_columns("offer_rate", "conversion_rate"))
-    ui.table(projects, f"projects behind {dimension} {group}", ui.rate_columns("offer_rate", "conversion_rate"))
-    ui.suppression_note(pl.concat([employers.select("suppressed"), projects.select("suppressed")]))
+ui.behind_a_group(dimension, ranked["group"].to_list(), filters, clicked)
 
 st.subheader("Two attributes at once")
 a, b = st.columns(2)
