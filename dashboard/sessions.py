@@ -30,6 +30,8 @@ _SALT = "mio-session"
 _LOCK = threading.Lock()
 _TICKETS: dict[str, tuple[str, float]] = {}  # one-time ticket -> (token, valid until)
 _OWNERS: dict[str, str] = {}  # Streamlit session id -> username signed in there
+_SECRETS: dict[Path, str] = {}  # session.key path -> its key
+_REVOKED: dict[Path, tuple[tuple[int, int, int], dict[str, float]]] = {}  # revoked file -> (stamp, its ids)
 
 
 def lifetime_seconds() -> int:
@@ -42,12 +44,15 @@ def _secret(store: UserStore) -> str:
         return given
     key = store.path.with_name("session.key")
     with _LOCK:
+        if key in _SECRETS and key.exists():  # checked at every rerun: read once, not each time
+            return _SECRETS[key]
         if not key.exists():
             key.parent.mkdir(parents=True, exist_ok=True)
             descriptor = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(secrets.token_hex(32))
-        return key.read_text().strip()
+        _SECRETS[key] = key.read_text().strip()
+        return _SECRETS[key]
 
 
 def _serializer(store: UserStore) -> URLSafeTimedSerializer:
@@ -59,10 +64,21 @@ def _revoked_path(store: UserStore) -> Path:
 
 
 def _revoked(store: UserStore) -> dict[str, float]:
+    """Signed-out token ids and until when; the file is parsed again only when it changes (read at every rerun)."""
+    path = _revoked_path(store)
     try:
-        revoked = json.loads(_revoked_path(store).read_text())
-    except (FileNotFoundError, ValueError):
+        stat = path.stat()
+    except FileNotFoundError:
         return {}
+    stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    cached = _REVOKED.get(path)
+    if cached is None or cached[0] != stamp:
+        try:
+            cached = (stamp, json.loads(path.read_text()))
+        except (FileNotFoundError, ValueError):
+            return {}
+        _REVOKED[path] = cached
+    revoked = cached[1]
     now = time.time()
     return {jti: until for jti, until in revoked.items() if until > now}
 
