@@ -368,15 +368,55 @@ _WATCH = """([heading, charts]) => {
 }"""
 
 
+def _process_tree(pid: int) -> list[int]:
+    """`pid` and every process below it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        found.append(current := todo.pop())
+        todo += children.get(current, [])
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user and system, with reaped children's) of the processes `pids`."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(value) for value in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _browser_processes(server: int) -> list[int]:
+    """This benchmark's Chromium processes: below this process, but not the server's nor Playwright's driver."""
+    serving = set(_process_tree(server))
+    return [pid for pid in _process_tree(os.getpid())
+            if pid not in serving and pid != os.getpid()
+            and "chromium" in Path(f"/proc/{pid}/comm").read_text(errors="replace").lower()]
+
+
 def bench_directors(db: Path, sessions: int = 10) -> dict:
     """`sessions` directors (each with an account of their own) at once on a fresh server, one headless Chromium with
     a context each: seconds from clicking "Sign in" to the overview, and from clicking a page's link to the page, for
     every session and page of DIRECTOR_TOUR (clicked by all sessions together), both to the page's heading (the
     server has answered) and to its charts drawn (the browser, on the same cores, has drawn them); the server's memory
-    at the end and at its peak; any page showing an exception."""
+    at the end and at its peak; the CPU time the server and the browser spent per page view; any page showing an
+    exception. Each session clicks "Sign in" once its sign-in page has loaded the chart library, as it does while a
+    person types (dashboard/sign_in.py)."""
     from playwright.sync_api import sync_playwright
 
     times: dict[str, list[float]] = {"sign_in_shown": [], "sign_in": [], "page_shown": [], "page": []}
+    cpu: dict[str, float] = {"server": 0.0, "browser": 0.0}
     exceptions = 0
     with _dashboard(db, _director("bench-password", sessions)) as (url, pid), sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -386,9 +426,13 @@ def bench_directors(db: Path, sessions: int = 10) -> dict:
             page.goto(url)
             page.get_by_role("textbox", name="Username").fill("bench" if number == 1 else f"bench{number}")
             page.get_by_role("textbox", name="Password").fill("bench-password")
+        for page in pages:
+            page.wait_for_function("window.mioChartsLoaded === true", timeout=120_000)
         steps = [("Sign in", "Which micro-internships lead to job offers?", 2, "sign_in")]
         steps += [(link, heading, 1, "page") for link, heading in DIRECTOR_TOUR]
         for link, heading, charts, kind in steps:
+            browser_processes = _browser_processes(pid)
+            server_before, browser_before = _cpu_seconds(_process_tree(pid)), _cpu_seconds(browser_processes)
             for page in pages:  # one click right after the other: the server serves them together
                 page.evaluate(_WATCH, [heading, charts])
                 if link == "Sign in":
@@ -400,11 +444,97 @@ def bench_directors(db: Path, sessions: int = 10) -> dict:
                 times[f"{kind}_shown"].append(page.evaluate("window.__shown") / 1000)
                 times[kind].append(page.evaluate("window.__drawn") / 1000)
                 exceptions += page.locator("[data-testid='stException']").count()
+            if kind == "page":
+                cpu["server"] += _cpu_seconds(_process_tree(pid)) - server_before
+                cpu["browser"] += _cpu_seconds(browser_processes) - browser_before
         browser.close()
         memory = {"server_rss_mb": _memory_mb(pid, "VmRSS"), "server_peak_mb": _memory_mb(pid, "VmHWM")}
     figures = {f"{kind}_{name}_s": percentile(values, q) for kind, values in times.items()
                for name, q in (("p50", 0.5), ("p95", 0.95))}
-    return {"sessions": sessions, **figures, "page_views": len(times["page"]), "exceptions": exceptions, **memory}
+    views = len(times["page"])
+    return {"sessions": sessions, **figures, "page_views": views, "exceptions": exceptions, **memory,
+            "server_cpu_per_view_s": cpu["server"] / views, "browser_cpu_per_view_s": cpu["browser"] / views}
+
+
+async def _protocol_session(url: str, username: str, password: str, start: object, times: dict[str, list[float]],
+                            exceptions: list[str]) -> None:
+    """One director through Streamlit's own WebSocket protocol, as its browser speaks it (no browser): open the app,
+    fill in and submit the sign-in form, then open every page of DIRECTOR_TOUR one after the other; the seconds from
+    each request to the end of the script run that answers it."""
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    async with websockets.connect(url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
+                                  origin=url, max_size=None) as ws:
+        pages: dict[str, str] = {}
+        widgets: dict[str, str] = {}
+
+        async def run(page: str = "", states: tuple = ()) -> float:
+            message = BackMsg()
+            message.rerun_script.page_script_hash = page
+            for state in states:
+                message.rerun_script.widget_states.widgets.append(state)
+            started = time.perf_counter()
+            await ws.send(message.SerializeToString())
+            while True:
+                reply = ForwardMsg()
+                reply.ParseFromString(await ws.recv())
+                kind = reply.WhichOneof("type")
+                if kind == "navigation":
+                    pages.update({p.page_name: p.page_script_hash for p in reply.navigation.app_pages})
+                elif kind == "delta" and reply.delta.WhichOneof("type") == "new_element":
+                    element = reply.delta.new_element
+                    if element.WhichOneof("type") in ("text_input", "button"):
+                        widget = getattr(element, element.WhichOneof("type"))
+                        widgets[widget.label] = widget.id
+                    elif element.WhichOneof("type") == "exception":
+                        exceptions.append(element.exception.message)
+                elif kind == "script_finished" and reply.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    return time.perf_counter() - started
+
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        await run()  # the sign-in page
+        await start.wait()
+        form = (WidgetState(id=widgets["Username"], string_value=username),
+                WidgetState(id=widgets["Password"], string_value=password),
+                WidgetState(id=widgets["Sign in"], trigger_value=True))
+        elapsed = await run(states=form)
+        if "What leads to offers" not in pages:  # the second run (st.rerun) draws the signed-in app
+            elapsed += await run()
+        times["sign_in"].append(elapsed)
+        for link, _heading in DIRECTOR_TOUR:
+            times["page"].append(await run(pages[link]))
+
+
+def bench_directors_server(db: Path, sessions: int = 10) -> dict:
+    """The server's part alone: `sessions` directors at once on a fresh server, each through Streamlit's protocol
+    without a browser (as a load tester would), signing in and opening every page of DIRECTOR_TOUR as fast as the
+    server answers: seconds from each request to the end of the script run that answers it; the server's CPU time per
+    page view; any exception shown."""
+    import asyncio
+
+    times: dict[str, list[float]] = {"sign_in": [], "page": []}
+    exceptions: list[str] = []
+    with _dashboard(db, _director("bench-password", sessions)) as (url, pid):
+        async def together() -> None:
+            start = asyncio.Event()
+            tasks = [asyncio.create_task(_protocol_session(url, "bench" if n == 1 else f"bench{n}", "bench-password",
+                                                           start, times, exceptions))
+                     for n in range(1, sessions + 1)]
+            await asyncio.sleep(1)
+            before = _cpu_seconds(_process_tree(pid))
+            start.set()
+            await asyncio.gather(*tasks)
+            times["cpu"] = [_cpu_seconds(_process_tree(pid)) - before]
+
+        asyncio.run(together())
+    views = len(times["page"]) + len(times["sign_in"])
+    return {"sessions": sessions, "page_views": views, "exceptions": len(exceptions),
+            "cpu_per_view_s": times.pop("cpu")[0] / views,
+            **{f"{kind}_{name}_s": percentile(values, q) for kind, values in times.items()
+               for name, q in (("p50", 0.5), ("p95", 0.95))}}
 
 
 def machine() -> dict:
@@ -451,10 +581,17 @@ def run(sizes: list[int], work: Path, runs: int = 5, browser: bool = False, dire
         if directors:
             progress(f"{size:,}: {directors} directors at once")
             result.directors = bench_directors(db, directors)
+            progress(f"{size:,}: {directors} directors at once, the server alone")
+            result.directors["alone"] = bench_directors_server(db, directors)
         results.append(result)
         results.sort(key=lambda r: r.size)
         saved.write_text(json.dumps([r.__dict__ for r in results], indent=2))
     return results
+
+
+def _per_view(directors: dict, side: str) -> str:
+    value = directors.get(f"{side}_cpu_per_view_s")  # measured since 2026-11-28
+    return "not measured" if value is None else f"{value:.2f} s"
 
 
 def markdown(results: list[Result]) -> str:
@@ -519,16 +656,32 @@ def markdown(results: list[Result]) -> str:
                   "Directors signing in together to a freshly started server, one headless Chromium with a context "
                   f"each, then clicking through {tour} together. Each time runs from the click to the page drawn "
                   "(shown: its heading is there, the server has answered; drawn: its charts too, with nothing stale), "
-                  "measured in the page. The browser's ten sessions run on the same two cores as the server. "
+                  "measured in the page. Each session clicks \"Sign in\" once its sign-in page has loaded the chart "
+                  "library, as it does while a person types. The browser's ten sessions run on the same two cores "
+                  "as the server. "
                   "Targets: sign-in to a drawn overview p95 ≤ 3 s, page p95 ≤ 1.5 s.", "",
                   "| applications | sessions | sign-in to overview shown p50 / p95 | to overview drawn p50 / p95 "
                   "| page shown p50 / p95 | page drawn p50 / p95 | page views | exceptions | server memory at the "
-                  "end | its peak |", "|" + "---:|" * 10]
+                  "end | its peak | CPU per page view: server / browser |", "|" + "---:|" * 11]
         for r in crowded:
             d = r.directors
             lines.append(f"| {r.applications:,} | {d['sessions']} | {d['sign_in_shown_p50_s']:.1f} / "
                          f"{d['sign_in_shown_p95_s']:.1f} s | {d['sign_in_p50_s']:.1f} / {d['sign_in_p95_s']:.1f} s "
                          f"| {d['page_shown_p50_s']:.2f} / {d['page_shown_p95_s']:.2f} s | {d['page_p50_s']:.2f} / "
                          f"{d['page_p95_s']:.2f} s | {d['page_views']} | {d['exceptions']} | "
-                         f"{d['server_rss_mb']:,.0f} MB | {d['server_peak_mb']:,.0f} MB |")
+                         f"{d['server_rss_mb']:,.0f} MB | {d['server_peak_mb']:,.0f} MB | "
+                         f"{_per_view(d, 'server')} / {_per_view(d, 'browser')} |")
+        alone = [r for r in crowded if "alone" in r.directors]
+        if alone:
+            lines += ["", "The server's part alone: the same directors at once on a fresh server, each through "
+                      "Streamlit's own WebSocket protocol without a browser (as a load tester would), signing in "
+                      "through the form and opening the same pages one after the other as fast as the server "
+                      "answers; each time runs from the request to the end of the script run that answers it.", "",
+                      "| applications | sessions | sign-in to overview p50 / p95 | page p50 / p95 | page views "
+                      "| exceptions | server CPU per page view |", "|" + "---:|" * 7]
+            for r in alone:
+                a = r.directors["alone"]
+                lines.append(f"| {r.applications:,} | {a['sessions']} | {a['sign_in_p50_s']:.2f} / "
+                             f"{a['sign_in_p95_s']:.2f} s | {a['page_p50_s']:.2f} / {a['page_p95_s']:.2f} s | "
+                             f"{a['page_views']} | {a['exceptions']} | {a['cpu_per_view_s']:.3f} s |")
     return "\n".join(lines) + "\n"

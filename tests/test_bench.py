@@ -30,3 +30,16 @@ def test_bench_smoke_run(tmp_path: Path) -> None:
     for dimension in ("overall", "industry", "employer"):
         assert f"| {dimension} |" in text
     assert (tmp_path / "work" / "results.json").exists()
+
+
+def test_directors_through_the_protocol_sign_in_and_open_every_page(sample: tuple[Path, Path]) -> None:
+    """The benchmark's server-alone run, small: three directors at once through Streamlit's protocol sign in through
+    the form (a wrong form would leave them on the sign-in page, without the director's pages to open) and open every
+    page of the tour, with no exception."""
+    from bench.harness import DIRECTOR_TOUR, bench_directors_server
+
+    result = bench_directors_server(sample[1], 3)
+    assert result["exceptions"] == 0
+    assert result["page_views"] == 3 * (1 + len(DIRECTOR_TOUR))
+    assert 0 < result["page_p50_s"] <= result["page_p95_s"]
+    assert result["sign_in_p95_s"] > 0 and result["cpu_per_view_s"] > 0

@@ -121,6 +121,24 @@ def test_overview_in_chromium(server: str, sample: tuple[Path, Path], page) -> N
     assert page.locator(".js-plotly-plot").count() == 2
 
 
+def test_the_sign_in_page_loads_the_chart_library_while_the_visitor_types(server: str, page) -> None:  # noqa: ANN001
+    from dashboard.sign_in import chart_module
+
+    name = chart_module()
+    assert name is not None, "this Streamlit ships no single Plotly chunk"
+    page.goto(server)
+    page.get_by_role("textbox", name="Username").wait_for(timeout=60_000)
+    page.wait_for_function("window.mioChartsLoaded === true", timeout=60_000)
+    loaded = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    assert [url for url in loaded if url.endswith(f"/static/js/{name}")], loaded
+    page.get_by_role("textbox", name="Username").fill("director")
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    loaded = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    assert len([url for url in loaded if name in url]) == 1  # the overview's charts used the module loaded early
+
+
 CHARTS = {  # director page -> how many charts it draws on the sample
     "overview": 2, "offers": 2, "trends": 2, "channels": 4, "equity": 1, "destinations": 3, "skills": 3,
     "career_test_drive": 2, "employers": 1, "data_quality": 0, "import": 0, "glossary": 0,

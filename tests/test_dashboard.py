@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import registry
+from dashboard import registry, ui
+from etl.metrics.insights import projects_behind
 from etl.metrics.outcomes import Filters, outcome_counts
 from tests.conftest import run_app
 
@@ -549,6 +550,13 @@ def test_drill_down_from_a_channel(sample: tuple[Path, Path], monkeypatch: pytes
     employers, projects = frame_of(at, 0), frame_of(at, 1)
     truth = connect(db).sql("""select count(*), count_if(placement_status = 'completed') from fact_applications
                                where channel = 'referral'""").fetchall()[0]
-    for frame in (employers, projects):
-        assert (frame["applications"].sum(), frame["completed"].sum()) == truth
+    assert (employers["applications"].sum(), employers["completed"].sum()) == truth
+    # More than SHOWN_ROWS projects: the page shows the first ones, most completed first; all add up to the group.
+    every = projects_behind(connect(db), "channel", "referral", Filters(), min_cell=0)
+    assert every.height > ui.SHOWN_ROWS == projects.height
+    assert (every["applications"].sum(), every["completed"].sum()) == truth
+    assert projects["project_id"].to_list() == every["project_id"].head(ui.SHOWN_ROWS).to_list()
+    assert "of {:,} rows".format(every.height) in " ".join(c.value for c in at.caption)
+    at.text_input(key="find-projects-behind-channel-referral").set_value(every["project_id"][-1]).run()
+    assert every["project_id"][-1] in frame_of(at, 1)["project_id"].to_list()  # the box finds a row not shown
     assert not [b for b in at.button if b.key and b.key.startswith("drill_filter")]
