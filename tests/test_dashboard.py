@@ -556,7 +556,7 @@ def test_drill_down_from_a_channel(sample: tuple[Path, Path], monkeypatch: pytes
     assert every.height > ui.SHOWN_ROWS == projects.height
     assert (every["applications"].sum(), every["completed"].sum()) == truth
     assert projects["project_id"].to_list() == every["project_id"].head(ui.SHOWN_ROWS).to_list()
-    assert "of {:,} rows".format(every.height) in " ".join(c.value for c in at.caption)
+    assert f"of {every.height:,} rows" in " ".join(c.value for c in at.caption)
     at.text_input(key="find-projects-behind-channel-referral").set_value(every["project_id"][-1]).run()
     assert every["project_id"][-1] in frame_of(at, 1)["project_id"].to_list()  # the box finds a row not shown
     assert not [b for b in at.button if b.key and b.key.startswith("drill_filter")]
