@@ -77,6 +77,7 @@ HEADERS = {
     "median_salary_usd": "median salary ($)", "cohort_size": "students in cohort", "ci_low": "95% interval, low",
     "ci_high": "95% interval, high", "offer_ci_low": "offer rate, 95% low", "offer_ci_high": "offer rate, 95% high",
     "applications_per_slot": "applications per place", "new_contacts": "new contacts per project",
+    "median_gap": "difference from the median",
 }
 HIDDEN = "—"  # a blank: suppressed, or no figure (the page's note says which)
 # A longer table shows its first rows in the page's order and a box that finds any row by its first text column; its

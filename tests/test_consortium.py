@@ -111,3 +111,89 @@ def test_a_bound_directors_filters_offer_only_the_institutions_values(hand_db: P
     at = run_app(hand_db, monkeypatch, User("dana", "director"), k="0")
     for column in ("class_level", "industry", "platform"):
         assert set(at.multiselect(key=f"f_{column}").options) == everyone[column], column
+
+
+SEVEN = ("Northfield State University", "Lakeshore College", "Riverside Institute of Technology", "Bayview University",
+         "Summit Community College", "Eastgate University", "Westbrook College")
+
+
+@pytest.fixture(scope="module")
+def seven(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated source whose students spread over seven institutions (the generator has five), loaded."""
+    from etl.generate import generate
+    from etl.pipeline import load
+
+    folder = tmp_path_factory.mktemp("seven")
+    generate(folder / "source", students=3000, seed=23)
+    students = pl.read_csv(folder / "source" / "students.csv", infer_schema=False)
+    students.with_columns(pl.col("student_id").map_elements(lambda s: SEVEN[sum(map(ord, s)) % 7],
+                                                            return_dtype=pl.String).alias("institution")
+                          ).write_csv(folder / "source" / "students.csv")
+    assert load(folder / "source", folder / "w.duckdb").ok
+    return folder / "w.duckdb"
+
+
+def test_each_institution_beside_the_median_of_the_others(seven: Path) -> None:
+    from etl.metrics.disclosure import RESTS_ON
+    from etl.metrics.insights import PEER_RATES, institution_peers
+    from etl.metrics.outcomes import RATE_PARTS
+
+    con = duckdb.connect(str(seven), read_only=True)
+    table = outcome_counts(con, "institution", Filters(class_levels=("senior",)))
+    peers = institution_peers(con, Filters(class_levels=("senior",)), min_cell=10)
+    assert sorted(set(peers["institution"])) == sorted(SEVEN) and peers.height == 7 * len(PEER_RATES)
+    for row in peers.iter_rows(named=True):
+        others = table.filter(pl.col("group") != row["institution"])[row["rate"]]
+        assert row["value"] == table.filter(pl.col("group") == row["institution"])[row["rate"]][0]
+        assert row["others"] == 6 and row["others_median"] == pytest.approx(float(others.median()))
+        assert row["median_gap"] == pytest.approx(row["value"] - row["others_median"], abs=0.6e-4)
+    # A bound director: its own institution only, and the median of six others (at least five are needed).
+    bound = institution_peers(con, Filters(institutions=("Eastgate University",)), min_cell=10, bound=True)
+    assert set(bound["institution"]) == {"Eastgate University"}
+    everyone = outcome_counts(con, "institution").filter(pl.col("group") != "Eastgate University")
+    for row in bound.iter_rows(named=True):
+        # An institution counts when its rate and the counts it divides each rest on 10 students or more.
+        students = [RESTS_ON[c] for c in (row["rate"], *RATE_PARTS[row["rate"]]) if c in RESTS_ON]
+        counted = everyone.filter(pl.col("denominator") >= 10, *[pl.col(c) >= 10 for c in students])
+        assert row["others"] == counted.height
+        expected = float(counted[row["rate"]].median()) if counted.height >= 5 else None
+        assert row["others_median"] == (pytest.approx(expected) if expected is not None else None), row
+    assert bound["others_median"].is_null().any() and bound["others_median"].is_not_null().any()
+    # With fewer than five others whose figure rests on K students, no median at all.
+    few = institution_peers(con, Filters(institutions=("Eastgate University",), majors=("Finance",)), min_cell=10,
+                            bound=True)
+    assert few["others"].max() < 5 and few["others_median"].is_null().all()
+    con.close()
+
+
+def test_the_overview_shows_each_institution_beside_the_others(seven: Path, sample: tuple[Path, Path],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from etl.metrics.insights import PEER_RATES, institution_peers
+
+    con = duckdb.connect(str(seven), read_only=True)
+    peers = institution_peers(con, Filters(), min_cell=10)
+    own = institution_peers(con, Filters(institutions=(INSTITUTION,)), min_cell=10, bound=True)
+    con.close()
+    at = run_app(seven, monkeypatch)
+    assert at.radio(key="peers_rate").value == "offer_rate"
+    for rate in PEER_RATES:  # every figure a director can pick draws its chart from the same numbers
+        at.radio(key="peers_rate").set_value(rate).run()
+        assert not at.exception, at.exception
+        chart = next(c for c in at.get("plotly_chart") if "beside the median" in c.proto.spec)
+        import json
+
+        spec = json.loads(chart.proto.spec)
+        chosen = peers.filter(pl.col("rate") == rate).sort("value", nulls_last=True)
+        assert spec["data"][0]["x"] == chosen["value"].to_list()
+        assert spec["data"][1]["x"] == chosen["others_median"].to_list()
+    shown = pl.from_pandas(at.dataframe[-1].value)
+    assert shown["others_median"].to_list() == pytest.approx(peers["others_median"].to_list())
+    # Bound: its own rows, the others only as their median.
+    at = run_app(seven, monkeypatch, BOUND)
+    shown = pl.from_pandas(at.dataframe[-1].value)
+    assert set(shown["institution"]) == {INSTITUTION}
+    assert shown["others_median"].to_list() == pytest.approx(own["others_median"].to_list())
+    # Five institutions: four others, too few for a bound director's median.
+    at = run_app(sample[1], monkeypatch, BOUND)
+    assert any("at least 5" in i.value for i in at.info)
+    assert not [c for c in at.get("plotly_chart") if "beside the median" in c.proto.spec]

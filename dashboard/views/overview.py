@@ -6,7 +6,8 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboard import data, theme, ui
+from dashboard import auth, data, theme, ui
+from etl.metrics.insights import MIN_PEER_INSTITUTIONS, PEER_RATES, institution_peers
 from etl.metrics.outcomes import DEFINITIONS, Filters, outcome_counts, term_changes, term_order, term_under_way
 from etl.metrics.report import outcomes_report
 
@@ -90,6 +91,42 @@ with right:
 with st.expander("Figures by term"):
     ui.table(by_term.select("group", "applications", "applicants", "selection_rate", "completed", "completion_rate",
                             "offers", "offer_rate", "conversion_rate").rename({"group": "term"}), "figures by term")
+
+user = auth.current_user()
+bound = user is not None and user.institution is not None
+peers = data.figure(institution_peers, filters, min_cell=ui.min_cell(), bound=bound)
+if peers["others"].max() or 0:
+    st.subheader("Beside the other institutions")
+    rate = st.radio("Figure", PEER_RATES, index=PEER_RATES.index("offer_rate"), horizontal=True, key="peers_rate",
+                    format_func=ui.header)
+    chosen = peers.filter(pl.col("rate") == rate).sort("value", nulls_last=True)
+    if chosen["others_median"].is_null().all():
+        st.info(f"The other institutions appear here only as a median over at least {MIN_PEER_INSTITUTIONS} of "
+                "them with figures for this population; there are fewer.")
+    else:
+        name = ui.header(rate)
+        beside = go.Figure(go.Bar(x=chosen["value"].to_list(), y=chosen["institution"].to_list(), orientation="h",
+                                  name="this institution", marker_color=theme.OKABE_ITO[0]))
+        beside.add_scatter(x=chosen["others_median"].to_list(), y=chosen["institution"].to_list(), mode="markers",
+                           name="median of the other institutions",
+                           marker=dict(symbol="line-ns-open", size=26, line=dict(width=3), color=theme.OKABE_ITO[5]))
+        beside.update_layout(title=f"{name.capitalize()}: each institution beside the median of the others",
+                             height=max(260, 60 * chosen.height + 120), xaxis=dict(title=name, tickformat=".0%",
+                                                                                  rangemode="tozero"),
+                             yaxis=dict(title="institution"), legend=dict(orientation="h", y=-0.25))
+        notes = ui.benchmark_lines(beside, rate, axis="x")
+        ui.chart(beside, f"{rate} beside the other institutions")
+        for note in notes:
+            st.caption(note)
+    st.caption("Each institution's figure for the population in the sidebar (every filter but the institution) "
+               "beside the median of the other institutions' figures"
+               + (f"; the others appear only as that median, over at least {MIN_PEER_INSTITUTIONS} institutions "
+                  "whose figure rests on enough students." if bound else "."))
+    ui.table(peers.with_columns(pl.col("rate").map_elements(ui.header, return_dtype=pl.String)).rename(
+        {"rate": "figure"}), "beside the other institutions",
+        {"value": {"label": "this institution", "type_config": {"format": "percent"}},
+         "others_median": {"label": "median of the others", "type_config": {"format": "percent"}},
+         "others": {"label": "institutions in the median"}})
 
 st.subheader("Outcomes report")
 st.caption("One HTML file with the headline figures, offer rates by industry with intervals, channels, pay and "

@@ -12,7 +12,9 @@ import duckdb
 import polars as pl
 
 from etl.ingest.schema import NACE
+from etl.metrics.disclosure import disclose, public_k
 from etl.metrics.outcomes import (
+    DEFAULT_MIN_CELL,
     Filters,
     blank_suppressed,
     dimension_column,
@@ -21,6 +23,7 @@ from etl.metrics.outcomes import (
     metric_sql,
     outcome_counts,
     suppress,
+    suppressed_counts,
 )
 from etl.warehouse import query
 
@@ -287,3 +290,49 @@ def _behind(frame: pl.DataFrame, keys: tuple[str, ...], min_cell: int) -> pl.Dat
     shown = blank_suppressed(frame.select(*keys, *BEHIND_COLUMNS, "denominator"), flags, keys)
     return shown.drop("denominator").sort(["completed", "applications", keys[0]], descending=[True, True, False],
                                           nulls_last=True)
+
+
+# --- each institution beside the others ---------------------------------------------------------------------------
+
+PEER_RATES = ("selection_rate", "completion_rate", "offer_rate", "conversion_rate")
+MIN_PEER_INSTITUTIONS = 5  # a director bound to one institution sees the others only as a median over this many
+PEER_SCHEMA = {"institution": pl.String, "rate": pl.String, "value": pl.Float64, "others_median": pl.Float64,
+               "median_gap": pl.Float64, "others": pl.Int64}
+
+
+def institution_peers(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = DEFAULT_MIN_CELL,
+                      bound: bool = False) -> pl.DataFrame:
+    """Each institution in view (those of `filters`, or all) beside the median of the other institutions, for each
+    rate of PEER_RATES, over the same population otherwise (every filter but the institution's).
+
+    One row per institution and rate: `institution`, `rate`, `value` (the institution's, null where its row is
+    suppressed), `others_median`, `median_gap` (value minus the median) and `others` (how many institutions it is the
+    median of: those other than this one whose row is shown). A consortium director (not `bound`) sees every institution's figures anyway, so any number
+    of others makes a median. A director bound to one institution sees the others only through it: an institution
+    counts when its rate rests on at least K students (the disclosure rule of the shared views, K = public_k), and the
+    median only when at least MIN_PEER_INSTITUTIONS count; otherwise `others_median` is null.
+    """
+    everyone = dataclasses.replace(filters, institutions=())
+    counts = outcome_counts(con, "institution", everyone)
+    if counts.is_empty():
+        return pl.DataFrame(schema=PEER_SCHEMA)
+    shown = suppressed_counts(con, "institution", everyone, min_cell)
+    if bound:
+        peers = disclose(counts, public_k(min_cell), ("group", "group2"), denominator="denominator")
+        needed = MIN_PEER_INSTITUTIONS
+    else:
+        peers, needed = shown, 1
+    in_view = list(filters.institutions) or shown["group"].to_list()
+    rows = []
+    for institution in in_view:
+        own = shown.filter(pl.col("group") == institution)
+        others = peers.filter(pl.col("group") != institution)
+        for rate_name in PEER_RATES:
+            values = others[rate_name].drop_nulls()
+            rows.append({"institution": institution, "rate": rate_name,
+                         "value": own[rate_name][0] if own.height else None,
+                         "others_median": float(values.median()) if values.len() >= needed else None,
+                         "median_gap": None, "others": values.len()})
+    return pl.DataFrame(rows, schema=PEER_SCHEMA).with_columns(
+        ((pl.col("value") - pl.col("others_median")).round(4) + 0.0).alias("median_gap")  # + 0.0: no "-0.0 pts"
+    ).select(PEER_SCHEMA.keys())
