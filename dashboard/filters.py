@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
+from dashboard.theme import words
 from etl.metrics.outcomes import DEFAULT_MIN_CELL, Filters
 
 MULTI = {"institution": "Institution", "college": "College", "major": "Major", "class_level": "Class level",
@@ -28,7 +29,7 @@ def sidebar_filters(institution: str | None = None) -> Filters:
             continue
         options = data.choices(column, version, institution)
         picked = st.sidebar.multiselect(label, options, default=_from_url(column, options), key=f"f_{column}",
-                                        placeholder="All")
+                                        placeholder="All", format_func=words)
         chosen[column] = tuple(picked)
     terms = data.choices("term", version, institution)
     term_from = term_to = None

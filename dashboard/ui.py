@@ -12,6 +12,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import auth, data
+from dashboard.theme import CODES, words
 from etl.metrics.export import to_csv
 from etl.metrics.outcomes import DEFAULT_MIN_CELL, DEFINITIONS, Filters
 
@@ -94,6 +95,8 @@ def _formatter(column: str, dtype: pl.DataType, given: str | None) -> Callable[[
     """How a column's values read: rates as percentages, money in dollars, counts with separators; text as it is."""
     if dtype == pl.Boolean:
         return lambda v: "yes" if v else "no"
+    if dtype == pl.String:
+        return words
     if not dtype.is_numeric():
         return None
     if given == "percent" or column.endswith(("_rate", "share", "ci_low", "ci_high")):
@@ -161,6 +164,27 @@ def _text_only(values: object) -> object:
     return values
 
 
+def coded_axes(figure: go.Figure) -> go.Figure:
+    """Category axes and pie labels that hold the contract's codes show them in words (the points keep the codes,
+    so a click still names its group)."""
+    categories: dict[str, list[str]] = {}
+    for trace in figure.data:
+        if trace.type == "pie":
+            if trace.labels is not None and CODES & set(trace.labels):
+                trace.labels = [words(v) for v in trace.labels]
+            continue
+        for dimension in ("x", "y"):
+            values = getattr(trace, dimension, None)
+            if values is None or not any(isinstance(v, str) and v in CODES for v in values):
+                continue
+            axis = f"{dimension}axis{(getattr(trace, f'{dimension}axis', None) or dimension)[1:]}"
+            categories.setdefault(axis, [])
+            categories[axis] += [v for v in values if v not in categories[axis]]
+    for axis, values in categories.items():
+        figure.layout[axis].update(tickvals=values, ticktext=[words(v) for v in values])
+    return figure
+
+
 def text_labels(figure: go.Figure) -> go.Figure:
     """Every category label and series name of the figure as text (Plotly would read tags in them)."""
     for trace in figure.data:
@@ -173,26 +197,42 @@ def text_labels(figure: go.Figure) -> go.Figure:
 
 def readable_ticks(figure: go.Figure) -> go.Figure:
     """Percentage axes with as many decimals as their ticks need (".1~%": 1%, 1.5%, 2%), never the same label twice
-    (".0%" wrote 1%, 1%, 2%, 2% on an axis stepping by half a point)."""
-    for axis, settings in figure.layout.to_plotly_json().items():  # every axis, subplots' included
+    (".0%" wrote 1%, 1%, 2%, 2% on an axis stepping by half a point); count axes (",d") in whole steps when their
+    values are small (Plotly would step by a half and write 0, 1, 1, 2, 2)."""
+    layout = figure.layout.to_plotly_json()
+    for axis, settings in layout.items():  # every axis, subplots' included
         if axis.startswith(("xaxis", "yaxis")) and settings.get("tickformat") == ".0%":
             figure.layout[axis].tickformat = ".1~%"
     for trace in figure.data:  # a heatmap's colour bar
         colorbar = getattr(trace, "colorbar", None)
         if colorbar is not None and colorbar.tickformat == ".0%":
             colorbar.tickformat = ".1~%"
+    largest: dict[str, float] = {}
+    for trace in figure.data:
+        for dimension in ("x", "y"):
+            reference = getattr(trace, f"{dimension}axis", None) or dimension
+            axis = f"{dimension}axis{reference[1:]}"
+            values = [v for v in (getattr(trace, dimension, None) or ()) if isinstance(v, (int, float))]
+            if values and layout.get(axis, {}).get("tickformat") == ",d":
+                largest[axis] = max(largest.get(axis, 0), *values)
+    for axis, top in largest.items():
+        if top <= 10 and "dtick" not in layout.get(axis, {}):
+            figure.layout[axis].dtick = 1
     return figure
 
 
-def chart(figure: go.Figure, name: str, select: bool = False) -> list[dict]:
-    """Draw a Plotly chart, every category label and series name as text; its toolbar's camera button saves it as
-    a PNG named after the chart. With `select`, a click on a bar or point reruns the page and the chosen points come
-    back (Streamlit's selection events)."""
+def chart(figure: go.Figure, title: str, select: bool = False) -> list[dict]:
+    """Draw a Plotly chart under `title` (unless the figure has its own), every category label and series name as
+    text; its toolbar's camera button saves it as a PNG named after the title. With `select`, a click on a bar or
+    point reruns the page and the chosen points come back (Streamlit's selection events)."""
+    coded_axes(figure)
     text_labels(figure)
     readable_ticks(figure)
-    event = st.plotly_chart(figure, width="stretch", key=f"chart-{slug(name)}",
+    if not figure.layout.title.text:
+        figure.update_layout(title=dict(text=_text_only(title[:1].upper() + title[1:]), x=0, xanchor="left"))
+    event = st.plotly_chart(figure, width="stretch", key=f"chart-{slug(title)}",
                             on_select="rerun" if select else "ignore", selection_mode=("points",),
-                            config={"toImageButtonOptions": {"format": "png", "filename": slug(name), "scale": 2},
+                            config={"toImageButtonOptions": {"format": "png", "filename": slug(title), "scale": 2},
                                     "displaylogo": False})
     if not select or not event:
         return []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -143,6 +144,48 @@ CHARTS = {  # director page -> how many charts it draws on the sample
     "overview": 2, "offers": 2, "trends": 2, "channels": 4, "equity": 1, "destinations": 3, "skills": 3,
     "career_test_drive": 2, "employers": 1, "data_quality": 0, "import": 0, "glossary": 0,
 }
+
+
+# The text a person reads on a page: everything in the main area but the data grids (drawn on a canvas; their cells'
+# display values are checked in tests/test_dashboard.py), code written as code, and icons (written as ligatures).
+VISIBLE_TEXT = """() => {
+  const main = document.querySelector('[data-testid=stMain]').cloneNode(true);
+  main.querySelectorAll('[data-testid=stDataFrame], code, pre, [data-testid=stIconMaterial]').forEach(e => e.remove());
+  main.style.position = 'absolute'; main.style.left = '-99999px';
+  document.body.appendChild(main);
+  const text = main.innerText;
+  main.remove();
+  return text;
+}"""
+GRID_HEADERS = ("() => [...document.querySelectorAll('[data-testid=stDataFrame] [role=columnheader]')]"
+                ".map(e => e.innerText)")
+AXIS_TICKS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(plot =>
+  [...plot.querySelectorAll('g.xaxislayer-above, g.yaxislayer-above')].map(axis =>
+    [...axis.querySelectorAll('text')].map(t => t.textContent)))"""
+UNREADABLE_TEXT = re.compile(r"\b(None|nan|NaN)\b|\b[a-z]+(?:_[a-z0-9]+)+\b|\b\d+\.\d{3,}\b")
+
+
+@pytest.mark.parametrize("role", [registry.DIRECTOR, registry.EMPLOYER, registry.STUDENT])
+def test_every_page_reads_as_a_person_reads_it_in_chromium(server: str, page, role: str) -> None:  # noqa: ANN001
+    """On every page of every role, as drawn: no None or nan, no snake_case word, no float with its raw decimals in
+    the text, the grids' headers or the charts' labels, and no axis writing the same tick label twice in a row."""
+    sign_in(page, server, role)
+    for spec in registry.pages_for(role):
+        page.get_by_role("link", name=spec.title, exact=True).click()
+        page.wait_for_selector("h1", timeout=60_000)
+        if CHARTS.get(spec.key):
+            page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {CHARTS[spec.key]}",
+                                   timeout=60_000)
+        page.wait_for_timeout(1_500)
+        assert page.locator("[data-testid='stException']").count() == 0, spec.key
+        text = page.evaluate(VISIBLE_TEXT)
+        assert len(text) > 200, (spec.key, text)
+        assert not UNREADABLE_TEXT.findall(text), (spec.key, sorted({m.group(0) for m in
+                                                                    UNREADABLE_TEXT.finditer(text)}))
+        headers = page.evaluate(GRID_HEADERS)
+        assert not [h for h in headers if UNREADABLE_TEXT.search(h)], (spec.key, headers)
+        for ticks in page.evaluate(AXIS_TICKS):
+            assert not [a for a, b in zip(ticks, ticks[1:], strict=False) if a == b], (spec.key, ticks)
 
 
 def test_every_director_page_is_tried_in_chromium() -> None:

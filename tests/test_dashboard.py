@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import registry, ui
 from etl.metrics.insights import projects_behind
 from etl.metrics.outcomes import Filters, outcome_counts
-from tests.conftest import run_app
+from tests.conftest import DIRECTOR, run_app
 
 
 def expected_metrics(db: Path, filters: Filters) -> dict[str, str]:
@@ -493,6 +493,97 @@ def test_every_table_reads_as_a_person_reads_it(sample: tuple[Path, Path], monke
     assert checked or key in ("data_quality",), key
     for chart in at.get("plotly_chart"):  # percentage ticks never repeat (".0%" wrote 1%, 1%, 2% on half points)
         assert '"tickformat":".0%"' not in chart.proto.spec.replace(" ", ""), key
+
+
+CARTESIAN = {"bar", "scatter", "heatmap", "box", "histogram"}
+
+
+@pytest.mark.parametrize(("role", "key"), [(role, spec.key) for role in (registry.DIRECTOR, registry.EMPLOYER,
+                                                                          registry.STUDENT)
+                                           for spec in registry.pages_for(role)])
+def test_every_chart_has_a_title_and_titled_axes(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+                                                 role: str, key: str) -> None:
+    """Every chart of every page and role is titled, each axis of a chart with axes too, and a count axis whose
+    values are small steps by whole numbers (Plotly would step by a half and write 0, 1, 1, 2)."""
+    import json
+
+    from etl.accounts import User
+
+    busiest = connect(sample[1]).sql("select employer_id from micro_internships group by 1 order by count(*) desc "
+                                     "limit 1").fetchall()[0][0]
+    user = {registry.DIRECTOR: DIRECTOR, registry.EMPLOYER: User("acme", "employer", busiest),
+            registry.STUDENT: User("sam", "student")}[role]
+    at = run_app(sample[1], monkeypatch, user)
+    at.switch_page(registry.page(key).file).run()
+    assert not at.exception, at.exception
+    for chart in at.get("plotly_chart"):
+        figure = json.loads(chart.proto.spec)
+        layout = figure["layout"]
+        assert (layout.get("title") or {}).get("text"), (key, "untitled chart")
+        if not {trace.get("type", "scatter") for trace in figure["data"]} & CARTESIAN:
+            continue
+        axes = [name for name in layout if name.startswith(("xaxis", "yaxis"))]
+        assert {"xaxis", "yaxis"} <= set(axes), (key, layout["title"]["text"], axes)
+        for axis in axes:
+            assert (layout[axis].get("title") or {}).get("text"), (key, layout["title"]["text"], axis)
+        for trace in figure["data"]:
+            for dimension in ("x", "y"):
+                axis = dimension + "axis" + (trace.get(dimension + "axis") or dimension)[1:]
+                values = [v for v in trace.get(dimension) or [] if isinstance(v, (int, float))]
+                if values and layout.get(axis, {}).get("tickformat") == ",d" and max(values) <= 10:
+                    assert layout[axis].get("dtick") == 1, (key, axis)
+
+
+def _labels_shown(figure: dict) -> list[str]:
+    """The category labels a chart writes: its axes' tick texts where it sets them, its text categories otherwise."""
+    layout, shown = figure["layout"], []
+    for trace in figure["data"]:
+        for dimension in ("x", "y", "labels"):
+            values = [v for v in trace.get(dimension) or [] if isinstance(v, str)]
+            axis = layout.get(dimension + "axis" + (trace.get(dimension + "axis") or dimension)[1:], {})
+            shown += axis.get("ticktext") or values
+    return shown
+
+
+@pytest.mark.parametrize("key", [spec.key for spec in registry.pages_for(registry.DIRECTOR)
+                                 if spec.key not in ("import", "glossary", "data_quality")])
+def test_every_choice_on_a_page_shows_codes_in_words(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+                                                     key: str) -> None:
+    """Each option of each radio of a director page (class levels, channels, outcomes are codes such as first_year
+    or career_services in the data): no exception, and the charts and tables write the codes in words."""
+    import json
+
+    from dashboard.theme import CODES
+
+    at = open_page(sample[1], monkeypatch, key, k="0")
+    # What the pages offer to pick: dimensions, rates, rankings, stages; a label maps back to its value.
+    from etl.metrics.insights import PEER_RATES, RANKED_BY
+    from etl.metrics.outcomes import RATE_PARTS
+
+    values = {*ui.DIMENSION_LABELS, *RATE_PARTS, *RANKED_BY, *PEER_RATES, "participation", "selection", "completion",
+              "offer"}
+
+    def in_words(*where: object) -> None:
+        for chart in at.get("plotly_chart"):
+            assert not CODES & set(_labels_shown(json.loads(chart.proto.spec))), (key, *where)
+        for element in at.dataframe:
+            for row in _display_values(element) or []:
+                assert not CODES & set(row.values()), (key, *where, row)
+
+    in_words("as it opens")
+    tried = 0
+    choices = [("radio", r.key) for r in at.radio] + [("selectbox", b.key) for b in at.selectbox
+                                                     if b.key and not b.key.startswith("drill_")]
+    for kind, widget_key in choices:
+        widget = getattr(at, kind)(key=widget_key)
+        for option in widget.options:
+            value = next((v for v in values if widget.format_func(v) == option), None)
+            assert value is not None, (key, widget_key, option)
+            getattr(at, kind)(key=widget_key).set_value(value).run()
+            assert not at.exception, (key, widget_key, option, at.exception)
+            tried += 1
+            in_words(widget_key, option)
+    assert tried == sum(len(getattr(at, kind)(key=k).options) for kind, k in choices)
 
 
 def test_the_employer_and_student_tables_read_as_a_person_reads_them(sample: tuple[Path, Path],

@@ -30,14 +30,16 @@ with left:
                 name="destination in a tried industry")
     fig.add_bar(x=table["industries_tried"].to_list(), y=table["offer_share"].to_list(),
                 name="received an attributed offer")
-    fig.update_layout(barmode="group", height=340, xaxis_title="industries tried",
-                      yaxis=dict(tickformat=".0%"), legend=dict(orientation="h", y=-0.25))
-    ui.chart(fig, "test-drive outcomes by industries tried")
+    fig.update_layout(barmode="group", height=360, xaxis=dict(title="industries tried", dtick=1),
+                      yaxis=dict(tickformat=".0%", title="share of the students"),
+                      legend=dict(orientation="h", y=-0.3))
+    ui.chart(fig, "Outcomes by the number of industries tried")
 with right:
     steps = data.figure(projects_to_offer, filters)
     fig = go.Figure(go.Bar(x=steps["projects_to_offer"].to_list(), y=steps["students"].to_list()))
-    fig.update_layout(height=340, xaxis_title="completed projects up to the first offer", yaxis_title="students")
-    ui.chart(fig, "projects before the first offer")
+    fig.update_layout(height=360, xaxis=dict(title="completed projects up to the first offer", dtick=1),
+                      yaxis=dict(title="students", tickformat=",d"))
+    ui.chart(fig, "Completed projects before the first offer")
 ui.table(table, "career test-drive",
          ui.rate_columns("offer_share", "destination_in_tried_share"))
 ui.suppression_note(table)

@@ -21,14 +21,17 @@ channels = data.figure(suppressed_counts, "channel", filters, min_cell=ui.min_ce
 ui.require_rows(channels)
 
 # One panel per rate: selection rates are a few percent, completion rates near 90%.
-fig = make_subplots(rows=1, cols=4, subplot_titles=[r.replace("_", " ") for r in rates])
+fig = make_subplots(rows=1, cols=4, horizontal_spacing=0.07)
 for i, rate in enumerate(rates, start=1):
     fig.add_bar(x=channels["group"].to_list(), y=channels[rate].to_list(), name=rate.replace("_", " "),
                 marker_color=OKABE_ITO[i - 1], showlegend=False, row=1, col=i)
     small = (channels[rate].max() or 0) < 0.1
-    fig.update_yaxes(tickformat=".1%" if small else ".0%", rangemode="tozero", row=1, col=i)
-fig.update_layout(height=360)
-clicked = [point.get("x") for point in ui.chart(fig, "rates by channel", select=True)]
+    fig.update_yaxes(tickformat=".1%" if small else ".0%", rangemode="tozero", title=rate.replace("_", " "),
+                     row=1, col=i)
+    fig.update_xaxes(title="channel", row=1, col=i)
+fig.update_layout(height=380)
+clicked = [point.get("x") for point in ui.chart(fig, "Selection, completion, offer and conversion rate by channel",
+                                                select=True)]
 ui.behind_a_group("channel", channels.filter(~pl.col("suppressed"))["group"].to_list(), filters, clicked)
 
 shown = channels.filter(~pl.col("suppressed"))
@@ -37,13 +40,13 @@ with left:
     st.subheader("Where applications come from")
     pie = go.Figure(go.Pie(labels=shown["group"].to_list(), values=shown["applications"].to_list(), hole=0.45,
                            sort=False))
-    pie.update_layout(height=320)
-    ui.chart(pie, "applications by channel")
+    pie.update_layout(height=340)
+    ui.chart(pie, "Applications by channel")
 with right:
     st.subheader("New professional contacts")
     contacts = go.Figure(go.Bar(x=channels["group"].to_list(), y=channels["new_contacts"].to_list()))
-    contacts.update_layout(height=320, yaxis_title="contacts per completed project")
-    ui.chart(contacts, "new contacts by channel")
+    contacts.update_layout(height=340, yaxis_title="contacts per completed project", xaxis_title="channel")
+    ui.chart(contacts, "New contacts per completed project, by channel")
     reporting = channels.filter(~pl.col("suppressed"))
     st.caption("Average professional contacts a student reported per completed project: the 'wider network' "
                f"claim, measured. Over the {int(reporting['contacts_reported'].sum()):,} of "
@@ -66,6 +69,7 @@ heat = mix.pivot(on="group2", index="group", values="offer_rate", sort_columns=T
 x = [c for c in heat.columns if c != "group"]
 fig = go.Figure(go.Heatmap(z=heat.select(x).to_numpy(), x=x, y=heat["group"].to_list(), colorscale="Cividis",
                            zmin=0, texttemplate="%{z:.0%}", colorbar=dict(tickformat=".0%")))
-fig.update_layout(height=360, title="Offer rate by platform and channel")
+fig.update_layout(height=360, title="Offer rate by platform and channel", xaxis_title="channel",
+                  yaxis_title="platform")
 ui.chart(fig, "offer rate by platform and channel")
 ui.suppression_note(platforms)

@@ -29,8 +29,10 @@ for col, rate in ((left, "career_outcomes_rate"), (right, "knowledge_rate")):
     for took, part in shown.partition_by("participated", as_dict=True, maintain_order=True).items():
         label = "took part" if took[0] == "yes" else "did not take part"
         fig.add_bar(x=part["cohort"].to_list(), y=part[rate].to_list(), name=label)
-    fig.update_layout(barmode="group", height=340, yaxis=dict(tickformat=".0%", range=[0, 1]),
-                      title=rate.replace("_", " ").capitalize(), legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(barmode="group", height=360, yaxis=dict(tickformat=".0%", range=[0, 1],
+                                                              title=rate.replace("_", " ")),
+                      xaxis=dict(title="graduating cohort"), title=rate.replace("_", " ").capitalize(),
+                      legend=dict(orientation="h", y=-0.3))
     national = ui.benchmark_lines(fig, rate)
     with col:
         ui.chart(fig, f"{rate} by cohort")
@@ -53,6 +55,7 @@ for outcome, colour in theme.OUTCOME_COLOURS.items():
                     orientation="h", marker_color=colour)
 fig.update_layout(barmode="stack", height=max(300, 36 * mix["bar"].n_unique() + 120),
                   xaxis=dict(tickformat=".0%", title="share of the group's students"),
+                  yaxis=dict(title="cohort and participation"),
                   legend=dict(orientation="h", y=-0.2), title="First destinations of each cohort")
 ui.chart(fig, "outcome mix by cohort")
 ui.suppression_note(mix.with_columns(pl.lit(False).alias("suppressed")))

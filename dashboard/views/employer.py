@@ -92,9 +92,9 @@ pool = data.figure(applicant_pool, employer_id, dimension)
 shown = pool.filter(pl.col("applicants").is_not_null())
 if not shown.is_empty():
     fig = go.Figure(go.Bar(x=shown["applicants"].to_list(), y=shown["group"].to_list(), orientation="h"))
-    fig.update_layout(height=max(260, 26 * shown.height + 80), xaxis_title="applicants",
-                      yaxis=dict(autorange="reversed"))
-    ui.chart(fig, f"applicant pool by {dimension}")
+    fig.update_layout(height=max(260, 26 * shown.height + 80), xaxis=dict(title="applicants", tickformat=",d"),
+                      yaxis=dict(autorange="reversed", title=ui.DIMENSION_LABELS[dimension].lower()))
+    ui.chart(fig, f"Your applicants by {ui.DIMENSION_LABELS[dimension].lower()}")
 ui.table(pool.rename({"group": dimension}), f"applicant pool by {dimension}", ui.rate_columns("share"))
 ui.suppression_note(pool)
 

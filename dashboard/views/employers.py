@@ -28,7 +28,8 @@ cols[2].metric("Posted two or more projects", f"{engagement['repeat']:,}")
 top = ranked.filter(~pl.col("suppressed")).head(20).reverse()
 fig = go.Figure(go.Bar(y=top["group"].to_list(), x=top[order].to_list(), orientation="h"))
 fig.update_layout(height=max(320, 26 * top.height + 80),
-                  xaxis=dict(tickformat=".0%" if order.endswith("rate") else ",d"),
+                  xaxis=dict(tickformat=".0%" if order.endswith("rate") else ",d", title=order.replace("_", " ")),
+                  yaxis=dict(title="employer"),
                   title=f"Top employers by {order.replace('_', ' ')}")
 ui.chart(fig, f"employers by {order}")
 columns = ["group", "projects", "applications", "applicants", "selection_rate", "completed", "completion_rate",

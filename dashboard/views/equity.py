@@ -38,6 +38,7 @@ fig.add_vline(x=0, line_dash="dash", line_color="#555")
 fig.update_layout(height=max(260, 45 * shown.height + 80),
                   xaxis=dict(tickformat="+.1f", ticksuffix=" pts",
                              title="gap to the overall rate (percentage points)"),
+                  yaxis=dict(title=ui.DIMENSION_LABELS.get(dimension, dimension).lower()),
                   title=f"{stage.capitalize()} rate: gap to the overall rate, with 95% interval")
 ui.chart(fig, f"{stage} gap by {dimension}")
 st.caption("A point left of the dashed line is a group below the overall rate. The whisker is the group's 95% "

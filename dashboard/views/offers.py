@@ -44,8 +44,10 @@ else:
     highs = [h for h in shown["ci_high"].to_list() if h is not None]
     top = max([*highs, *(b.value for b in benchmarks.national(rate))], default=1.0)
     fig.update_layout(height=max(320, 28 * shown.height + 80),
-                      xaxis=dict(tickformat=".0%", title=rate.replace("_", " "), range=[0, min(1.0, top * 1.25)]))
-    clicked = [point.get("y") for point in ui.chart(fig, f"{rate} by {dimension}", select=True)]
+                      xaxis=dict(tickformat=".0%", title=rate.replace("_", " "), range=[0, min(1.0, top * 1.25)]),
+                      yaxis=dict(title=ui.DIMENSION_LABELS[dimension].lower()))
+    label = f"{rate.replace('_', ' ')} by {ui.DIMENSION_LABELS[dimension].lower()}"
+    clicked = [point.get("y") for point in ui.chart(fig, f"{label}, with 95% intervals", select=True)]
     st.caption(" ".join(["Bars show the rate among completed projects; whiskers are 95% Wilson intervals. Ranked by "
                          f"rate, then by the interval's lower bound, among groups with at least {min_n} completed "
                          f"projects ({ranked.height - eligible.height} smaller groups are listed below, unranked).",
@@ -79,7 +81,10 @@ else:
     heat = go.Figure(go.Heatmap(z=z, x=x, y=y, colorscale="Cividis", zmin=0,
                                 text=text, texttemplate="%{text}", hoverongaps=False,
                                 colorbar=dict(tickformat=".0%")))
-    heat.update_layout(height=max(320, 40 * len(y) + 100), yaxis=dict(autorange="reversed"))
-    ui.chart(heat, f"{rate} by {rows} and {cols}")
+    heat.update_layout(height=max(320, 40 * len(y) + 100),
+                       xaxis=dict(title=ui.DIMENSION_LABELS[cols].lower()),
+                       yaxis=dict(autorange="reversed", title=ui.DIMENSION_LABELS[rows].lower()))
+    ui.chart(heat, f"{rate.replace('_', ' ')} by {ui.DIMENSION_LABELS[rows].lower()} and "
+                   f"{ui.DIMENSION_LABELS[cols].lower()}")
     st.caption(f"Each cell: {rate.replace('_', ' ')} and completed projects (n). Empty cells have no completed "
                f"project or are suppressed (fewer than {max(ui.min_cell(), 1)} behind them).")

@@ -57,18 +57,16 @@ if changes:
 
 left, right = st.columns(2)
 with left:
-    st.subheader("Funnel")
     # Applications outnumber selections fifty to one, so the funnel starts at selection and states the
     # applications in words; otherwise every later stage would be a sliver.
     stages = ["Selected", "Completed", "Offered", "Accepted"]
     values = [row["selected"], row["completed"], row["offers"], row["converted"]]
     funnel = go.Figure(go.Funnel(y=stages, x=values, textinfo="value+percent previous"))
-    funnel.update_layout(height=360)
-    ui.chart(funnel, "funnel")
+    funnel.update_layout(height=400)
+    ui.chart(funnel, "From selection to an accepted offer")
     st.caption(f"From {row['applications']:,} applications. Offered and accepted count completed projects with an "
                "attributed offer (see the Glossary); percentages are of the stage before.")
 with right:
-    st.subheader("Offer and conversion rate by term")
     trend = go.Figure()
     trend.add_bar(x=by_term["group"].to_list(), y=by_term["completed"].to_list(), name="Completed projects",
                   yaxis="y2", opacity=0.35)
@@ -85,8 +83,9 @@ with right:
     trend.update_layout(height=440, yaxis=dict(tickformat=".0%", title="rate", rangemode="tozero"),
                         yaxis2=dict(overlaying="y", side="right", title="completed projects", showgrid=False,
                                     tickformat=",d", rangemode="tozero", tickmode="auto"),
-                        xaxis=dict(tickangle=-45, automargin=True), legend=dict(orientation="h", y=-0.45))
-    ui.chart(trend, "offer and conversion rate by term")
+                        xaxis=dict(tickangle=-45, automargin=True, title="term"),
+                        legend=dict(orientation="h", y=-0.45))
+    ui.chart(trend, "Offer and conversion rate by term")
 
 with st.expander("Figures by term"):
     ui.table(by_term.select("group", "applications", "applicants", "selection_rate", "completed", "completion_rate",

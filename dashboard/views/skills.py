@@ -35,7 +35,8 @@ for col, frame, title in ((left, nace, "NACE career-readiness competencies"),
                            textposition="outside", cliponaxis=False))
     top = max(frame["gain"].max() or 0, 0.1)
     fig.update_layout(height=max(300, 30 * frame.height + 80), title=title, xaxis_title="average gain (levels)",
-                      xaxis=dict(range=[min(0, frame["gain"].min() or 0), top * 1.4]))
+                      xaxis=dict(range=[min(0, frame["gain"].min() or 0), top * 1.4]),
+                      yaxis_title="competency" if frame is nace else "skill")
     with col:
         ui.chart(fig, title)
 
@@ -46,7 +47,8 @@ grid = by_group.pivot(on="group", index="skill", values="gain", sort_columns=Tru
 x = [c for c in grid.columns if c != "skill"]
 heat = go.Figure(go.Heatmap(z=grid.select(x).to_numpy(), x=x, y=grid["skill"].to_list(), colorscale="Cividis",
                             texttemplate="%{z:+.1f}", hoverongaps=False))
-heat.update_layout(height=max(360, 22 * grid.height + 120), title=f"Average gain by skill and {dimension}")
+heat.update_layout(height=max(360, 22 * grid.height + 120), title=f"Average gain by skill and {dimension}",
+                   xaxis_title=dimension, yaxis_title="skill")
 ui.chart(heat, f"skill gains by {dimension}")
 ui.table(by_group.select("skill", "group", "pairs", "pre_level", "post_level", "gain", "improved_share",
                          "nace_competency").rename({"group": dimension}), f"skill gains by {dimension}",

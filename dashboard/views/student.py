@@ -34,7 +34,8 @@ if not shown.is_empty():
         error_y=dict(type="data", symmetric=False, array=(shown["offer_ci_high"] - shown["offer_rate"]).to_list(),
                      arrayminus=(shown["offer_rate"] - shown["offer_ci_low"]).to_list()),
         text=[f"{r:.0%}" for r in shown["offer_rate"]], textposition="outside", cliponaxis=False))
-    fig.update_layout(height=340, yaxis=dict(tickformat=".0%", rangemode="tozero"),
+    fig.update_layout(height=340, yaxis=dict(tickformat=".0%", rangemode="tozero", title="offer rate"),
+                      xaxis=dict(title=ui.DIMENSION_LABELS.get(dimension, dimension).lower()),
                       title="Offer rate after a completed project (95% interval)")
     ui.chart(fig, f"offer rate by {dimension}")
 ui.table(table.rename({"group": dimension}), f"compare {dimension}",

@@ -26,17 +26,19 @@ for institution, part in by_term.partition_by("group2", as_dict=True, maintain_o
                     name=institution[0], customdata=part.select("applications", "completed").to_numpy(),
                     hovertemplate="%{x}: %{y:.1%}<br>applications %{customdata[0]:,}<br>completed "
                                   "%{customdata[1]:,}<extra>%{fullData.name}</extra>")
-fig.update_layout(height=420, yaxis=dict(tickformat=".0%", rangemode="tozero", title=None),
-                  xaxis=dict(categoryorder="array", categoryarray=order), legend=dict(orientation="h", y=-0.15))
-ui.chart(fig, f"{rate} by term and institution")
+fig.update_layout(height=440, yaxis=dict(tickformat=".0%", rangemode="tozero", title=rate.replace("_", " ")),
+                  xaxis=dict(categoryorder="array", categoryarray=order, title="term"),
+                  legend=dict(orientation="h", y=-0.3))
+ui.chart(fig, f"{rate.replace('_', ' ')} by term and institution")
 st.caption("The latest term is still under way: its projects are still finishing and offers follow completion "
            "by weeks, so its completion, offer and conversion rates are incomplete.")
 
 counts = go.Figure()
 for institution, part in by_term.partition_by("group2", as_dict=True, maintain_order=True).items():
     counts.add_bar(x=part["group"].cast(pl.String).to_list(), y=part["completed"].to_list(), name=institution[0])
-counts.update_layout(barmode="stack", height=300, title="Completed projects per term",
-                     xaxis=dict(categoryorder="array", categoryarray=order), legend=dict(orientation="h", y=-0.2))
+counts.update_layout(barmode="stack", height=340, title="Completed projects per term",
+                     xaxis=dict(categoryorder="array", categoryarray=order, title="term"),
+                     yaxis=dict(title="completed projects", tickformat=",d"), legend=dict(orientation="h", y=-0.35))
 ui.chart(counts, "completed projects by term and institution")
 
 columns = ["group", "group2", "applications", "applicants", "selection_rate", "placements", "completed",

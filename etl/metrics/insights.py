@@ -307,10 +307,11 @@ def institution_peers(con: duckdb.DuckDBPyConnection, filters: Filters = Filters
 
     One row per institution and rate: `institution`, `rate`, `value` (the institution's, null where its row is
     suppressed), `others_median`, `median_gap` (value minus the median) and `others` (how many institutions it is the
-    median of: those other than this one whose row is shown). A consortium director (not `bound`) sees every institution's figures anyway, so any number
-    of others makes a median. A director bound to one institution sees the others only through it: an institution
-    counts when its rate rests on at least K students (the disclosure rule of the shared views, K = public_k), and the
-    median only when at least MIN_PEER_INSTITUTIONS count; otherwise `others_median` is null.
+    median of: those other than this one whose figure counts). A consortium director (not `bound`) sees every
+    institution's figures anyway, so any number of others makes a median. A director bound to one institution sees
+    the others only through it: an institution counts when its rate rests on at least K students (the disclosure
+    rule of the shared views, K = public_k), and the median only when at least MIN_PEER_INSTITUTIONS count;
+    otherwise `others_median` is null.
     """
     everyone = dataclasses.replace(filters, institutions=())
     counts = outcome_counts(con, "institution", everyone)

@@ -73,7 +73,7 @@ DEFINITIONS = {
     "selection_rate": "Applications with status selected ÷ applications that are not withdrawn.",
     "placements": "Placements started (any status).",
     "completed": "Placements with status completed.",
-    "completion_rate": "Completed ÷ placements whose status is completed, cancelled or no_show.",
+    "completion_rate": "Completed ÷ placements whose status is completed, cancelled or no-show.",
     "offers": "Completed placements with at least one attributed offer.",
     "offer_rate": "Completed placements with an attributed offer ÷ completed placements.",
     "conversion_rate": "Completed placements with an attributed offer that was accepted ÷ completed placements.",
