@@ -114,10 +114,11 @@ def _formatter(column: str, dtype: pl.DataType, given: str | None) -> Callable[[
     return lambda v: f"{v:,.1f}"
 
 
-def table(frame: pl.DataFrame, name: str, column_config: dict | None = None) -> None:
+def table(frame: pl.DataFrame, name: str, column_config: dict | None = None, pick: bool = False) -> dict | None:
     """Show a table as a person reads it (headers in words, rates as percentages, money in dollars, counts with
     separators, blanks as a dash; the `suppressed` flag stays in the CSV, the blanks and the page's note say it on
-    screen) and offer it as CSV (text cells that a spreadsheet would run as formulas are neutralized)."""
+    screen) and offer it as CSV (text cells that a spreadsheet would run as formulas are neutralized). With `pick`,
+    a click on a row's checkbox reruns the page and the row comes back (for a drill-down)."""
     given = column_config or {}
     shown = frame.drop("suppressed", strict=False)
     if shown.height > SHOWN_ROWS:
@@ -133,10 +134,22 @@ def table(frame: pl.DataFrame, name: str, column_config: dict | None = None) -> 
                                                  help=settings.get("help") or DEFINITIONS.get(column))
         if (format_value := _formatter(column, shown.schema[column], kind)) is not None:
             formats[column] = format_value
-    st.dataframe(shown.to_pandas().style.format(formats, na_rep=HIDDEN), hide_index=True, column_config=config,
-                 width="stretch")
+    event = st.dataframe(shown.to_pandas().style.format(formats, na_rep=HIDDEN), hide_index=True,
+                         column_config=config, width="stretch", key=f"table-{slug(name)}" if pick else None,
+                         on_select="rerun" if pick else "ignore", selection_mode="single-row")
     st.download_button("Download CSV", to_csv(frame), file_name=f"{slug(name)}.csv", mime="text/csv",
                        key=f"download-{slug(name)}")
+    rows = event.selection.rows if pick and event else []
+    return shown.row(rows[0], named=True) if rows and rows[0] < shown.height else None
+
+
+def cell_targets(figure: go.Figure, x: list, y: list, hover: list[str]) -> go.Figure:
+    """Make a heatmap's cells clickable: Plotly reports no click on a heatmap, so an invisible marker sits on each
+    cell (x[i], y[i]) and carries its hover text (data values escaped); a click comes back as that marker's point."""
+    figure.add_scatter(x=x, y=y, mode="markers", marker=dict(symbol="square", size=34, opacity=0), showlegend=False,
+                       hovertemplate="%{text}<extra></extra>", text=[_text_only(h) for h in hover], name="cell")
+    figure.update_traces(hoverinfo="skip", selector=dict(type="heatmap"))
+    return figure
 
 
 def _first_rows(frame: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -236,7 +249,13 @@ def chart(figure: go.Figure, title: str, select: bool = False) -> list[dict]:
                                     "displaylogo": False})
     if not select or not event:
         return []
-    return list(event.get("selection", {}).get("points", []))
+    points = list(event.get("selection", {}).get("points", []))
+    return [{k: _as_data(v) for k, v in point.items()} for point in points]
+
+
+def _as_data(value: object) -> object:
+    """A clicked label as the data has it (text_labels escaped its brackets)."""
+    return value.replace("&lt;", "<").replace("&gt;", ">") if isinstance(value, str) else value
 
 
 def benchmark_lines(figure: go.Figure, rate: str, axis: str = "y") -> list[str]:
@@ -295,34 +314,56 @@ def count(value: int | None) -> str:
 NOBODY = "— none —"
 
 
-def _filter_by(dimension: str, group: str) -> None:
-    """Make `group` the sidebar's only choice for `dimension` (through the URL, which the sidebar reads)."""
-    st.query_params[dimension] = [group]
-    st.session_state.pop(f"f_{dimension}", None)
+def _filter_by(pairs: tuple[tuple[str, str], ...]) -> None:
+    """Make each group the sidebar's only choice for its dimension (through the URL, which the sidebar reads)."""
+    for dimension, group in pairs:
+        st.query_params[dimension] = [group]
+        st.session_state.pop(f"f_{dimension}", None)
 
 
-def behind_a_group(dimension: str, groups: list[str], population: Filters, clicked: list[object]) -> None:
+def _cell_label(cell: object) -> str:
+    if cell == NOBODY:
+        return NOBODY
+    return " · ".join(str(words(v)) for v in cell) if isinstance(cell, tuple) else str(words(cell))
+
+
+def behind_a_group(dimension: str | tuple[str, str], groups: list, population: Filters, clicked: list[object]
+                   ) -> None:
     """Drill-down, for a director's page: the employers and projects behind one group of `dimension` (the one whose
-    bar was `clicked`, or the one picked here), with their figures, and a button that filters every page by it."""
+    bar or table row was `clicked`, or the one picked here), with their figures, and a button that filters every
+    page by it. With two dimensions, the same for one cell of a two-way table: `groups` and `clicked` hold
+    (group, group) pairs."""
     from dashboard.filters import MULTI
     from etl.metrics.insights import employers_behind, projects_behind
 
-    key = f"drill_{dimension}"
-    if clicked and clicked[0] in groups:  # a click on a bar opens what lies behind it
-        st.session_state[key] = clicked[0]
-    label = DIMENSION_LABELS[dimension].lower()
-    st.subheader("Behind a group")
-    group = st.selectbox(f"The projects and employers behind one {label} (or click its bar above)",
-                         [NOBODY, *groups], key=key)
-    if group == NOBODY:
+    dimensions = (dimension,) if isinstance(dimension, str) else tuple(dimension)
+    key = "drill_" + "_".join(dimensions)
+    # A click on a bar, a point, a cell or a row opens what lies behind it; the chart keeps its selection over
+    # reruns, so a click counts once, and a pick in the box below stays until the next click.
+    click = clicked[0] if clicked and clicked[0] in groups else None
+    if click != st.session_state.get(f"{key}_click"):
+        st.session_state[f"{key}_click"] = click
+        if click is not None:
+            st.session_state[key] = click
+    label = " and ".join(DIMENSION_LABELS.get(d, d).lower() for d in dimensions)
+    one = len(dimensions) == 1
+    st.subheader("Behind a group" if one else "Behind a cell")
+    cell = st.selectbox(f"The projects and employers behind one {label} (or click its {'bar' if one else 'cell'} "
+                        "above)", [NOBODY, *groups], key=key, format_func=_cell_label)
+    if cell == NOBODY:
         return
-    employers = data.figure(employers_behind, dimension, group, population, min_cell=min_cell())
-    projects = data.figure(projects_behind, dimension, group, population, min_cell=min_cell())
-    st.caption(f"{plain(group)}: {employers.height:,} employers and {projects.height:,} projects, most completed "
-               "projects first, within the population in the sidebar. Pick the first line above to close it.")
-    if dimension in MULTI:
-        st.button(f"Filter every page by this {label}", key=f"drill_filter_{dimension}", on_click=_filter_by,
-                  args=(dimension, group), help="Sets the sidebar's filter (and the link) to this group alone.")
-    table(employers, f"employers behind {dimension} {group}", rate_columns("offer_rate", "conversion_rate"))
-    table(projects, f"projects behind {dimension} {group}", rate_columns("offer_rate", "conversion_rate"))
+    pairs = tuple(zip(dimensions, cell if isinstance(cell, tuple) else (cell,), strict=True))
+    also = pairs[1] if len(pairs) > 1 else None
+    employers = data.figure(employers_behind, *pairs[0], population, min_cell=min_cell(), also=also)
+    projects = data.figure(projects_behind, *pairs[0], population, min_cell=min_cell(), also=also)
+    st.caption(f"{plain(_cell_label(cell))}: {employers.height:,} employers and {projects.height:,} projects, most "
+               "completed projects first, within the population in the sidebar. Pick the first line above to close "
+               "it.")
+    if all(d in MULTI for d in dimensions):
+        st.button(f"Filter every page by this {label}", key="drill_filter_" + "_".join(dimensions),
+                  on_click=_filter_by, args=(pairs,),
+                  help="Sets the sidebar's filters (and the link) to this group alone.")
+    named = " ".join(f"{d} {g}" for d, g in pairs)
+    table(employers, f"employers behind {named}", rate_columns("offer_rate", "conversion_rate"))
+    table(projects, f"projects behind {named}", rate_columns("offer_rate", "conversion_rate"))
     suppression_note(pl.concat([employers.select("suppressed"), projects.select("suppressed")]))

@@ -21,6 +21,7 @@ import pytest
 
 from dashboard import registry
 from dashboard.serve import command
+from dashboard.theme import words
 from etl.metrics.outcomes import Filters, outcome_counts
 from tests.conftest import REAL
 
@@ -119,7 +120,7 @@ def test_overview_in_chromium(server: str, sample: tuple[Path, Path], page) -> N
     assert applications.locator("[data-testid='stMetricValue']").inner_text() == f"{row['applications']:,}"
     offer = page.locator("[data-testid='stMetric']", has_text="Offer rate").locator("[data-testid='stMetricValue']")
     assert offer.inner_text() == f"{row['offer_rate']:.1%}"
-    assert page.locator(".js-plotly-plot").count() == 2
+    assert page.locator(".js-plotly-plot").count() == 3  # the funnel, the rates by term, the institutions
 
 
 def test_the_sign_in_page_loads_the_chart_library_while_the_visitor_types(server: str, page) -> None:  # noqa: ANN001
@@ -141,7 +142,7 @@ def test_the_sign_in_page_loads_the_chart_library_while_the_visitor_types(server
 
 
 CHARTS = {  # director page -> how many charts it draws on the sample
-    "overview": 2, "offers": 2, "trends": 2, "channels": 4, "equity": 1, "destinations": 3, "skills": 3,
+    "overview": 3, "offers": 2, "trends": 2, "channels": 4, "equity": 1, "destinations": 3, "skills": 3,
     "career_test_drive": 2, "employers": 1, "data_quality": 0, "import": 0, "glossary": 0,
 }
 
@@ -477,4 +478,44 @@ def test_clicking_a_bar_opens_what_lies_behind_it(server: str, page) -> None:  #
     caption.wait_for(timeout=60_000)
     top = page.locator(".js-plotly-plot").first.locator(".yaxislayer-above .ytick text").last.text_content()
     assert caption.inner_text().startswith(f"{top}:")
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_clicking_a_cell_or_a_table_row_opens_what_lies_behind_it(server: str, page) -> None:  # noqa: ANN001
+    """A heatmap's cell (Plotly reports no click on a heatmap: the page puts a clickable marker on each cell) and a
+    table's row (its checkbox) open the projects and employers behind them."""
+    sign_in(page, server, "director", "?k=0")
+    page.get_by_role("link", name="Channels", exact=True).click()
+    page.get_by_role("heading", name="Channels and platforms").wait_for(timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=60_000)
+    page.wait_for_timeout(2_000)
+    heat = page.locator(".js-plotly-plot").last
+    heat.scroll_into_view_if_needed()
+    opened = page.locator("[data-testid='stCaptionContainer']", has_text="employers and")
+    for _ in range(3):  # the page may still be settling after the scroll: click again if the first one was lost
+        page.wait_for_timeout(1_000)
+        cell = heat.locator(".scatterlayer .point").first  # the first cell: the first platform, the first channel
+        box = cell.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        try:
+            opened.first.wait_for(timeout=15_000)
+            break
+        except Exception:  # noqa: BLE001 - Playwright's timeout: try the click once more
+            continue
+    opened.first.wait_for(timeout=30_000)
+    platform = heat.locator(".yaxislayer-above .ytick text").first.text_content()  # the bottom row
+    channel = heat.locator(".xaxislayer-above .xtick text").first.text_content()
+    assert opened.first.inner_text().startswith(f"{platform} · {channel}:"), opened.first.inner_text()
+    # The table of channels: a click on its first row's checkbox opens that channel.
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the checkbox column, the first row under the header
+    expect = page.locator("[data-testid='stCaptionContainer']", has_text="employers and").filter(has_not_text=" · ")
+    expect.first.wait_for(timeout=60_000)
+    cells = page.evaluate("[...[...document.querySelectorAll('[data-testid=stDataFrame]')][0]"
+                          ".querySelector('tbody tr').querySelectorAll('td')].map(td => td.innerText)")
+    assert expect.first.inner_text().split(":")[0] in [words(cell) for cell in cells], (expect.first.inner_text(),
+                                                                                         cells)
     assert page.locator("[data-testid='stException']").count() == 0

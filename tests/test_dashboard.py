@@ -40,7 +40,8 @@ def test_overview_shows_the_metrics_layer_figures(sample: tuple[Path, Path], mon
     _, db = sample
     at = run_app(db, monkeypatch)
     assert shown(at) == expected_metrics(db, Filters())
-    assert len(at.get("plotly_chart")) == 2
+    # The funnel, the rates by term, and each institution beside the others (the sample has five).
+    assert len(at.get("plotly_chart")) == 3
 
 
 def test_overview_follows_filters_from_the_url(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -638,7 +639,9 @@ def test_drill_down_from_a_channel(sample: tuple[Path, Path], monkeypatch: pytes
     at = open_page(db, monkeypatch, "channels", k="0")
     at.selectbox(key="drill_channel").set_value("referral").run()
     assert not at.exception, at.exception
-    employers, projects = frame_of(at, 0), frame_of(at, 1)
+    frames = [frame_of(at, i) for i in range(len(at.dataframe))]
+    employers = next(f for f in frames if f.columns[0] == "employer")
+    projects = next(f for f in frames if f.columns[0] == "project_id")
     truth = connect(db).sql("""select count(*), count_if(placement_status = 'completed') from fact_applications
                                where channel = 'referral'""").fetchall()[0]
     assert (employers["applications"].sum(), employers["completed"].sum()) == truth
@@ -649,5 +652,42 @@ def test_drill_down_from_a_channel(sample: tuple[Path, Path], monkeypatch: pytes
     assert projects["project_id"].to_list() == every["project_id"].head(ui.SHOWN_ROWS).to_list()
     assert f"of {every.height:,} rows" in " ".join(c.value for c in at.caption)
     at.text_input(key="find-projects-behind-channel-referral").set_value(every["project_id"][-1]).run()
-    assert every["project_id"][-1] in frame_of(at, 1)["project_id"].to_list()  # the box finds a row not shown
+    found = next(f for f in (frame_of(at, i) for i in range(len(at.dataframe))) if f.columns[0] == "project_id")
+    assert every["project_id"][-1] in found["project_id"].to_list()  # the box finds a row not shown
     assert not [b for b in at.button if b.key and b.key.startswith("drill_filter")]
+
+
+@pytest.mark.parametrize(("key", "drill", "dimensions"), [
+    ("equity", "drill_first_generation", ("first_generation",)),
+    ("trends", "drill_term_institution", ("term", "institution")),
+    ("offers", "drill_industry_pay_band", ("industry", "pay_band")),
+    ("channels", "drill_platform", ("platform",)),
+    ("channels", "drill_platform_channel", ("platform", "channel")),
+    ("employers", "drill_employer", ("employer",)),
+])
+def test_drill_down_from_every_breakdown(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, key: str,
+                                         drill: str, dimensions: tuple[str, ...]) -> None:
+    """A group of each page's breakdowns (a point, a cell, a bar or a table row picks it in the browser): the
+    employers and projects behind it add up to the group's applications and completed projects in the warehouse."""
+    db = sample[1]
+    at = open_page(sample[1], monkeypatch, key, k="0")
+    con = connect(db)
+    where = " and ".join(f"{d} = ?" for d in dimensions)
+    candidates = con.sql(f"select {', '.join(dimensions)}, count(*) as n from fact_applications group by all "
+                         "order by n desc, 1").fetchall()
+    options = at.selectbox(key=drill).options
+    group = next(tuple(str(v) for v in row[:-1]) for row in candidates
+                 if ui._cell_label(tuple(str(v) for v in row[:-1]) if len(dimensions) > 1 else str(row[0]))
+                 in options)
+    at.selectbox(key=drill).set_value(group if len(dimensions) > 1 else group[0]).run()
+    assert not at.exception, at.exception
+    truth = con.sql(f"select count(*), count_if(placement_status = 'completed') from fact_applications "
+                    f"where {where}", params=list(group)).fetchall()[0]
+    frames = [frame_of(at, i) for i in range(len(at.dataframe))]
+    employers = next(f for f in frames if f.columns[:2] == ["employer", "applications"])
+    projects = next(f for f in frames if f.columns[0] == "project_id")
+    assert (employers["applications"].sum(), employers["completed"].sum()) == truth
+    assert projects.height == min(ui.SHOWN_ROWS, con.sql(
+        f"select count(distinct project_id) from fact_applications where {where}", params=list(group)).fetchall()[0][0])
+    captions = " ".join(c.value for c in at.caption)
+    assert f"{employers.height:,} employers" in captions

@@ -32,6 +32,13 @@ for i, rate in enumerate(rates, start=1):
 fig.update_layout(height=380)
 clicked = [point.get("x") for point in ui.chart(fig, "Selection, completion, offer and conversion rate by channel",
                                                 select=True)]
+columns = ["group", "applications", "applicants", "selection_rate", "completed", "completion_rate", "offers",
+           "offer_rate", "conversion_rate", "new_contacts", "suppressed"]
+picked = ui.table(channels.select(columns).rename({"group": "channel"}), "rates by channel", ui.rate_columns(*rates),
+                  pick=True)
+ui.suppression_note(channels)
+if picked is not None:  # a row picked in the table opens what lies behind it, as a click on its bar does
+    clicked = [picked["channel"]]
 ui.behind_a_group("channel", channels.filter(~pl.col("suppressed"))["group"].to_list(), filters, clicked)
 
 shown = channels.filter(~pl.col("suppressed"))
@@ -51,19 +58,14 @@ with right:
     st.caption("Average professional contacts a student reported per completed project: the 'wider network' "
                f"claim, measured. Over the {int(reporting['contacts_reported'].sum()):,} of "
                f"{int(reporting['completed'].sum()):,} completed projects that reported a number.")
-columns = ["group", "applications", "applicants", "selection_rate", "completed", "completion_rate", "offers",
-           "offer_rate", "conversion_rate", "new_contacts", "suppressed"]
-ui.table(channels.select(columns).rename({"group": "channel"}), "rates by channel",
-         ui.rate_columns(*rates))
-ui.suppression_note(channels)
 
 st.subheader("Platforms compared")
 platforms = data.figure(suppressed_counts, "platform", filters, min_cell=ui.min_cell())
 columns = ["group", "projects", "applications", "selection_rate", "completed", "completion_rate", "offer_rate",
            "conversion_rate", "completed_pay_per_hour", "completed_hours", "student_rating", "suppressed"]
-ui.table(platforms.select(columns).rename({"group": "platform"}).sort("applications", descending=True,
-                                                                     nulls_last=True),
-         "platforms compared", ui.rate_columns(*rates))
+picked = ui.table(platforms.select(columns).rename({"group": "platform"}).sort("applications", descending=True,
+                                                                              nulls_last=True),
+                  "platforms compared", ui.rate_columns(*rates), pick=True)
 mix = data.figure(suppressed_counts, "platform", filters, min_cell=max(ui.min_cell(), 1), second="channel")
 heat = mix.pivot(on="group2", index="group", values="offer_rate", sort_columns=True).sort("group")
 x = [c for c in heat.columns if c != "group"]
@@ -71,5 +73,14 @@ fig = go.Figure(go.Heatmap(z=heat.select(x).to_numpy(), x=x, y=heat["group"].to_
                            zmin=0, texttemplate="%{z:.0%}", colorbar=dict(tickformat=".0%")))
 fig.update_layout(height=360, title="Offer rate by platform and channel", xaxis_title="channel",
                   yaxis_title="platform")
-ui.chart(fig, "offer rate by platform and channel")
+shown = mix.filter(pl.col("offer_rate").is_not_null())
+ui.cell_targets(fig, shown["group2"].to_list(), shown["group"].to_list(),
+                [f"{ui.words(r['group'])} · {ui.words(r['group2'])}: {r['offer_rate']:.1%} of {r['completed']:,} "
+                 "completed"
+                 for r in shown.iter_rows(named=True)])
+points = ui.chart(fig, "offer rate by platform and channel", select=True)
 ui.suppression_note(platforms)
+ui.behind_a_group("platform", platforms.filter(~pl.col("suppressed"))["group"].to_list(), filters,
+                  [picked["platform"]] if picked is not None else [])
+ui.behind_a_group(("platform", "channel"), list(zip(shown["group"], shown["group2"], strict=True)), filters,
+                  [(p["y"], p["x"]) for p in points if p.get("curve_number") == 1])

@@ -31,15 +31,18 @@ fig.update_layout(height=max(320, 26 * top.height + 80),
                   xaxis=dict(tickformat=".0%" if order.endswith("rate") else ",d", title=order.replace("_", " ")),
                   yaxis=dict(title="employer"),
                   title=f"Top employers by {order.replace('_', ' ')}")
-ui.chart(fig, f"employers by {order}")
+clicked = [point.get("y") for point in ui.chart(fig, f"employers by {order}", select=True)]
 columns = ["group", "projects", "applications", "applicants", "selection_rate", "completed", "completion_rate",
            "offers", "offer_rate", "conversion_rate", "ci_low", "ci_high", "employer_rating", "student_rating",
            "suppressed"]
-ui.table(ranked.select(columns).rename({"group": "employer"}), "employers",
-         {**ui.rate_columns("selection_rate", "completion_rate", "offer_rate", "conversion_rate", "ci_low",
-                            "ci_high"),
-          "employer_rating": st.column_config.NumberColumn("rating given", format="%.2f",
-                                                           help="Average rating the employer gave its interns."),
-          "student_rating": st.column_config.NumberColumn("rating received", format="%.2f",
-                                                          help="Average rating interns gave the employer.")})
+picked = ui.table(ranked.select(columns).rename({"group": "employer"}), "employers", pick=True, column_config=
+    {**ui.rate_columns("selection_rate", "completion_rate", "offer_rate", "conversion_rate", "ci_low", "ci_high"),
+     "employer_rating": st.column_config.NumberColumn("rating given", format="%.2f",
+                                                      help="Average rating the employer gave its interns."),
+     "student_rating": st.column_config.NumberColumn("rating received", format="%.2f",
+                                                     help="Average rating interns gave the employer.")})
 ui.suppression_note(ranked)
+if picked is not None:  # a row picked in the table opens its projects, as a click on its bar does
+    clicked = [picked["employer"]]
+# The box lists the chart's employers (and one picked in the table): the table finds any of the others.
+ui.behind_a_group("employer", list(dict.fromkeys([*reversed(top["group"].to_list()), *clicked])), filters, clicked)

@@ -40,13 +40,16 @@ fig.update_layout(height=max(260, 45 * shown.height + 80),
                              title="gap to the overall rate (percentage points)"),
                   yaxis=dict(title=ui.DIMENSION_LABELS.get(dimension, dimension).lower()),
                   title=f"{stage.capitalize()} rate: gap to the overall rate, with 95% interval")
-ui.chart(fig, f"{stage} gap by {dimension}")
+clicked = [point.get("y") for point in ui.chart(fig, f"{stage} gap by {dimension}", select=True)]
 st.caption("A point left of the dashed line is a group below the overall rate. The whisker is the group's 95% "
-           "Wilson interval less the overall rate; a whisker that crosses zero is not a clear gap.")
+           "Wilson interval less the overall rate; a whisker that crosses zero is not a clear gap. Click a point "
+           "for the projects and employers behind the group.")
 columns = ["group", "students", "applicants", "participants", "participation_rate", "participation_gap",
            "selection_rate", "selection_gap", "completion_rate", "completion_gap", "offer_rate", "offer_gap",
            "suppressed"]
-ui.table(table.select(columns).rename({"group": dimension}), f"equity by {dimension}",
-         ui.rate_columns("participation_rate", "participation_gap", "selection_rate", "selection_gap",
-                         "completion_rate", "completion_gap", "offer_rate", "offer_gap"))
+picked = ui.table(table.select(columns).rename({"group": dimension}), f"equity by {dimension}",
+                  ui.rate_columns("participation_rate", "selection_rate", "completion_rate", "offer_rate"), pick=True)
 ui.suppression_note(table)
+if picked is not None:  # a row picked in the table opens what lies behind it, as a click on its point does
+    clicked = [picked[dimension]]
+ui.behind_a_group(dimension, table.filter(~pl.col("suppressed"))["group"].to_list(), filters, clicked)

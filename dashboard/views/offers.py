@@ -54,8 +54,10 @@ else:
                          *(f"Dotted line: {text}" for text in national)]))
 columns = ["rank", "group", "completed", "offers", "offer_rate", "converted", "conversion_rate", "ci_low", "ci_high",
            "acceptance_rate", "median_days_to_offer", "completed_pay_per_hour", "completed_hours"]
-ui.table(ranked.select(columns).rename({"group": dimension}), f"{rate} by {dimension}",
-         ui.rate_columns("offer_rate", "conversion_rate", "ci_low", "ci_high", "acceptance_rate"))
+picked = ui.table(ranked.select(columns).rename({"group": dimension}), f"{rate} by {dimension}",
+                  ui.rate_columns("offer_rate", "conversion_rate", "ci_low", "ci_high", "acceptance_rate"), pick=True)
+if picked is not None:  # a row picked in the table opens what lies behind it, as a click on its bar does
+    clicked = [picked[dimension]]
 
 ui.behind_a_group(dimension, ranked["group"].to_list(), filters, clicked)
 
@@ -84,7 +86,13 @@ else:
     heat.update_layout(height=max(320, 40 * len(y) + 100),
                        xaxis=dict(title=ui.DIMENSION_LABELS[cols].lower()),
                        yaxis=dict(autorange="reversed", title=ui.DIMENSION_LABELS[rows].lower()))
-    ui.chart(heat, f"{rate.replace('_', ' ')} by {ui.DIMENSION_LABELS[rows].lower()} and "
-                   f"{ui.DIMENSION_LABELS[cols].lower()}")
+    ui.cell_targets(heat, [h for _, h in cells], [g for g, _ in cells],
+                    [f"{ui.words(g)} · {ui.words(h)}: {r[rate]:.1%} of {r['completed']:,} completed"
+                     for (g, h), r in cells.items()])
+    points = ui.chart(heat, f"{rate.replace('_', ' ')} by {ui.DIMENSION_LABELS[rows].lower()} and "
+                            f"{ui.DIMENSION_LABELS[cols].lower()}", select=True)
     st.caption(f"Each cell: {rate.replace('_', ' ')} and completed projects (n). Empty cells have no completed "
-               f"project or are suppressed (fewer than {max(ui.min_cell(), 1)} behind them).")
+               f"project or are suppressed (fewer than {max(ui.min_cell(), 1)} behind them). Click a cell for the "
+               "projects and employers behind it.")
+    ui.behind_a_group((rows, cols), [(g, h) for g in y for h in x if (g, h) in cells], filters,
+                      [(p["y"], p["x"]) for p in points if p.get("curve_number") == 1])

@@ -61,7 +61,7 @@ with left:
     # applications in words; otherwise every later stage would be a sliver.
     stages = ["Selected", "Completed", "Offered", "Accepted"]
     values = [row["selected"], row["completed"], row["offers"], row["converted"]]
-    funnel = go.Figure(go.Funnel(y=stages, x=values, textinfo="value+percent previous"))
+    funnel = go.Figure(go.Funnel(y=stages, x=values, texttemplate="%{value:,}<br>%{percentPrevious:.0%}"))
     funnel.update_layout(height=400)
     ui.chart(funnel, "From selection to an accepted offer")
     st.caption(f"From {row['applications']:,} applications. Offered and accepted count completed projects with an "

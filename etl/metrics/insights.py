@@ -267,11 +267,11 @@ BEHIND_COLUMNS = ("applications", "completed", "offers", "offer_rate", "converte
 
 
 def projects_behind(con: duckdb.DuckDBPyConnection, dimension: str, group: str, filters: Filters = Filters(),
-                    min_cell: int = 10) -> pl.DataFrame:
-    """Drill-down: the projects behind one group of a breakdown (`dimension` = `group`, within the population),
-    each with the outcome table's figures and its employer, most completed first, suppressed like every table of
-    the director's pages."""
-    within = dataclasses.replace(filters, within=(dimension, group))
+                    min_cell: int = 10, also: tuple[str, str] | None = None) -> pl.DataFrame:
+    """Drill-down: the projects behind one group of a breakdown (`dimension` = `group`, within the population), or
+    one cell of a two-way table (and `also`, a second (dimension, group)), each with the outcome table's figures and
+    its employer, most completed first, suppressed like every table of the director's pages."""
+    within = dataclasses.replace(filters, within=((dimension, group), *([also] if also else [])))
     projects = outcome_counts(con, "project_id", within).rename({"group": "project_id"})
     info = query(con, """select m.project_id, m.title, e.name as employer from micro_internships m
                          join employers e on e.employer_id = m.employer_id""")
@@ -279,9 +279,10 @@ def projects_behind(con: duckdb.DuckDBPyConnection, dimension: str, group: str, 
 
 
 def employers_behind(con: duckdb.DuckDBPyConnection, dimension: str, group: str, filters: Filters = Filters(),
-                     min_cell: int = 10) -> pl.DataFrame:
-    """Drill-down: the employers behind one group of a breakdown, as projects_behind."""
-    within = dataclasses.replace(filters, within=(dimension, group))
+                     min_cell: int = 10, also: tuple[str, str] | None = None) -> pl.DataFrame:
+    """Drill-down: the employers behind one group of a breakdown or one cell of a two-way table, as
+    projects_behind."""
+    within = dataclasses.replace(filters, within=((dimension, group), *([also] if also else [])))
     return _behind(outcome_counts(con, "employer", within).rename({"group": "employer"}), ("employer",), min_cell)
 
 

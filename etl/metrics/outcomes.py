@@ -105,7 +105,8 @@ class Filters:
     term_to: str | None = None
     employer_id: str | None = None
     employer_industries: tuple[str, ...] = ()  # the employers' own industry (the employer view's peers)
-    within: tuple[str, str] | None = None  # (dimension, group): one group of a breakdown, for drilling down into it
+    # (dimension, group) pairs: one group of a breakdown, or one cell of a two-way table, for drilling down into it
+    within: tuple[tuple[str, str], ...] = ()
 
     def where(self, table: str = "fact_applications") -> tuple[str, list[object]]:
         clauses: list[str] = ["1 = 1"]
@@ -135,8 +136,7 @@ class Filters:
             if self.employer_id is not None:
                 clauses.append("employer_id = ?")
                 params.append(self.employer_id)
-            if self.within is not None:
-                dimension, group = self.within
+            for dimension, group in self.within:
                 if dimension == "overall":
                     raise ValueError("drill into a group of a breakdown, not the overall row")
                 clauses.append(f"{dimension_column(dimension)} = ?")  # a fixed column name, checked there
