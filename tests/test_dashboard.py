@@ -658,6 +658,8 @@ def test_drill_down_from_a_channel(sample: tuple[Path, Path], monkeypatch: pytes
 
 
 @pytest.mark.parametrize(("key", "drill", "dimensions"), [
+    ("overview", "drill_term", ("term",)),
+    ("overview", "drill_institution", ("institution",)),
     ("equity", "drill_first_generation", ("first_generation",)),
     ("trends", "drill_term_institution", ("term", "institution")),
     ("offers", "drill_industry_pay_band", ("industry", "pay_band")),

@@ -85,11 +85,15 @@ with right:
                                     tickformat=",d", rangemode="tozero", tickmode="auto"),
                         xaxis=dict(tickangle=-45, automargin=True, title="term"),
                         legend=dict(orientation="h", y=-0.45))
-    ui.chart(trend, "Offer and conversion rate by term")
+    clicked = [p["x"] for p in ui.chart(trend, "Offer and conversion rate by term", select=True)]
 
 with st.expander("Figures by term"):
-    ui.table(by_term.select("group", "applications", "applicants", "selection_rate", "completed", "completion_rate",
-                            "offers", "offer_rate", "conversion_rate").rename({"group": "term"}), "figures by term")
+    picked = ui.table(by_term.select("group", "applications", "applicants", "selection_rate", "completed",
+                                     "completion_rate", "offers", "offer_rate", "conversion_rate"
+                                     ).rename({"group": "term"}), "figures by term", pick=True)
+if picked is not None:  # a row picked in the table opens what lies behind it, as a click on the chart does
+    clicked = [picked["term"]]
+ui.behind_a_group("term", by_term["group"].to_list(), filters, clicked)
 
 user = auth.current_user()
 bound = user is not None and user.institution is not None
@@ -99,6 +103,7 @@ if peers["others"].max() or 0:
     rate = st.radio("Figure", PEER_RATES, index=PEER_RATES.index("offer_rate"), horizontal=True, key="peers_rate",
                     format_func=ui.header)
     chosen = peers.filter(pl.col("rate") == rate).sort("value", nulls_last=True)
+    institution_clicks: list[object] = []
     if chosen["others_median"].is_null().all():
         st.info(f"The other institutions appear here only as a median over at least {MIN_PEER_INSTITUTIONS} of "
                 "them with figures for this population; there are fewer.")
@@ -114,18 +119,22 @@ if peers["others"].max() or 0:
                                                                                   rangemode="tozero"),
                              yaxis=dict(title="institution"), legend=dict(orientation="h", y=-0.25))
         notes = ui.benchmark_lines(beside, rate, axis="x")
-        ui.chart(beside, f"{rate} beside the other institutions")
+        institution_clicks = [p["y"] for p in ui.chart(beside, f"{rate} beside the other institutions", select=True)]
         for note in notes:
             st.caption(note)
     st.caption("Each institution's figure for the population in the sidebar (every filter but the institution) "
                "beside the median of the other institutions' figures"
                + (f"; the others appear only as that median, over at least {MIN_PEER_INSTITUTIONS} institutions "
                   "whose figure rests on enough students." if bound else "."))
-    ui.table(peers.with_columns(pl.col("rate").map_elements(ui.header, return_dtype=pl.String)).rename(
+    picked = ui.table(peers.with_columns(pl.col("rate").map_elements(ui.header, return_dtype=pl.String)).rename(
         {"rate": "figure"}), "beside the other institutions",
         {"value": {"label": "this institution", "type_config": {"format": "percent"}},
          "others_median": {"label": "median of the others", "type_config": {"format": "percent"}},
-         "others": {"label": "institutions in the median"}})
+         "others": {"label": "institutions in the median"}}, pick=True)
+    if picked is not None:
+        institution_clicks = [picked["institution"]]
+    ui.behind_a_group("institution", peers["institution"].unique(maintain_order=True).to_list(), filters,
+                      institution_clicks)
 
 st.subheader("Outcomes report")
 st.caption("One HTML file with the headline figures, offer rates by industry with intervals, channels, pay and "
