@@ -276,8 +276,7 @@ def benchmark_lines(figure: go.Figure, rate: str, axis: str = "y") -> list[str]:
 
 
 def rate_columns(*names: str) -> dict:
-    return {n: st.column_config.NumberColumn(n.replace("_", " "), format="percent", help=DEFINITIONS.get(n))
-            for n in names}
+    return {n: st.column_config.NumberColumn(header(n), format="percent", help=DEFINITIONS.get(n)) for n in names}
 
 
 def percent(value: float | None) -> str:
@@ -315,10 +314,11 @@ NOBODY = "— none —"
 
 
 def _filter_by(pairs: tuple[tuple[str, str], ...]) -> None:
-    """Make each group the sidebar's only choice for its dimension (through the URL, which the sidebar reads)."""
+    """Make each group the sidebar's only choice for its dimension, and the link's (a callback: it runs before the
+    sidebar is drawn; setting the widget's state, not removing it, so the browser's old choice does not come back)."""
     for dimension, group in pairs:
         st.query_params[dimension] = [group]
-        st.session_state.pop(f"f_{dimension}", None)
+        st.session_state[f"f_{dimension}"] = [group]
 
 
 def _cell_label(cell: object) -> str:

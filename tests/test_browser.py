@@ -479,6 +479,16 @@ def test_clicking_a_bar_opens_what_lies_behind_it(server: str, page) -> None:  #
     top = page.locator(".js-plotly-plot").first.locator(".yaxislayer-above .ytick text").last.text_content()
     assert caption.inner_text().startswith(f"{top}:")
     assert page.locator("[data-testid='stException']").count() == 0
+    # The clicked group filters every page: the link names it, and the overview's figures are the group's.
+    page.get_by_role("button", name="Filter every page by this industry").click()
+    page.wait_for_function(f"decodeURIComponent(location.search.replaceAll('+', ' ')).includes('industry={top}')",
+                           timeout=60_000)
+    page.get_by_role("link", name="Overview", exact=True).click()
+    page.get_by_role("heading", name="Which micro-internships lead to job offers?").wait_for(timeout=60_000)
+    page.wait_for_function(f"decodeURIComponent(location.search.replaceAll('+', ' ')).includes('industry={top}')",
+                           timeout=60_000)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_text(top, exact=True).wait_for(timeout=60_000)  # the industry filter holds the group alone
 
 
 def test_clicking_a_cell_or_a_table_row_opens_what_lies_behind_it(server: str, page) -> None:  # noqa: ANN001

@@ -38,7 +38,7 @@ else:
                      array=(shown["ci_high"] - shown[rate]).to_list(),
                      arrayminus=(shown[rate] - shown["ci_low"]).to_list()),
         text=[f"{r:.0%} of {n:,}" for r, n in zip(shown[rate], shown["completed"], strict=True)],
-        textposition="outside", cliponaxis=False,
+        textposition="inside", insidetextanchor="start", textfont=dict(color="white"),  # clear of the whiskers
     ))
     national = ui.benchmark_lines(fig, rate, axis="x")
     highs = [h for h in shown["ci_high"].to_list() if h is not None]
