@@ -428,7 +428,7 @@ def bench_directors(db: Path, sessions: int = 10) -> dict:
             page.get_by_role("textbox", name="Password").fill("bench-password")
         for page in pages:
             page.wait_for_function("window.mioChartsLoaded === true", timeout=120_000)
-        steps = [("Sign in", "Which micro-internships lead to job offers?", 2, "sign_in")]
+        steps = [("Sign in", "Which micro-internships lead to job offers?", 3, "sign_in")]
         steps += [(link, heading, 1, "page") for link, heading in DIRECTOR_TOUR]
         for link, heading, charts, kind in steps:
             browser_processes = _browser_processes(pid)

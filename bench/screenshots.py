@@ -21,7 +21,7 @@ OUT = Path("docs/screenshots")
 PASSWORD = "screenshots-password"
 # (account, link to click or None for the landing page, the page's heading, charts to wait for, file name)
 SHOTS = (
-    ("director", None, "Which micro-internships lead to job offers?", 2, "overview"),
+    ("director", None, "Which micro-internships lead to job offers?", 3, "overview"),
     ("director", "What leads to offers", "What leads to offers", 2, "offers"),
     ("director", "Trends", "Trends by term", 1, "trends"),
     ("director", "Channels", "Channels and platforms", 1, "channels"),
