@@ -217,7 +217,11 @@ def _json_value(value: object) -> object:
                    "(stdout).")
 @click.option("--min-cell", type=click.IntRange(min=0), default=DEFAULT_MIN_CELL, show_default=True,
               help="Suppress groups whose denominator is below this (0 shows all).")
-def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_cell: int) -> None:
+@click.option("--adjusted", is_flag=True,
+              help="With --by a project attribute (industry, function, pay_band, hours_band, remote, platform, "
+                   "channel): add each group's offer rate adjusted for the mix of students, with its 95% interval "
+                   "(adjusted_offer_rate, adjusted_ci_low, adjusted_ci_high; README, 'Adjusted offer rates').")
+def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_cell: int, adjusted: bool) -> None:
     """Print the outcome table by a dimension, or first-destination outcomes.
 
     \b
@@ -228,6 +232,11 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
         raise click.UsageError("--by goes with the outcome table, not with --metric destinations")
     if metric != "destinations" and not dimension:
         raise click.UsageError("give --by DIMENSION or --metric destinations")
+    from etl.metrics.adjusted import PROJECT_ATTRIBUTES
+
+    if adjusted and (metric == "destinations" or dimension not in PROJECT_ATTRIBUTES):
+        raise click.UsageError("--adjusted goes with --by a project attribute: " + ", ".join(PROJECT_ATTRIBUTES)
+                               + " (participants against comparable non-participants is not in this version)")
     try:
         con = connect_read_only(db)
     except FileNotFoundError as exc:
@@ -240,6 +249,8 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
     try:
         frame = destinations_table(con, min_cell=min_cell) if metric == "destinations" else outcome_table(
             con, dimension, min_cell=min_cell)
+        if adjusted:
+            frame = with_adjusted(con, frame, dimension)
     finally:
         con.close()
     if fmt != "table":
@@ -249,10 +260,24 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
 
     tables = (terminal.destination_tables(frame, min_cell) if metric == "destinations"
               else terminal.outcome_tables(frame, dimension, min_cell))
+    if adjusted:
+        tables.append(terminal.adjusted_table(frame, dimension))
     for table in tables:
         err.print(table)
     if (note := terminal.footnote(frame, min_cell)) is not None:
         err.print(note, soft_wrap=False)
+
+
+def with_adjusted(con: object, frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
+    """The outcome table with each group's adjusted offer rate and interval, null where the row is suppressed or the
+    group too small to estimate."""
+    from etl.metrics.adjusted import adjusted_offer_rates
+
+    columns = ["adjusted_offer_rate", "adjusted_ci_low", "adjusted_ci_high"]
+    found = adjusted_offer_rates(con, dimension).select("group", *columns)
+    joined = frame.join(found, on="group", how="left")
+    return joined.with_columns([pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+                                for c in columns]).select(*frame.columns, *columns)
 
 
 def emit(frame: pl.DataFrame, fmt: str) -> None:

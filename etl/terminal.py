@@ -17,13 +17,15 @@ RATES = (("selection_rate", "selected\n%"), ("completion_rate", "completed\n%"),
          ("conversion_rate", "converted\n%"), ("acceptance_rate", "accepted\n%"))
 DESTINATIONS = (("cohort_size", "students"), ("knowledge_rate", "known\n%"),
                 ("career_outcomes_rate", "career\noutcomes %"), ("median_salary_usd", "median\nsalary"))
+ADJUSTED = (("offer_rate", "offer\n%"), ("adjusted_offer_rate", "adjusted\n%"), ("adjusted_ci_low", "95% low\n%"),
+            ("adjusted_ci_high", "95% high\n%"))
 MARK = "*"
 
 
 def _cell(column: str, value: object) -> str:
     if value is None:
         return "—"
-    if column.endswith("_rate"):
+    if column.endswith(("_rate", "_ci_low", "_ci_high")):
         return f"{float(value) * 100:.1f}"
     if column == "median_salary_usd":
         return f"${float(value):,.0f}"
@@ -53,6 +55,12 @@ def outcome_tables(frame: pl.DataFrame, dimension: str, min_cell: int) -> list[T
     by = "" if dimension == "overall" else f" by {name}"
     keys = [("group", "group" if dimension == "overall" else name)]
     return [_table(frame, keys, COUNTS, f"Counts{by}"), _table(frame, keys, RATES, f"Rates (%){by}")]
+
+
+def adjusted_table(frame: pl.DataFrame, dimension: str) -> Table:
+    """The raw offer rate beside the adjusted one (etl/metrics/adjusted.py) and its interval."""
+    name = dimension.replace("_", " ")
+    return _table(frame, [("group", name)], ADJUSTED, f"Offer rate by {name}, adjusted for the mix of students (%)")
 
 
 def destination_tables(frame: pl.DataFrame, min_cell: int) -> list[Table]:
