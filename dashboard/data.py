@@ -15,10 +15,10 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from etl.metrics import audience, insights, outcomes, quality, report
+from etl.metrics import adjusted, audience, insights, outcomes, quality, report
 from etl.warehouse import DEFAULT_DB, is_current
 
-MODULES = {module.__name__: module for module in (outcomes, insights, audience, quality, report)}
+MODULES = {module.__name__: module for module in (outcomes, insights, audience, quality, report, adjusted)}
 
 
 def warehouse_path() -> Path:

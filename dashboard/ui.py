@@ -78,7 +78,11 @@ HEADERS = {
     "median_salary_usd": "median salary ($)", "cohort_size": "students in cohort", "ci_low": "95% interval, low",
     "ci_high": "95% interval, high", "offer_ci_low": "offer rate, 95% low", "offer_ci_high": "offer rate, 95% high",
     "applications_per_slot": "applications per place", "new_contacts": "new contacts per project",
-    "median_gap": "difference from the median",
+    "median_gap": "difference from the median", "raw_offer_rate": "offer rate, raw",
+    "adjusted_offer_rate": "offer rate, adjusted", "adjusted_ci_low": "adjusted, 95% low",
+    "adjusted_ci_high": "adjusted, 95% high", "reference": "reference group",
+    "adjusted_difference": "adjusted difference to the reference", "difference_ci_low": "difference, 95% low",
+    "difference_ci_high": "difference, 95% high",
 }
 HIDDEN = "—"  # a blank: suppressed, or no figure (the page's note says which)
 # A longer table shows its first rows in the page's order and a box that finds any row by its first text column; its
@@ -101,7 +105,8 @@ def _formatter(column: str, dtype: pl.DataType, given: str | None) -> Callable[[
         return None
     if given == "percent" or column.endswith(("_rate", "share", "ci_low", "ci_high")):
         return lambda v: f"{v:.1%}"
-    if column.endswith(("_gap", "_gap_low", "_gap_high")) or column == "change_pts":
+    if column.endswith(("_gap", "_gap_low", "_gap_high", "_difference", "difference_ci_low", "difference_ci_high")) \
+            or column == "change_pts":
         return lambda v: f"{v * 100:+.1f} pts" if column != "change_pts" else f"{v:+.1f} pts"
     if given == "dollar" or column.endswith(("pay_per_hour", "_usd")):
         return (lambda v: f"${v:,.0f}") if column.endswith("_usd") else (lambda v: f"${v:,.2f}")

@@ -195,7 +195,7 @@ def test_offers_page_ranks_with_intervals(sample: tuple[Path, Path], monkeypatch
                "completed_hours"]
     shown = frame_of(at).with_columns(pl.col("rank").cast(pl.UInt32))
     same(shown, expected.select(columns).rename({"group": "industry"}))
-    assert len(at.get("plotly_chart")) == 2  # ranking and heatmap
+    assert len(at.get("plotly_chart")) == 3  # ranking, adjusted rates and heatmap
     at.selectbox(key="offers_dim").select("pay_band").run()
     expected = ranked_offer_rates(connect(db), "pay_band", Filters(), min_n=10)
     assert frame_of(at)["pay_band"].to_list() == expected["group"].to_list()
@@ -693,3 +693,34 @@ def test_drill_down_from_every_breakdown(sample: tuple[Path, Path], monkeypatch:
         f"select count(distinct project_id) from fact_applications where {where}", params=list(group)).fetchall()[0][0])
     captions = " ".join(c.value for c in at.caption)
     assert f"{employers.height:,} employers" in captions
+
+
+def test_offers_page_shows_adjusted_rates_for_every_project_attribute(sample: tuple[Path, Path],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """For each project attribute a director can pick, the adjusted offer rates and their intervals on the page
+    are the metrics layer's; for a student attribute the section is not shown."""
+    import json
+
+    from etl.metrics.adjusted import MIN_COMPLETED, PROJECT_ATTRIBUTES, adjusted_offer_rates
+
+    at = open_page(sample[1], monkeypatch, "offers")
+    for dimension in [*PROJECT_ATTRIBUTES, "class_level"]:
+        at.selectbox(key="offers_dim").set_value(dimension).run()
+        assert not at.exception, (dimension, at.exception)
+        charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        adjusted_charts = [c for c in charts if "adjusted for the mix" in c["layout"]["title"]["text"]]
+        if dimension not in PROJECT_ATTRIBUTES:
+            assert not adjusted_charts and not [s for s in at.subheader if "adjusted" in s.value]
+            continue
+        expected = adjusted_offer_rates(connect(sample[1]), dimension, Filters(), min_completed=MIN_COMPLETED)
+        table = next(frame_of(at, i) for i in range(len(at.dataframe))
+                     if "adjusted_offer_rate" in frame_of(at, i).columns)
+        assert table["adjusted_offer_rate"].to_list() == expected["adjusted_offer_rate"].to_list(), dimension
+        assert table["adjusted_ci_low"].to_list() == expected["adjusted_ci_low"].to_list(), dimension
+        estimated = expected.filter(pl.col("adjusted_offer_rate").is_not_null()).sort("adjusted_offer_rate")
+        if estimated.height >= 2:
+            chart = adjusted_charts[0]
+            assert chart["data"][0]["x"] == estimated["adjusted_offer_rate"].to_list(), dimension
+            assert chart["data"][1]["x"] == estimated["raw_offer_rate"].to_list(), dimension
+        else:
+            assert not adjusted_charts and any("nothing to compare" in i.value for i in at.info), dimension

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import data, ui
 from etl.metrics import benchmarks
+from etl.metrics.adjusted import MIN_COMPLETED, PROJECT_ATTRIBUTES, adjusted_offer_rates
 from etl.metrics.insights import ranked_offer_rates
 from etl.metrics.outcomes import DEFINITIONS, group_order, suppressed_counts
 
@@ -60,6 +61,38 @@ if picked is not None:  # a row picked in the table opens what lies behind it, a
     clicked = [picked[dimension]]
 
 ui.behind_a_group(dimension, ranked["group"].to_list(), filters, clicked)
+
+if dimension in PROJECT_ATTRIBUTES:
+    label = ui.DIMENSION_LABELS[dimension].lower()
+    st.subheader("Offer rate adjusted for the mix of students")
+    smallest = max(MIN_COMPLETED, ui.min_cell())
+    adjusted = data.figure(adjusted_offer_rates, dimension, filters, min_completed=smallest)
+    estimated = adjusted.filter(pl.col("adjusted_offer_rate").is_not_null()).sort("adjusted_offer_rate")
+    if estimated.height < 2:
+        st.info(f"Fewer than two {label} groups have {smallest} completed projects with and without offers in "
+                "this population: nothing to compare.")
+    else:
+        groups = estimated["group"].to_list()
+        fig = go.Figure(go.Scatter(
+            x=estimated["adjusted_offer_rate"].to_list(), y=groups, mode="markers", name="adjusted",
+            marker=dict(size=11), error_x=dict(
+                type="data", symmetric=False,
+                array=(estimated["adjusted_ci_high"] - estimated["adjusted_offer_rate"]).to_list(),
+                arrayminus=(estimated["adjusted_offer_rate"] - estimated["adjusted_ci_low"]).to_list())))
+        fig.add_scatter(x=estimated["raw_offer_rate"].to_list(), y=groups, mode="markers", name="raw",
+                        marker=dict(size=11, symbol="circle-open"))
+        fig.update_layout(height=max(300, 34 * len(groups) + 120), xaxis=dict(title="offer rate", tickformat=".0%",
+                                                                             rangemode="tozero"),
+                          yaxis=dict(title=label), legend=dict(orientation="h", y=-0.25))
+        ui.chart(fig, f"Offer rate by {label}: raw, and adjusted for the mix of students (95% intervals)")
+    st.caption("Adjusted: the offer rate each group would have if its completed projects had been done by the same "
+               "mix of students as all of them (class level, major, institution, first-generation status, Pell "
+               "eligibility), from a logistic model with errors clustered by employer. It removes differences in "
+               "these recorded attributes only, not in motivation or anything else unrecorded. A group needs "
+               f"{smallest} completed projects, some with an offer and some without. The difference is to the "
+               "group with the most completed projects.")
+    ui.table(adjusted.rename({"group": dimension}), f"adjusted offer rate by {dimension}",
+             ui.rate_columns("raw_offer_rate", "adjusted_offer_rate", "adjusted_ci_low", "adjusted_ci_high"))
 
 st.subheader("Two attributes at once")
 a, b = st.columns(2)
