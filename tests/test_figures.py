@@ -255,11 +255,18 @@ def test_outcome_mix_has_a_colour_per_outcome_and_no_future_cohorts(sample: tupl
 # --- 8. heatmap in order ------------------------------------------------------------------------------------------
 
 
-def test_the_heatmap_keeps_ordered_axes_in_order(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def _heatmap(at) -> dict:  # noqa: ANN001 - AppTest
+    """The heatmap trace of the page's two-attribute chart (other charts come before it)."""
     import json
 
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return next(spec["data"][0] for spec in specs if spec["data"][0].get("type") == "heatmap")
+
+
+def test_the_heatmap_keeps_ordered_axes_in_order(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+
     at = open_page(sample[1], monkeypatch, "offers")
-    heat = json.loads(at.get("plotly_chart")[1].proto.spec)["data"][0]
+    heat = _heatmap(at)
     bands = [b.replace("<", "&lt;") for b in ["unpaid", "<15", "15-20", "20-25", "25+"]]  # labels are text
     assert heat["x"] == [b for b in bands if b in heat["x"]] and len(heat["x"]) >= 4
     assert not any("n=0" in cell for row in heat["text"] for cell in row)
@@ -343,7 +350,6 @@ def test_every_gap_of_the_equity_page(sample: tuple[Path, Path], monkeypatch: py
 @pytest.mark.parametrize("rate", ["offer_rate", "conversion_rate"])
 def test_every_rate_and_ordered_axis_of_the_heatmap(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
                                                     rows: str, cols: str, rate: str) -> None:
-    import json
 
     db = sample[1]
     at = open_page(db, monkeypatch, "offers")
@@ -351,7 +357,7 @@ def test_every_rate_and_ordered_axis_of_the_heatmap(sample: tuple[Path, Path], m
     at.selectbox(key="heat_rows").set_value(rows)
     at.selectbox(key="heat_cols").set_value(cols).run()
     assert not at.exception, at.exception
-    heat = json.loads(at.get("plotly_chart")[1].proto.spec)["data"][0]
+    heat = _heatmap(at)
     con = con_of(db)
     for axis, dimension in (("x", cols), ("y", rows)):
         order = [g.replace("<", "&lt;") for g in (outcomes.group_order(con, dimension) or sorted(heat[axis]))]
