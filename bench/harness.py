@@ -401,8 +401,15 @@ def _browser_processes(server: int) -> list[int]:
     """This benchmark's Chromium processes: below this process, but not the server's nor Playwright's driver."""
     serving = set(_process_tree(server))
     return [pid for pid in _process_tree(os.getpid())
-            if pid not in serving and pid != os.getpid()
-            and "chromium" in Path(f"/proc/{pid}/comm").read_text(errors="replace").lower()]
+            if pid not in serving and pid != os.getpid() and "chromium" in _command_name(pid)]
+
+
+def _command_name(pid: int) -> str:
+    """The process's name, or "" when it has ended since it was listed."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text(errors="replace").lower()
+    except OSError:
+        return ""
 
 
 def bench_directors(db: Path, sessions: int = 10) -> dict:

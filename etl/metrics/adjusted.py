@@ -88,7 +88,7 @@ def standardized_rates(frame: pl.DataFrame, min_completed: int = MIN_COMPLETED,
         attribute = np.column_stack([np.array([g == level for g in groups], dtype=float) for level in others])
         students, _ = _design(data, mix)
         base = np.column_stack([np.ones(data.height), attribute, students])
-        clusters = pl.Series(data["employer_id"]).cast(pl.Categorical).to_physical().to_numpy()
+        clusters = data["employer_id"].cast(pl.Categorical).to_physical().to_numpy()
         fit = sm.GLM(data["offer"].to_numpy().astype(float), base, family=sm.families.Binomial()).fit(
             cov_type="cluster", cov_kwds={"groups": clusters})
         beta, covariance = np.asarray(fit.params), np.asarray(fit.cov_params())
