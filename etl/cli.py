@@ -220,7 +220,9 @@ def _json_value(value: object) -> object:
 @click.option("--adjusted", is_flag=True,
               help="With --by a project attribute (industry, function, pay_band, hours_band, remote, platform, "
                    "channel): add each group's offer rate adjusted for the mix of students, with its 95% interval "
-                   "(adjusted_offer_rate, adjusted_ci_low, adjusted_ci_high; README, 'Adjusted offer rates').")
+                   "(adjusted_offer_rate, adjusted_ci_low, adjusted_ci_high). With --metric destinations: per "
+                   "cohort, participants' career outcomes rate against comparable non-participants (README, "
+                   "'Adjusted comparisons').")
 def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_cell: int, adjusted: bool) -> None:
     """Print the outcome table by a dimension, or first-destination outcomes.
 
@@ -234,9 +236,9 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
         raise click.UsageError("give --by DIMENSION or --metric destinations")
     from etl.metrics.adjusted import PROJECT_ATTRIBUTES
 
-    if adjusted and (metric == "destinations" or dimension not in PROJECT_ATTRIBUTES):
-        raise click.UsageError("--adjusted goes with --by a project attribute: " + ", ".join(PROJECT_ATTRIBUTES)
-                               + " (participants against comparable non-participants is not in this version)")
+    if adjusted and metric != "destinations" and dimension not in PROJECT_ATTRIBUTES:
+        raise click.UsageError("--adjusted goes with --metric destinations or --by a project attribute: "
+                               + ", ".join(PROJECT_ATTRIBUTES))
     try:
         con = connect_read_only(db)
     except FileNotFoundError as exc:
@@ -247,10 +249,16 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
         err.print(f"[red]error:[/] {escape(OLD_FORMAT.format(db=db))}")
         sys.exit(1)
     try:
-        frame = destinations_table(con, min_cell=min_cell) if metric == "destinations" else outcome_table(
-            con, dimension, min_cell=min_cell)
-        if adjusted:
-            frame = with_adjusted(con, frame, dimension)
+        if metric == "destinations" and adjusted:
+            from etl.metrics.adjusted import participation_effects
+
+            frame = participation_effects(con, min_cell=min_cell)
+        elif metric == "destinations":
+            frame = destinations_table(con, min_cell=min_cell)
+        else:
+            frame = outcome_table(con, dimension, min_cell=min_cell)
+            if adjusted:
+                frame = with_adjusted(con, frame, dimension)
     finally:
         con.close()
     if fmt != "table":
@@ -258,10 +266,14 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
         return
     from etl import terminal
 
-    tables = (terminal.destination_tables(frame, min_cell) if metric == "destinations"
-              else terminal.outcome_tables(frame, dimension, min_cell))
-    if adjusted:
-        tables.append(terminal.adjusted_table(frame, dimension))
+    if metric == "destinations" and adjusted:
+        tables = [terminal.participation_table(frame)]
+    elif metric == "destinations":
+        tables = terminal.destination_tables(frame, min_cell)
+    else:
+        tables = terminal.outcome_tables(frame, dimension, min_cell)
+        if adjusted:
+            tables.append(terminal.adjusted_table(frame, dimension))
     for table in tables:
         err.print(table)
     if (note := terminal.footnote(frame, min_cell)) is not None:

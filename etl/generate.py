@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from etl.ingest.schema import ENTITIES, NACE
+from etl.ingest.schema import ENTITIES, NACE, POSITIVE_OUTCOMES
 
 AS_OF = date(2026, 11, 1)  # the export date of the synthetic source; nothing happens after it
 DATA_START = date(2023, 1, 9)
@@ -151,6 +151,16 @@ class Knobs:
     applications_per_posting_end: float = 110.0
     withdraw_share: float = 0.07
     base_offer_logit: float = -2.0  # host-employer offers on ~20-25% of completed projects
+    # A known truth for the adjusted comparisons (None: the usual story). `planted_remote_offer` is what a remote
+    # project adds to the chance of an offer (a difference of probabilities, the same for every student), and
+    # seniors, graduates and alumni both land remote projects more often and get offers more often.
+    # `planted_participation` is what taking part adds to the chance of a positive first destination (among
+    # graduates with a known outcome other than not seeking), and first-generation and Pell-eligible students both
+    # take part less and land positive destinations less often. `planted_confounding` scales how strongly the
+    # student attributes drive both (0: not at all).
+    planted_remote_offer: float | None = None
+    planted_participation: float | None = None
+    planted_confounding: float = 1.0
 
 
 def _pick(rng: np.random.Generator, options: dict, size: int) -> np.ndarray:
@@ -319,7 +329,10 @@ def _applications(rng: np.random.Generator, students: pl.DataFrame, projects: pl
     pell = students["pell_eligible"].fill_null(False).to_numpy()
     woman = students["gender"].to_numpy() == "Woman"
     n_students = students.height
-    participates = rng.random(n_students) < np.clip(0.60 - 0.11 * first_gen - 0.08 * pell + 0.08 * woman, 0, 1)
+    share = 0.60 - 0.11 * first_gen - 0.08 * pell + 0.08 * woman
+    if knobs.planted_participation is not None:
+        share = 0.60 + knobs.planted_confounding * (0.2 - 0.3 * first_gen - 0.2 * pell) + 0.08 * woman
+    participates = rng.random(n_students) < np.clip(share, 0.02, 0.98)
     intensity = np.where(participates, rng.lognormal(0, 0.9, n_students), 0.0)
     group = np.array([MAJORS[m][2] for m in students["major"].to_list()], dtype=object)
 
@@ -402,6 +415,10 @@ def _outcomes(rng: np.random.Generator, students: pl.DataFrame, employers: pl.Da
     func_group = np.array([FUNCTIONS[f][0] for f in projects["function"].to_list()], dtype=object)[p_idx]
     score = (np.vectorize(level_boost.get)(level) + np.vectorize(channel_boost.get)(channel)
              + 0.6 * (major_group == func_group) - 0.15 * first_gen - 0.1 * pell + rng.gumbel(size=n))
+    if knobs.planted_remote_offer is not None:  # confounding: older students land the remote projects
+        remote = projects["remote"].to_numpy()[p_idx]
+        score = score + knobs.planted_confounding * 1.5 * (np.isin(level, ["senior", "graduate", "alumni"]) * remote
+                                                           - 0.5 * remote)
     withdrawn = rng.random(n) < knobs.withdraw_share
     score = np.where(withdrawn, -np.inf, score)
     slots = projects["slots"].to_numpy()[p_idx]
@@ -474,7 +491,7 @@ def _outcomes(rng: np.random.Generator, students: pl.DataFrame, employers: pl.Da
     offers = _offers(rng, students, employers, projects, p_idx[sel], s_idx[sel], channel[sel], pstatus, end,
                      employer_rating, placements, knobs)
     skills, assessments = _skills(rng, students, projects, p_idx[sel], s_idx[sel], pstatus, start, ended)
-    destinations = _destinations(rng, students, employers, s_idx[sel], pstatus, ended, offers)
+    destinations = _destinations(rng, students, employers, s_idx[sel], pstatus, ended, offers, knobs)
     return {"project_skills": skills, "applications": applications, "placements": placements,
             "skill_assessments": assessments, "offers": offers, "first_destinations": destinations}
 
@@ -497,12 +514,22 @@ def _offers(rng: np.random.Generator, students: pl.DataFrame, employers: pl.Data
              + 0.05 * (np.clip(pay / hours, 0, 40) - 20) - 0.6 * (pay == 0) + 0.025 * (hours - 15)
              + np.vectorize(level_shift.get)(level) + np.vectorize(channel_shift.get)(channel[done])
              + np.where(employer_rating[done] >= 5, 0.45, np.where(employer_rating[done] <= 3, -0.9, 0.0)))
-    gets = rng.random(done.size) < _logistic(logit)
+    planted = knobs.planted_remote_offer is not None
+    if planted:  # the planted truth: a difference of probabilities, every offer attributed to its placement
+        older = np.isin(level, ["senior", "graduate", "alumni"])
+        effect = knobs.planted_remote_offer
+        chance = ((1.0 - abs(effect)) * _logistic(logit + knobs.planted_confounding * 1.2 * older)
+                  + max(-effect, 0.0) + effect * projects["remote"].to_numpy()[p_idx[done]])
+        gets = rng.random(done.size) < chance
+    else:
+        gets = rng.random(done.size) < _logistic(logit)
     idx = done[gets]
     k = idx.size
     delay = np.round(rng.gamma(2.0, 14.0, k) - 8).astype(int)
     late = rng.random(k) < 0.05
     delay = np.where(late, rng.integers(150, 320, k), delay)  # around the 180-day window
+    if planted:
+        delay = np.clip(delay, 0, np.maximum(as_of - end[idx], 0))
     offered = end[idx] + delay
     keep = offered <= as_of
     idx, offered, k = idx[keep], offered[keep], int(keep.sum())
@@ -522,7 +549,7 @@ def _offers(rng: np.random.Generator, students: pl.DataFrame, employers: pl.Data
     salary_mid = np.array([INDUSTRIES[i][3] for i in ind])
     salary = np.where(offer_type == "full_time", salary_mid * rng.lognormal(0, 0.15, k),
                       np.where(offer_type == "part_time", 0.42 * salary_mid * rng.lognormal(0, 0.2, k), np.nan))
-    named = rng.random(k) < 0.55
+    named = (rng.random(k) < 0.55) | planted
     with_employer = rng.random(k) < 0.96
     employer_ids = projects["employer_id"].to_numpy()[p_idx[idx]]
     emp_names = dict(zip(employers["employer_id"].to_list(), employers["name"].to_list(), strict=True))
@@ -614,8 +641,26 @@ def _skills(rng: np.random.Generator, students: pl.DataFrame, projects: pl.DataF
     return project_skills.select("project_id", "skill"), assessments
 
 
+def _planted_outcomes(rng: np.random.Generator, students: pl.DataFrame, graduated: np.ndarray,
+                      participated: np.ndarray, knobs: Knobs) -> np.ndarray:
+    """Outcomes with a known effect of taking part: 4% not seeking; for the others a positive outcome with a chance
+    that first-generation and Pell-eligible graduates have less of, plus `planted_participation` for those who took
+    part; the kind of outcome drawn in OUTCOME_MIX's proportions."""
+    n = graduated.size
+    first_gen = students["first_generation"].fill_null(False).to_numpy()[graduated]
+    pell = students["pell_eligible"].fill_null(False).to_numpy()[graduated]
+    effect = knobs.planted_participation
+    base = np.clip(0.8 - knobs.planted_confounding * (0.2 * first_gen + 0.12 * pell), 0.05, 1.0)
+    positive = rng.random(n) < (1.0 - abs(effect)) * base + max(-effect, 0.0) + effect * participated
+    good = [o for o in OUTCOME_MIX if o in POSITIVE_OUTCOMES]
+    bad = [o for o in OUTCOME_MIX if o not in POSITIVE_OUTCOMES and o != "not_seeking"]
+    outcome = np.where(positive, _pick(rng, {o: OUTCOME_MIX[o] for o in good}, n),
+                       _pick(rng, {o: OUTCOME_MIX[o] for o in bad}, n)).astype(object)
+    return np.where(rng.random(n) < 0.04, "not_seeking", outcome).astype(object)
+
+
 def _destinations(rng: np.random.Generator, students: pl.DataFrame, employers: pl.DataFrame, s_idx: np.ndarray,
-                  pstatus: np.ndarray, ended: np.ndarray, offers: pl.DataFrame) -> pl.DataFrame:
+                  pstatus: np.ndarray, ended: np.ndarray, offers: pl.DataFrame, knobs: Knobs) -> pl.DataFrame:
     as_of = _days(AS_OF)
     grad = students["graduation_date"].to_numpy().astype("datetime64[D]")
     grad_days = np.where(np.isnat(grad), as_of + 1, grad.astype(int))
@@ -635,8 +680,11 @@ def _destinations(rng: np.random.Generator, students: pl.DataFrame, employers: p
     probs /= probs.sum(axis=1, keepdims=True)
     outcome_idx = (rng.random(n)[:, None] > np.cumsum(probs, axis=1)).sum(axis=1)
     outcome = np.array(outcomes, dtype=object)[np.minimum(outcome_idx, len(outcomes) - 1)]
-    # An accepted full-time offer is where the graduate went.
-    accepted = offers.filter((pl.col("decision") == "accepted") & (pl.col("offer_type") == "full_time")).unique(
+    if knobs.planted_participation is not None:
+        outcome = _planted_outcomes(rng, students, graduated, participated[graduated], knobs)
+    # An accepted full-time offer is where the graduate went (not under a planted truth, which it would blur).
+    accepted = offers.filter((pl.col("decision") == "accepted") & (pl.col("offer_type") == "full_time")
+                             & (knobs.planted_participation is None)).unique(
         "student_id", keep="first", maintain_order=True)
     sid = students["student_id"].to_numpy()[graduated]
     took = dict(zip(accepted["student_id"].to_list(), zip(accepted["employer_id"].to_list(),

@@ -19,13 +19,18 @@ DESTINATIONS = (("cohort_size", "students"), ("knowledge_rate", "known\n%"),
                 ("career_outcomes_rate", "career\noutcomes %"), ("median_salary_usd", "median\nsalary"))
 ADJUSTED = (("offer_rate", "offer\n%"), ("adjusted_offer_rate", "adjusted\n%"), ("adjusted_ci_low", "95% low\n%"),
             ("adjusted_ci_high", "95% high\n%"))
+PARTICIPATION = (("participants", "took\npart"), ("non_participants", "did\nnot"),
+                 ("raw_difference", "raw\ngap pts"), ("adjusted_difference", "adjusted\ngap pts"),
+                 ("ci_low", "95% low\npts"), ("ci_high", "95% high\npts"), ("max_abs_smd_after", "largest\nSMD"))
 MARK = "*"
 
 
 def _cell(column: str, value: object) -> str:
     if value is None:
         return "—"
-    if column.endswith(("_rate", "_ci_low", "_ci_high")):
+    if column == "max_abs_smd_after":
+        return f"{float(value):.3f}"
+    if column.endswith(("_rate", "_ci_low", "_ci_high", "_difference")) or column in ("ci_low", "ci_high"):
         return f"{float(value) * 100:.1f}"
     if column == "median_salary_usd":
         return f"${float(value):,.0f}"
@@ -67,6 +72,13 @@ def destination_tables(frame: pl.DataFrame, min_cell: int) -> list[Table]:
     """First destinations (§7), one row per cohort and participation."""
     keys = [("cohort", "cohort"), ("participated", "took part")]
     return [_table(frame, keys, DESTINATIONS, "First destinations by cohort")]
+
+
+def participation_table(frame: pl.DataFrame) -> Table:
+    """Participants against comparable non-participants (etl/metrics/adjusted.py), one row per cohort."""
+    return _table(frame, [("cohort", "cohort")], PARTICIPATION,
+                  "Career outcomes rate, took part less did not, in percentage points: raw, and with non-participants "
+                  "weighted to the participants' mix of students")
 
 
 def footnote(frame: pl.DataFrame, min_cell: int) -> str | None:

@@ -12,26 +12,48 @@ completed projects) is computed the same way.
 What this can and cannot do: it removes the differences in the measured student attributes, not in what is not
 measured (motivation, a recruiter's network). A group needs MIN_COMPLETED completed projects, and at least one
 project with an offer and one without, to get an adjusted figure.
+
+Participants against comparable non-participants (first destinations): within each cohort, over the graduates in
+the career outcomes rate's denominator, a logistic model gives each graduate's propensity to take part from the same
+student attributes; non-participants are weighted by the odds of that propensity, p / (1 - p), so that together
+they have the participants' mix of attributes. The adjusted difference is the participants' career outcomes rate
+less the weighted non-participants' (the effect on those who took part), with a 95% interval from statsmodels'
+TreatmentEffect, which counts the propensity model's own uncertainty. The balance table shows each attribute's
+standardised difference before and after weighting (above MAX_SMD it is flagged); the overlap shows the two
+groups' propensities. Each group needs MIN_GROUP graduates, and the figure follows the destinations table's
+suppression.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import duckdb
 import numpy as np
 import polars as pl
 
+from etl.ingest.schema import POSITIVE_OUTCOMES
 from etl.metrics.outcomes import Filters, dimension_column
 from etl.warehouse import query
 
 STUDENT_MIX = ("class_level", "major", "institution", "first_generation", "pell_eligible")
 PROJECT_ATTRIBUTES = ("industry", "function", "pay_band", "hours_band", "remote", "platform", "channel")
 MIN_COMPLETED = 30  # completed projects a group needs for an adjusted figure
+MIN_GROUP = 30  # graduates each of participants and non-participants needs for an adjusted difference
+MAX_SMD = 0.1  # a standardised difference above this after weighting is flagged: the groups are not comparable
 RARE_LEVEL = 20  # a student attribute's level with fewer completed projects joins the level "other"
+RARE_SIDE = 5  # ... and, in the propensity model, one with fewer participants or non-participants than this
 Z95 = 1.959963984540054
 ADJUSTED_SCHEMA = {"group": pl.String, "completed": pl.Int64, "raw_offer_rate": pl.Float64,
                    "adjusted_offer_rate": pl.Float64, "adjusted_ci_low": pl.Float64, "adjusted_ci_high": pl.Float64,
                    "reference": pl.Boolean, "adjusted_difference": pl.Float64, "difference_ci_low": pl.Float64,
                    "difference_ci_high": pl.Float64}
+EFFECT_SCHEMA = {"cohort": pl.String, "participants": pl.Int64, "non_participants": pl.Int64,
+                 "raw_difference": pl.Float64, "adjusted_difference": pl.Float64, "ci_low": pl.Float64,
+                 "ci_high": pl.Float64, "max_abs_smd_after": pl.Float64}
+BALANCE_SCHEMA = {"attribute": pl.String, "value": pl.String, "participants": pl.Float64,
+                  "non_participants": pl.Float64, "weighted_non_participants": pl.Float64, "smd_before": pl.Float64,
+                  "smd_after": pl.Float64, "flagged": pl.Boolean}
 
 
 def completed_projects(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters()) -> pl.DataFrame:
@@ -53,19 +75,26 @@ def adjusted_offer_rates(con: duckdb.DuckDBPyConnection, dimension: str, filters
     return standardized_rates(completed_projects(con, dimension, filters), min_completed)
 
 
-def _design(frame: pl.DataFrame, columns: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
-    """Indicator columns for every level of each column but its most common one (the baseline), rare levels
-    pooled as "other"."""
+def _design(frame: pl.DataFrame, columns: tuple[str, ...], baseline: bool = False, split: str | None = None
+            ) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Indicator columns for every level of each column but its most common one (the baseline, kept when
+    `baseline`), rare levels pooled as "other" (with `split`, a boolean column, also the levels with fewer than
+    RARE_SIDE rows on either side of it: a level nobody of one side has would decide the side by itself); with
+    each column's (attribute, level)."""
     parts, names = [], []
     for column in columns:
-        counts = frame.group_by(column).len().sort(["len", column], descending=[True, False])
-        common = counts.filter(pl.col("len") >= RARE_LEVEL)[column].to_list()
+        enough = pl.len() >= RARE_LEVEL
+        if split is not None:
+            enough = enough & (pl.col(split).sum() >= RARE_SIDE) & ((~pl.col(split)).sum() >= RARE_SIDE)
+        counts = frame.group_by(column).agg(pl.len(), enough.alias("enough")).sort(["len", column],
+                                                                                  descending=[True, False])
+        common = counts.filter(pl.col("enough"))[column].to_list()
         values = frame[column].fill_null("unknown").to_list()
         pooled = [v if v in common else "other" for v in values]
-        levels = sorted(set(pooled) - {common[0] if common else pooled[0]})
+        levels = sorted(set(pooled) - (set() if baseline else {common[0] if common else pooled[0]}))
         for level in levels:
             parts.append(np.array([v == level for v in pooled], dtype=float))
-            names.append(f"{column}={level}")
+            names.append((column, level))
     return (np.column_stack(parts) if parts else np.empty((frame.height, 0))), names
 
 
@@ -115,3 +144,109 @@ def standardized_rates(frame: pl.DataFrame, min_completed: int = MIN_COMPLETED,
              "reference": False, **result[row["group"]]} for row in sizes.iter_rows(named=True)]
     out = pl.DataFrame(rows, schema=ADJUSTED_SCHEMA)
     return out.with_columns(pl.col(pl.Float64).round(4)).sort("group")
+
+
+def career_population(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
+    """The graduates in the career outcomes rate's denominator (a known outcome other than not seeking): their
+    cohort, whether they took part, whether the outcome is positive (0/1) and their attributes."""
+    where, params = filters.where("student_destinations")
+    positive = ", ".join(f"'{o}'" for o in POSITIVE_OUTCOMES)
+    return query(con, f"""select cohort::varchar as cohort, participated = 'yes' as took_part,
+                                 (outcome in ({positive}))::int as positive,
+                                 {', '.join(f'{c}::varchar as {c}' for c in STUDENT_MIX)}
+                          from (select d.*, g.first_generation, g.pell_eligible
+                                from student_destinations d join student_groups g using (student_id))
+                          where outcome is not null and outcome not in ('no_information', 'not_seeking')
+                            and {where}
+                          order by cohort, student_id""", params)
+
+
+def _balance(covariates: np.ndarray, names: list[tuple[str, str]], took: np.ndarray,
+             weights: np.ndarray) -> pl.DataFrame:
+    """Each attribute level's share among participants and non-participants, before and after weighting, and the
+    standardised differences (the pooled standard deviation before weighting as the scale, both times)."""
+    treated, control = covariates[took], covariates[~took]
+    w = weights[~took]
+    m1, m0 = treated.mean(axis=0), control.mean(axis=0)
+    m0w = (w[:, None] * control).sum(axis=0) / w.sum()
+    scale = np.sqrt((treated.var(axis=0) + control.var(axis=0)) / 2)
+    scale = np.where(scale > 0, scale, np.nan)
+    before, after = (m1 - m0) / scale, (m1 - m0w) / scale
+    return pl.DataFrame({
+        "attribute": [a for a, _ in names], "value": [v for _, v in names], "participants": m1,
+        "non_participants": m0, "weighted_non_participants": m0w, "smd_before": before, "smd_after": after,
+        "flagged": np.abs(np.nan_to_num(after)) > MAX_SMD}, schema=BALANCE_SCHEMA)
+
+
+def weighted_comparison(frame: pl.DataFrame, min_group: int = MIN_GROUP, mix: tuple[str, ...] = STUDENT_MIX
+                        ) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
+    """One cohort's graduates (`took_part`, `positive` and the `mix` columns): the row of participation_effects,
+    the balance table and each graduate's propensity (`took_part`, `propensity`). Figures stay null when a group
+    is under `min_group` or the model cannot be fitted (a group all positive or all not, or an attribute that
+    decides who took part)."""
+    import statsmodels.api as sm
+    from statsmodels.treatment.treatment_effects import TreatmentEffect
+
+    took = frame["took_part"].to_numpy().astype(bool)
+    positive = frame["positive"].to_numpy().astype(float)
+    row = {"participants": int(took.sum()), "non_participants": int((~took).sum()), "raw_difference": None,
+           "adjusted_difference": None, "ci_low": None, "ci_high": None, "max_abs_smd_after": None}
+    empty = (pl.DataFrame(schema=BALANCE_SCHEMA), pl.DataFrame(schema={"took_part": pl.Boolean,
+                                                                       "propensity": pl.Float64}))
+    if min(row["participants"], row["non_participants"]) < max(min_group, 1):
+        return row, *empty
+    row["raw_difference"] = float(positive[took].mean() - positive[~took].mean())
+    design, _ = _design(frame, mix, split="took_part")
+    exog = np.column_stack([np.ones(frame.height), design])
+    exog = exog[:, np.concatenate([[True], exog[:, 1:].std(axis=0) > 0])]
+    try:
+        with warnings.catch_warnings():  # a model that does not converge is caught below, not printed
+            warnings.simplefilter("ignore")
+            propensity_fit = sm.Logit(took.astype(float), exog).fit(disp=0, maxiter=200)
+            # Weighting uses the outcome alone: the outcome model's regressors matter only to other estimators.
+            effect = TreatmentEffect(sm.OLS(positive, np.ones((frame.height, 1))), took.astype(int),
+                                     results_select=propensity_fit)
+            found = effect.ipw(effect_group=1)
+    except (np.linalg.LinAlgError, ValueError, sm.tools.sm_exceptions.PerfectSeparationError):
+        return row, *empty
+    if not propensity_fit.mle_retvals.get("converged", False):  # an attribute all but decides who took part
+        return row, *empty
+    propensity = np.asarray(propensity_fit.predict(exog))
+    if not np.all(np.isfinite(propensity)) or propensity.max() >= 1.0 - 1e-9:
+        return row, *empty
+    estimate = float(np.asarray(found.effect)[0])
+    low, high = (float(v) for v in np.asarray(found.conf_int())[0])
+    covariates, names = _design(frame, mix, baseline=True, split="took_part")
+    balance = _balance(covariates, names, took, np.where(took, 1.0, propensity / (1.0 - propensity)))
+    row.update(adjusted_difference=estimate, ci_low=low, ci_high=high,
+               max_abs_smd_after=float(np.nanmax(np.abs(balance["smd_after"].to_numpy()))) if balance.height else 0.0)
+    return row, balance, pl.DataFrame({"took_part": took, "propensity": propensity})
+
+
+def participation_effects(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
+                          min_cell: int = 0, min_group: int = MIN_GROUP) -> pl.DataFrame:
+    """One row per cohort: participants and non-participants in the career outcomes rate's denominator, the raw
+    difference in that rate, the difference after weighting non-participants by their propensity to take part
+    with its 95% interval, and the largest standardised difference left (fractions, 4 places). A cohort whose
+    destinations rows are suppressed at `min_cell` (docs/data-contract.md §7), or with fewer than `min_cell`
+    participants or non-participants here, shows no figure at all."""
+    from etl.metrics.outcomes import destinations_table
+
+    hidden = set(destinations_table(con, filters, min_cell=min_cell).filter(pl.col("suppressed"))["cohort"])
+    rows = []
+    for (cohort,), part in career_population(con, filters).partition_by("cohort", as_dict=True,
+                                                                        maintain_order=True).items():
+        row, _, _ = weighted_comparison(part, min_group)
+        if cohort in hidden or min(row["participants"], row["non_participants"]) < min_cell:
+            row = {key: None for key in row}
+        rows.append({"cohort": cohort, **row})
+    frame = pl.DataFrame(rows, schema=EFFECT_SCHEMA)
+    return frame.with_columns(pl.col(pl.Float64).round(4)).sort("cohort")
+
+
+def participation_balance(con: duckdb.DuckDBPyConnection, cohort: str, filters: Filters = Filters(),
+                          min_group: int = MIN_GROUP) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One cohort's balance table and propensities (empty when no adjusted figure can be given)."""
+    population = career_population(con, filters).filter(pl.col("cohort") == cohort)
+    _, balance, propensities = weighted_comparison(population, min_group)
+    return balance, propensities
