@@ -85,6 +85,9 @@ HEADERS = {
     "difference_ci_high": "difference, 95% high",
 }
 HIDDEN = "—"  # a blank: suppressed, or no figure (the page's note says which)
+# The data grid writes "None" in a cell whose value is missing, whatever the display value pandas' Styler gives it.
+# So a missing number goes to the grid as this stand-in (sorted to one end), and its display value is HIDDEN.
+BLANK = float("-inf")
 # A longer table shows its first rows in the page's order and a box that finds any row by its first text column; its
 # CSV has every row. Formatting each cell for display (pandas' Styler) costs the server about 5 µs a cell: the 4,000
 # rows of the Employers table at a million applications took a quarter of a second at every rerun of every session.
@@ -103,11 +106,11 @@ def _formatter(column: str, dtype: pl.DataType, given: str | None) -> Callable[[
         return words
     if not dtype.is_numeric():
         return None
-    if given == "percent" or column.endswith(("_rate", "share", "ci_low", "ci_high")):
-        return lambda v: f"{v:.1%}"
     if column.endswith(("_gap", "_gap_low", "_gap_high", "_difference", "difference_ci_low", "difference_ci_high")) \
             or column == "change_pts":
         return lambda v: f"{v * 100:+.1f} pts" if column != "change_pts" else f"{v:+.1f} pts"
+    if given == "percent" or column.endswith(("_rate", "share", "ci_low", "ci_high")):
+        return lambda v: f"{v:.1%}"
     if given == "dollar" or column.endswith(("pay_per_hour", "_usd")):
         return (lambda v: f"${v:,.0f}") if column.endswith("_usd") else (lambda v: f"${v:,.2f}")
     if given and given.startswith("%"):
@@ -138,14 +141,23 @@ def table(frame: pl.DataFrame, name: str, column_config: dict | None = None, pic
         config[column] = st.column_config.Column(settings.get("label") or header(column),
                                                  help=settings.get("help") or DEFINITIONS.get(column))
         if (format_value := _formatter(column, shown.schema[column], kind)) is not None:
-            formats[column] = format_value
-    event = st.dataframe(shown.to_pandas().style.format(formats, na_rep=HIDDEN), hide_index=True,
+            formats[column] = _blank_aware(format_value) if shown.schema[column].is_numeric() else format_value
+    grid = shown.with_columns(
+        *[pl.col(c).cast(pl.Float64).fill_nan(None).fill_null(BLANK) for c, dtype in shown.schema.items()
+          if dtype.is_numeric() and c in formats
+          and (shown[c].null_count() or (dtype.is_float() and shown[c].is_nan().any()))],
+        *[pl.col(c).fill_null(HIDDEN) for c, dtype in shown.schema.items() if dtype == pl.String and shown[c].null_count()])
+    event = st.dataframe(grid.to_pandas().style.format(formats, na_rep=HIDDEN), hide_index=True,
                          column_config=config, width="stretch", key=f"table-{slug(name)}" if pick else None,
                          on_select="rerun" if pick else "ignore", selection_mode="single-row")
     st.download_button("Download CSV", to_csv(frame), file_name=f"{slug(name)}.csv", mime="text/csv",
                        key=f"download-{slug(name)}")
     rows = event.selection.rows if pick and event else []
     return shown.row(rows[0], named=True) if rows and rows[0] < shown.height else None
+
+
+def _blank_aware(format_value: Callable[[object], str]) -> Callable[[object], str]:
+    return lambda v: HIDDEN if v == BLANK else format_value(v)
 
 
 def cell_targets(figure: go.Figure, x: list, y: list, hover: list[str]) -> go.Figure:

@@ -29,7 +29,7 @@ def _cell(column: str, value: object) -> str:
     if value is None:
         return "—"
     if column == "max_abs_smd_after":
-        return f"{float(value):.3f}"
+        return f"{float(value):.2f}"
     if column.endswith(("_rate", "_ci_low", "_ci_high", "_difference")) or column in ("ci_low", "ci_high"):
         return f"{float(value) * 100:.1f}"
     if column == "median_salary_usd":

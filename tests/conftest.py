@@ -8,6 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -174,3 +175,16 @@ def run_app(db: Path, monkeypatch: pytest.MonkeyPatch, user: User | None = DIREC
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def grid_frame(element: object) -> pl.DataFrame:
+    """A table of the page as its data: a blank cell (sent to the grid as a stand-in, ui.BLANK, that reads "—")
+    comes back missing."""
+    from dashboard.ui import BLANK, HIDDEN
+
+    frame = pl.from_pandas(element.value)
+    return frame.with_columns(
+        *[pl.when(pl.col(c) == BLANK).then(None).otherwise(pl.col(c)).alias(c)
+          for c, dtype in frame.schema.items() if dtype.is_float()],
+        *[pl.when(pl.col(c) == HIDDEN).then(None).otherwise(pl.col(c)).alias(c)
+          for c, dtype in frame.schema.items() if dtype == pl.String])

@@ -20,7 +20,7 @@ from etl.accounts import FAILED_SIGN_IN_DELAY, User, UserStore
 from etl.cli import main
 from etl.metrics import disclosure
 from etl.metrics.audience import applicant_pool, compare_groups, employer_projects, employer_summary
-from tests.conftest import APP, run_app
+from tests.conftest import APP, grid_frame, run_app
 
 DASHBOARD = Path(APP).parent
 SECRET = "correct horse battery staple"
@@ -167,7 +167,7 @@ def two_employers(sample: tuple[Path, Path]) -> tuple[Path, str, str, list[str]]
 def page_text(at: AppTest) -> str:
     parts = [str(e.value) for kind in ("title", "caption", "markdown", "metric", "info", "warning", "error")
              for e in getattr(at, kind)]
-    parts += [pl.from_pandas(d.value).write_csv() for d in at.dataframe]
+    parts += [grid_frame(d).write_csv() for d in at.dataframe]
     return "\n".join(parts)
 
 
@@ -196,7 +196,7 @@ def test_employer_sees_nothing_of_another_employer(two_employers: tuple, monkeyp
     assert shown["Applications"] == f"{summary['applications']:,}"
     assert shown["Selection rate"] == f"{summary['selection_rate']:.1%}"
     projects = employer_projects(con, a)
-    assert pl.from_pandas(at.dataframe[2].value)["project_id"].to_list() == projects["project_id"].to_list()
+    assert grid_frame(at.dataframe[2])["project_id"].to_list() == projects["project_id"].to_list()
     assert set(projects["project_id"]) == {r[0] for r in con.sql(
         "select project_id from micro_internships where employer_id = ?", params=[a]).fetchall()}
 
@@ -241,7 +241,7 @@ def test_student_view_figures(sample: tuple[Path, Path], monkeypatch: pytest.Mon
     picked = at.multiselect(key="student_pick_industry").value
     assert 2 <= len(picked) <= 4
     expected = compare_groups(duckdb.connect(str(db), read_only=True), "industry", tuple(sorted(picked)))
-    shown = pl.from_pandas(at.dataframe[0].value)
+    shown = grid_frame(at.dataframe[0])
     assert shown["industry"].to_list() == expected["group"].to_list()
     assert shown["offer_rate"].fill_nan(None).to_list() == expected["offer_rate"].to_list()
     assert len(at.markdown) >= 3  # skills per industry and the plain-language findings

@@ -15,7 +15,7 @@ from etl.accounts import User, UserStore
 from etl.cli import main
 from etl.metrics.insights import ranked_offer_rates
 from etl.metrics.outcomes import Filters, filter_choices, outcome_counts
-from tests.conftest import run_app
+from tests.conftest import grid_frame, run_app
 
 INSTITUTION = "Lakeshore College"
 BOUND = User("lee", "director", institution=INSTITUTION)
@@ -53,7 +53,7 @@ def test_a_bound_director_sees_only_the_institution(sample: tuple[Path, Path], m
     con = duckdb.connect(str(db), read_only=True)
     ranked = ranked_offer_rates(con, "industry", Filters(institutions=(INSTITUTION,)), min_n=10)
     con.close()
-    shown = pl.from_pandas(at.dataframe[0].value)
+    shown = grid_frame(at.dataframe[0])
     assert shown["completed"].to_list() == ranked["completed"].to_list()
 
 
@@ -186,11 +186,11 @@ def test_the_overview_shows_each_institution_beside_the_others(seven: Path, samp
         chosen = peers.filter(pl.col("rate") == rate).sort("value", nulls_last=True)
         assert spec["data"][0]["x"] == chosen["value"].to_list()
         assert spec["data"][1]["x"] == chosen["others_median"].to_list()
-    shown = pl.from_pandas(at.dataframe[-1].value)
+    shown = grid_frame(at.dataframe[-1])
     assert shown["others_median"].to_list() == pytest.approx(peers["others_median"].to_list())
     # Bound: its own rows, the others only as their median.
     at = run_app(seven, monkeypatch, BOUND)
-    shown = pl.from_pandas(at.dataframe[-1].value)
+    shown = grid_frame(at.dataframe[-1])
     assert set(shown["institution"]) == {INSTITUTION}
     assert shown["others_median"].to_list() == pytest.approx(own["others_median"].to_list())
     # Five institutions: four others, too few for a bound director's median.

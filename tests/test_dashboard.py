@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import registry, ui
 from etl.metrics.insights import projects_behind
 from etl.metrics.outcomes import Filters, outcome_counts
-from tests.conftest import DIRECTOR, run_app
+from tests.conftest import DIRECTOR, grid_frame, run_app
 
 
 def expected_metrics(db: Path, filters: Filters) -> dict[str, str]:
@@ -147,8 +148,16 @@ def connect(db: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(db), read_only=True)
 
 
+def chart_json(at: AppTest, title: str) -> dict:
+    """The page's Plotly chart whose title starts with `title`, as the browser receives it."""
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    found = [c for c in charts if c["layout"].get("title", {}).get("text", "").startswith(title)]
+    assert len(found) == 1, [c["layout"].get("title", {}).get("text") for c in charts]
+    return found[0]
+
+
 def frame_of(at: AppTest, index: int = 0) -> pl.DataFrame:
-    return pl.from_pandas(at.dataframe[index].value)
+    return grid_frame(at.dataframe[index])
 
 
 def same(shown: pl.DataFrame, expected: pl.DataFrame) -> None:
@@ -252,6 +261,33 @@ def test_destinations_page(sample: tuple[Path, Path], monkeypatch: pytest.Monkey
         pl.col("knowledge_rate").fill_null(1.0) > 0)
     same(frame_of(at), expected)
     assert "not random" in at.warning[0].value
+    # Participants against comparable non-participants: the cohorts shown above, the metrics layer's figures.
+    from etl.metrics.adjusted import participation_balance, participation_effects
+
+    effects = participation_effects(connect(db), Filters(), min_cell=10).filter(
+        pl.col("cohort").is_in(expected["cohort"].unique().to_list()))
+    same(frame_of(at, 1), effects.rename({"ci_low": "difference_ci_low", "ci_high": "difference_ci_high"}))
+    estimated = effects.filter(pl.col("adjusted_difference").is_not_null())["cohort"].to_list()
+    assert len(estimated) >= 2, effects  # the sample has cohorts to compare
+    figure = chart_json(at, "Career outcomes rate, took part less did not")
+    adjusted = next(t for t in figure["data"] if t["name"] == "adjusted")
+    assert adjusted["x"] == estimated
+    assert adjusted["y"] == pytest.approx([v * 100 for v in effects["adjusted_difference"].drop_nulls()])
+    picker = at.selectbox(key="dest_balance")
+    assert picker.options == estimated and picker.value == estimated[-1]
+    for cohort in estimated:  # every cohort a director can pick shows its own balance and overlap
+        picker.set_value(cohort).run()
+        assert not at.exception, at.exception
+        balance, propensities = participation_balance(connect(db), cohort, Filters())
+        table = frame_of(at, 2)
+        assert table["smd_after"].to_list() == pytest.approx(balance["smd_after"].to_list(), nan_ok=True)
+        assert table["value"].to_list() == balance["value"].to_list()
+        assert "First-generation" in table["attribute"].to_list()
+        overlap = chart_json(at, "Overlap: propensity to take part")
+        assert [t["name"] for t in overlap["data"]] == ["took part", "did not take part"]
+        assert len(overlap["data"][0]["x"]) == propensities["took_part"].sum()
+        assert max(abs(v) for v in table["smd_after"].to_list() if v is not None and v == v) == pytest.approx(
+            effects.filter(pl.col("cohort") == cohort)["max_abs_smd_after"][0], abs=1e-4)
 
 
 def test_skills_page(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -468,6 +504,15 @@ def _display_values(element) -> list[dict] | None:  # noqa: ANN001 - AppTest's D
 UNREADABLE = re.compile(r"^(None|nan|NaN|null|inf|-inf)$|^-?\d+\.\d{3,}$")
 
 
+def _shown_as_none(element) -> list[str]:  # noqa: ANN001 - AppTest's Dataframe
+    """Columns of a formatted table with a missing value: the grid writes "None" in such a cell, whatever its
+    display value (ui.table sends a stand-in instead)."""
+    if _display_values(element) is None:
+        return []
+    data = element.value
+    return [str(column) for column in data.columns if data[column].isna().any()]
+
+
 @pytest.mark.parametrize("key", [spec.key for spec in registry.pages_for(registry.DIRECTOR)
                                  if spec.key not in ("import", "glossary")])
 def test_every_table_reads_as_a_person_reads_it(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
@@ -477,7 +522,11 @@ def test_every_table_reads_as_a_person_reads_it(sample: tuple[Path, Path], monke
 
     at = open_page(sample[1], monkeypatch, key, k="0")
     checked = 0
+    blanked = open_page(sample[1], monkeypatch, key, k="10")  # with the blanks of suppression
+    for element in blanked.dataframe:
+        assert not _shown_as_none(element), (key, _shown_as_none(element))
     for element in at.dataframe:
+        assert not _shown_as_none(element), (key, _shown_as_none(element))
         labels = {name: (config or {}).get("label") or name
                   for name, config in json.loads(element.proto.columns or "{}").items()}
         cells = _display_values(element)
@@ -578,7 +627,8 @@ def test_every_choice_on_a_page_shows_codes_in_words(sample: tuple[Path, Path], 
     for kind, widget_key in choices:
         widget = getattr(at, kind)(key=widget_key)
         for option in widget.options:
-            value = next((v for v in values if widget.format_func(v) == option), None)
+            value = next((v for v in values if widget.format_func(v) == option),
+                         option if widget.format_func(option) == option else None)  # a value shown as it is
             assert value is not None, (key, widget_key, option)
             getattr(at, kind)(key=widget_key).set_value(value).run()
             assert not at.exception, (key, widget_key, option, at.exception)
@@ -602,6 +652,7 @@ def test_the_employer_and_student_tables_read_as_a_person_reads_them(sample: tup
             labels = [(c or {}).get("label") or n for n, c in json.loads(element.proto.columns or "{}").items()
                       if not n.startswith("_")]  # Streamlit's own index column
             assert not [label for label in labels if "_" in label], (user.role, labels)
+            assert not _shown_as_none(element), (user.role, _shown_as_none(element))
             for row in _display_values(element) or []:
                 for column, value in row.items():
                     assert not (isinstance(value, str) and UNREADABLE.search(value)), (user.role, column, value)

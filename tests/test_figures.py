@@ -15,7 +15,7 @@ from etl.accounts import User
 from etl.metrics import audience, insights, outcomes, quality
 from etl.metrics.outcomes import Filters
 from etl.pipeline import load
-from tests.conftest import HAND, run_app, write_source
+from tests.conftest import HAND, grid_frame, run_app, write_source
 
 
 def con_of(db: Path) -> duckdb.DuckDBPyConnection:
@@ -46,7 +46,7 @@ def test_students_compare_functions(sample: tuple[Path, Path], monkeypatch: pyte
     picked = tuple(sorted(picker.value))
     assert len(picked) >= 2
     expected = audience.compare_groups(con, "function", picked)
-    shown = pl.from_pandas(at.dataframe[0].value)
+    shown = grid_frame(at.dataframe[0])
     assert shown["function"].to_list() == expected["group"].to_list()
     assert shown["offer_rate"].fill_nan(None).to_list() == expected["offer_rate"].to_list()
 
@@ -191,7 +191,7 @@ def test_the_employer_page_agrees_with_itself(sample: tuple[Path, Path], monkeyp
     projects = con.sql("select count(*) from micro_internships where employer_id = ?", params=[busiest]
                        ).fetchall()[0][0]
     assert metrics["Completed placements"] == f"{placements:,}" and metrics["Projects"] == f"{projects:,}"
-    comparison = pl.from_pandas(at.dataframe[0].value)
+    comparison = grid_frame(at.dataframe[0])
     received = comparison.filter(pl.col("figure") == "Rating you received")["yours"][0]
     assert received == metrics["Rating received"]
     page_text = " ".join(str(getattr(e, "value", "")) for e in at.main)
@@ -308,8 +308,8 @@ def test_pages_follow_the_minimum_cell_size(sample: tuple[Path, Path], monkeypat
     db = sample[1]
     open_ = open_page(db, monkeypatch, key, k="0")
     closed = open_page(db, monkeypatch, key, k="1000")
-    shown_open = pl.from_pandas(open_.dataframe[0].value)
-    shown_closed = pl.from_pandas(closed.dataframe[0].value)
+    shown_open = grid_frame(open_.dataframe[0])
+    shown_closed = grid_frame(closed.dataframe[0])
     figures = shown_closed.columns[1:]  # the first names the group
     assert all(shown_closed[c].null_count() == shown_closed.height for c in figures)  # every row blank
     assert shown_open[figures[0]].null_count() == 0
@@ -322,7 +322,7 @@ def test_every_ranking_of_the_employers_page(sample: tuple[Path, Path], monkeypa
     at = open_page(db, monkeypatch, "employers", k="0")
     at.radio(key="employers_order").set_value(order).run()
     assert not at.exception, at.exception
-    shown = pl.from_pandas(at.dataframe[0].value)
+    shown = grid_frame(at.dataframe[0])
     expected = insights.ranked_employers(con_of(db), Filters(), order=order, min_n=10, min_cell=0)
     assert shown["employer"].to_list() == expected["group"].to_list()
     values = shown[order].drop_nulls().to_list()
@@ -371,10 +371,10 @@ def test_every_rate_and_ordered_axis_of_the_heatmap(sample: tuple[Path, Path], m
 def test_destinations_with_every_cohort(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     db = sample[1]
     at = open_page(db, monkeypatch, "destinations")
-    reported = pl.from_pandas(at.dataframe[0].value)["cohort"].unique().to_list()
+    reported = grid_frame(at.dataframe[0])["cohort"].unique().to_list()
     at.toggle(key="dest_past").set_value(False).run()
     assert not at.exception, at.exception
-    every = pl.from_pandas(at.dataframe[0].value)
+    every = grid_frame(at.dataframe[0])
     expected = outcomes.destinations_table(con_of(db), min_cell=10)
     assert sorted(every["cohort"].unique().to_list()) == sorted(expected["cohort"].unique().to_list())
     assert set(reported) < set(every["cohort"].to_list())  # the cohorts without destinations come back

@@ -164,7 +164,8 @@ def career_population(con: duckdb.DuckDBPyConnection, filters: Filters = Filters
 def _balance(covariates: np.ndarray, names: list[tuple[str, str]], took: np.ndarray,
              weights: np.ndarray) -> pl.DataFrame:
     """Each attribute level's share among participants and non-participants, before and after weighting, and the
-    standardised differences (the pooled standard deviation before weighting as the scale, both times)."""
+    standardised differences (the pooled standard deviation before weighting as the scale, both times; none for a
+    level that everyone or no one has)."""
     treated, control = covariates[took], covariates[~took]
     w = weights[~took]
     m1, m0 = treated.mean(axis=0), control.mean(axis=0)
@@ -175,7 +176,7 @@ def _balance(covariates: np.ndarray, names: list[tuple[str, str]], took: np.ndar
     return pl.DataFrame({
         "attribute": [a for a, _ in names], "value": [v for _, v in names], "participants": m1,
         "non_participants": m0, "weighted_non_participants": m0w, "smd_before": before, "smd_after": after,
-        "flagged": np.abs(np.nan_to_num(after)) > MAX_SMD}, schema=BALANCE_SCHEMA)
+        "flagged": np.abs(np.nan_to_num(after)) > MAX_SMD}, schema=BALANCE_SCHEMA).fill_nan(None)  # one level: none
 
 
 def weighted_comparison(frame: pl.DataFrame, min_group: int = MIN_GROUP, mix: tuple[str, ...] = STUDENT_MIX
