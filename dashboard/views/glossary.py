@@ -23,6 +23,18 @@ st.markdown("\n".join(f"- **{label}**" for label in ui.DIMENSION_LABELS.values()
 st.markdown("Pay band is pay ÷ estimated hours: `unpaid`, `<15`, `15-20`, `20-25`, `25+` dollars an hour. Hours "
             "band: `<10`, `10-19`, `20-39`, `40+`. Term: `spring` January–May, `summer` June–August, `fall` "
             "September–December of the application date. Missing values form the group `unknown`.")
+st.subheader("Adjusted comparisons")
+st.markdown("**Adjusted offer rate** — the offer rate a group of projects would have if its completed projects had "
+            "been done by the same mix of students as all of them (class level, major, institution, "
+            "first-generation status, Pell eligibility), from a logistic model with errors clustered by employer. "
+            "Shown for a group with at least 30 completed projects.")
+st.markdown("**Participants against comparable non-participants** — within a cohort, the participants' career "
+            "outcomes rate less that of the non-participants weighted to the participants' mix of the same "
+            "attributes (by the odds of their propensity to take part). Each group needs at least 30 graduates.")
+st.markdown("**Standardised difference (SMD)** — the gap between two groups' shares of an attribute level, in "
+            "standard deviations; above 0.1 after weighting, the groups are not comparable on it.")
+st.markdown("Both remove differences in the recorded attributes only, never in motivation or connections that no "
+            "record holds.")
 st.subheader("National figures")
 st.markdown("Dotted lines on the charts are published national figures, quoted from their source, never computed "
             "from this warehouse:")
