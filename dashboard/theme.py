@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from etl.ingest.schema import CHANNELS, CLASS_LEVELS, OFFER_TYPES, OUTCOMES, PLACEMENT_STATUSES
+from etl.ingest.schema import CODES
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 
@@ -17,11 +17,6 @@ OUTCOME_COLOURS = {
     "seeking_employment": "#D55E00", "seeking_education": "#E69F00", "not_seeking": "#F0E442",
     "no_information": "#999999", "no record": "#DDDDDD",
 }
-
-# The contract's codes that a person would read as words (career_services, first_year): shown with spaces on screen,
-# kept as they are in every download and in the URL.
-CODES = frozenset(code for codes in (CHANNELS, CLASS_LEVELS, OFFER_TYPES, OUTCOMES, PLACEMENT_STATUSES)
-                  for code in codes if "_" in code)
 
 
 def words(value: object) -> object:

@@ -146,7 +146,8 @@ def table(frame: pl.DataFrame, name: str, column_config: dict | None = None, pic
         *[pl.col(c).cast(pl.Float64).fill_nan(None).fill_null(BLANK) for c, dtype in shown.schema.items()
           if dtype.is_numeric() and c in formats
           and (shown[c].null_count() or (dtype.is_float() and shown[c].is_nan().any()))],
-        *[pl.col(c).fill_null(HIDDEN) for c, dtype in shown.schema.items() if dtype == pl.String and shown[c].null_count()])
+        *[pl.col(c).fill_null(HIDDEN) for c, dtype in shown.schema.items()
+          if dtype == pl.String and shown[c].null_count()])
     event = st.dataframe(grid.to_pandas().style.format(formats, na_rep=HIDDEN), hide_index=True,
                          column_config=config, width="stretch", key=f"table-{slug(name)}" if pick else None,
                          on_select="rerun" if pick else "ignore", selection_mode="single-row")

@@ -18,8 +18,13 @@ from click.testing import CliRunner
 
 from etl.cli import main
 from etl.generate import Knobs, generate
-from etl.metrics.adjusted import (MAX_SMD, adjusted_offer_rates, participation_balance, participation_effects,
-                                  standardized_rates)
+from etl.metrics.adjusted import (
+    MAX_SMD,
+    adjusted_offer_rates,
+    participation_balance,
+    participation_effects,
+    standardized_rates,
+)
 from etl.pipeline import load
 
 

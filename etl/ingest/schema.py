@@ -82,6 +82,10 @@ OUTCOMES = (
     "no_information",
 )
 POSITIVE_OUTCOMES = OUTCOMES[:7]
+# The codes that a person reads as words (career_services, first_year): shown with spaces on screen and in the
+# shared report, kept as they are in every download and in the URL.
+CODES = frozenset(code for codes in (CHANNELS, CLASS_LEVELS, OFFER_TYPES, OUTCOMES, PLACEMENT_STATUSES)
+                  for code in codes if "_" in code)
 # The eight NACE career-readiness competencies: the soft skills that skill data is compared against.
 NACE = ("Career & Self-Development", "Communication", "Critical Thinking", "Equity & Inclusion", "Leadership",
         "Professionalism", "Teamwork", "Technology")

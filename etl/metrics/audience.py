@@ -160,14 +160,11 @@ def compare_groups(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple
                "offer_ci_high", "posted_pay_per_hour", "typical_hours", "applications_per_slot"]
     rests_on = {**RESTS_ON, "offer_ci_low": "offer_holders", "offer_ci_high": "offer_holders",
                 "applications_per_slot": "applicants"}
+    # An interval or a competition figure beside a hidden rate or count would give it back.
+    depends_on = {"offer_ci_low": ("offer_rate",), "offer_ci_high": ("offer_rate",),
+                  "applications_per_slot": ("applications",)}
     shown = disclose(table.select(*columns, "denominator", *STUDENTS), public_k(min_cell), ("group",),
-                     denominator="denominator", rests_on=rests_on)
-    # An interval or a competition figure beside a hidden count would give it back.
-    shown = shown.with_columns(
-        *[pl.when(pl.col("offer_rate").is_null()).then(None).otherwise(pl.col(c)).alias(c)
-          for c in ("offer_ci_low", "offer_ci_high")],
-        pl.when(pl.col("applications").is_null()).then(None).otherwise(pl.col("applications_per_slot"))
-        .alias("applications_per_slot"))
+                     denominator="denominator", rests_on=rests_on, depends_on=depends_on)
     return shown.select(*columns, "suppressed")
 
 

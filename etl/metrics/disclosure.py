@@ -14,7 +14,7 @@ in Aggregate Reporting" (2010), with K of at least 10:
    is hidden: the smallest shown cell of that column is hidden beside it (ties: the smallest group), so no hidden
    cell is a total minus shown cells.
 4. **Rates and their counts.** A rate whose numerator or denominator count is hidden is hidden too (rate × count
-   would give the other back).
+   would give the other back), and so is whatever is computed from a hidden figure (a rate's interval).
 
 Hidden figures are null; the `suppressed` column marks the groups hidden whole by step 1.
 """
@@ -64,7 +64,8 @@ Totals = Mapping[str, object] | None
 
 def disclose(frame: pl.DataFrame, k: int, keys: Sequence[str], *, denominator: str | None = None,
              within: Sequence[str] | None = None, totals: Totals | Mapping[tuple, Totals] = None,
-             rests_on: Mapping[str, str] = RESTS_ON, hide_all: bool = False) -> pl.DataFrame:
+             rests_on: Mapping[str, str] = RESTS_ON, depends_on: Mapping[str, Sequence[str]] | None = None,
+             hide_all: bool = False) -> pl.DataFrame:
     """The rule above applied to `frame` (one row per group; `keys` name it and are never hidden).
 
     `denominator`: the column of step 1 (none: no group is hidden whole); `within`: the columns that split the frame
@@ -72,7 +73,8 @@ def disclose(frame: pl.DataFrame, k: int, keys: Sequence[str], *, denominator: s
     mapping from column to value, null when hidden; for a two-way table a mapping from the `within` values, as a
     tuple, to such a mapping); no totals, no step 3. The student-count columns of `rests_on` must be in the frame;
     the caller drops them if they are not shown. `hide_all`: everything hidden (the total it would add up to rests
-    on fewer than K students).
+    on fewer than K students). `depends_on`: figures beyond DEPENDS_ON that would give a hidden figure back (an
+    interval beside its hidden rate), each with the figures it hides with, applied after DEPENDS_ON.
     """
     if frame.is_empty():
         return frame.with_columns(pl.lit(False).alias("suppressed"))
@@ -104,7 +106,7 @@ def disclose(frame: pl.DataFrame, k: int, keys: Sequence[str], *, denominator: s
                 if blanks == 1 and shown:
                     smallest = min(shown, key=lambda i: (rows[i][column] or 0, tuple(str(rows[i][c]) for c in keys)))
                     hidden.add((smallest, column))
-    for figure, parts in DEPENDS_ON.items():  # step 4
+    for figure, parts in [*DEPENDS_ON.items(), *(depends_on or {}).items()]:  # step 4
         if figure in figures:
             for i in range(len(rows)):
                 if any((i, part) in hidden for part in parts if part in figures):

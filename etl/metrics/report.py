@@ -14,6 +14,7 @@ import duckdb
 import plotly.graph_objects as go
 import polars as pl
 
+from etl.ingest.schema import CODES
 from etl.metrics.disclosure import RESTS_ON, disclose, public_k, totals_of
 from etl.metrics.insights import equity_table, with_wilson
 from etl.metrics.outcomes import DEFINITIONS, DESTINATION_COLUMNS, Filters, destinations_counts, outcome_counts
@@ -34,16 +35,25 @@ RATES = {"selection_rate", "completion_rate", "offer_rate", "conversion_rate", "
          "career_outcomes_rate", "ci_low", "ci_high", "participation_rate", "participation_gap", "offer_gap"}
 
 
-def _cell(column: str, value: object) -> str:
+def text_of(column: str, value: object) -> str:
+    """A cell as the report reads it, as plain text (empty when blank)."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str) and value in CODES:
+        return value.replace("_", " ")
     if column in RATES and isinstance(value, float):
         return f"{value:.1%}"
     if isinstance(value, float):
         return f"{value:,.1f}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    return html.escape(str(value))
+    return str(value)
+
+
+def _cell(column: str, value: object) -> str:
+    return html.escape(text_of(column, value))
 
 
 def _table(frame: pl.DataFrame) -> str:
@@ -55,7 +65,8 @@ def _table(frame: pl.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def _describe(filters: Filters) -> str:
+def describe_population(filters: Filters) -> str:
+    """The population in words, as plain text."""
     parts = [
         ("institutions", filters.institutions), ("colleges", filters.colleges), ("majors", filters.majors),
         ("class levels", filters.class_levels),
@@ -64,7 +75,7 @@ def _describe(filters: Filters) -> str:
     text = [f"{name}: {', '.join(values)}" for name, values in parts if values]
     if filters.term_from or filters.term_to:
         text.append(f"terms {filters.term_from or 'first'} to {filters.term_to or 'latest'}")
-    return html.escape("; ".join(text) or "everyone in the warehouse")
+    return "; ".join(text) or "everyone in the warehouse"
 
 
 BREAKDOWNS = (("channel", "By channel"), ("pay_band", "By pay ($ per hour)"), ("hours_band", "By estimated hours"))
@@ -88,7 +99,8 @@ def report_tables(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), 
     total = totals_of(overall)
     industries = with_wilson(outcome_counts(con, "industry", filters), "offers", "completed", "ci")
     industries = disclose(industries, k, ("group", "group2"), denominator="denominator", totals=total,
-                          rests_on={**RESTS_ON, "ci_low": "offer_holders", "ci_high": "offer_holders"})
+                          rests_on={**RESTS_ON, "ci_low": "offer_holders", "ci_high": "offer_holders"},
+                          depends_on={"ci_low": ("offer_rate",), "ci_high": ("offer_rate",)})
     ranked = industries.filter(pl.col("offer_rate").is_not_null()).sort(
         ["offer_rate", "ci_low", "completed"], descending=True).with_row_index("rank", offset=1)
     rest = industries.filter(pl.col("offer_rate").is_null()).sort("group").with_columns(
@@ -121,7 +133,8 @@ def outcomes_report(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()
     heading = "".join([
         f"<img class='logo' src='{mine.logo_data_uri()}' alt=''>" if mine.logo else "",
         f"<p class='office'>{html.escape(mine.name)}</p>" if mine.name else ""])
-    parts = [f"{heading}<h1>Micro-internship outcomes</h1><p class='meta'>Population: {_describe(filters)}. Generated "
+    population = html.escape(describe_population(filters))
+    parts = [f"{heading}<h1>Micro-internship outcomes</h1><p class='meta'>Population: {population}. Generated "
              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. A figure resting on fewer than {public_k(min_cell)} students "
              "is left blank, with a second one beside a single blank in a column that adds up to a shown total.</p>"]
     overall = tables["overall"]
