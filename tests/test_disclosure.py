@@ -14,10 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from etl.cli import DEMO_SEED, DEMO_STUDENTS
 from etl.generate import generate
 from etl.metrics import audience
 from etl.metrics.report import BREAKDOWNS, EQUITY, report_tables
-from etl.cli import DEMO_SEED, DEMO_STUDENTS
 from etl.pipeline import load
 
 K = 10
