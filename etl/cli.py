@@ -205,6 +205,31 @@ def _json_value(value: object) -> object:
     return value
 
 
+# The population of a report: the dashboard sidebar's filters (each option repeatable).
+POPULATION_OPTIONS = (
+    ("--institution", "institutions"), ("--college", "colleges"), ("--major", "majors"),
+    ("--class-level", "class_levels"), ("--industry", "industries"), ("--platform", "platforms"))
+
+
+def population_options(command):  # noqa: ANN001, ANN201 - a click decorator
+    for flag, field_name in reversed(POPULATION_OPTIONS):
+        command = click.option(flag, field_name, multiple=True, metavar="VALUE",
+                               help=f"Only these {field_name.replace('_', ' ')} (repeatable).")(command)
+    command = click.option("--term-to", default=None, metavar="TERM", help="Up to this term (2025-fall).")(command)
+    return click.option("--term-from", default=None, metavar="TERM", help="From this term (2025-spring).")(command)
+
+
+def population_of(values: dict) -> dict:
+    """The population options given, as the fields of Filters (lists for the repeatable ones)."""
+    chosen = {name: list(values.pop(name)) for _, name in POPULATION_OPTIONS if values.get(name)}
+    for _, name in POPULATION_OPTIONS:
+        values.pop(name, None)
+    for bound in ("term_from", "term_to"):
+        if (value := values.pop(bound, None)) is not None:
+            chosen[bound] = value
+    return chosen
+
+
 @main.command(context_settings={"max_content_width": 100})
 @click.option("--by", "dimension", type=click.Choice(DIMENSIONS), metavar="DIMENSION",
               help=f"Group the outcome table by one of: {', '.join(DIMENSIONS)}.")
@@ -223,13 +248,24 @@ def _json_value(value: object) -> object:
                    "(adjusted_offer_rate, adjusted_ci_low, adjusted_ci_high). With --metric destinations: per "
                    "cohort, participants' career outcomes rate against comparable non-participants (README, "
                    "'Adjusted comparisons').")
-def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_cell: int, adjusted: bool) -> None:
-    """Print the outcome table by a dimension, or first-destination outcomes.
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the shareable outcomes report to this file instead: .pdf or .html (with the population "
+                   "options below; K is at least 10).")
+@population_options
+def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_cell: int, adjusted: bool,
+           out: Path | None, **population: object) -> None:
+    """Print the outcome table by a dimension, or first-destination outcomes; or write the outcomes report.
 
     \b
     Columns: docs/data-contract.md §4 (outcome table) and §7 (first destinations).
     Exit codes: 0 printed; 1 no warehouse, or one from another version (load again); 2 wrong options.
     """
+    chosen = population_of(population)
+    if out is not None:
+        _write_report(out, db, chosen, min_cell, dimension or metric or (adjusted or None))
+        return
+    if chosen:
+        raise click.UsageError("the population options go with --out (the outcomes report)")
     if metric == "destinations" and dimension:
         raise click.UsageError("--by goes with the outcome table, not with --metric destinations")
     if metric != "destinations" and not dimension:
@@ -239,15 +275,7 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
     if adjusted and metric != "destinations" and dimension not in PROJECT_ATTRIBUTES:
         raise click.UsageError("--adjusted goes with --metric destinations or --by a project attribute: "
                                + ", ".join(PROJECT_ATTRIBUTES))
-    try:
-        con = connect_read_only(db)
-    except FileNotFoundError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        sys.exit(1)
-    if not is_current(con):
-        con.close()
-        err.print(f"[red]error:[/] {escape(OLD_FORMAT.format(db=db))}")
-        sys.exit(1)
+    con = _open_current(db)
     try:
         if metric == "destinations" and adjusted:
             from etl.metrics.adjusted import participation_effects
@@ -278,6 +306,49 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
         err.print(table)
     if (note := terminal.footnote(frame, min_cell)) is not None:
         err.print(note, soft_wrap=False)
+
+
+def _open_current(db: Path):  # noqa: ANN202 - a DuckDB connection
+    """The warehouse read-only, or exit 1 with the reason."""
+    try:
+        con = connect_read_only(db)
+    except FileNotFoundError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(1)
+    if not is_current(con):
+        con.close()
+        err.print(f"[red]error:[/] {escape(OLD_FORMAT.format(db=db))}")
+        sys.exit(1)
+    return con
+
+
+def _write_report(out: Path, db: Path, population: dict, min_cell: int, other: object) -> None:
+    """`mio report --out FILE`: the outcomes report as PDF or HTML, by the file's suffix."""
+    if other:
+        raise click.UsageError("--out writes the outcomes report: no --by, --metric or --adjusted with it")
+    kind = out.suffix.lower().lstrip(".")
+    if kind not in ("pdf", "html", "htm"):
+        raise click.UsageError("--out names a .pdf or .html file")
+    from etl.metrics.outcomes import Filters
+
+    filters = Filters(**{k: tuple(v) if isinstance(v, list) else v for k, v in population.items()})
+    con = _open_current(db)
+    try:
+        if kind == "pdf":
+            from etl.metrics.pdf import outcomes_pdf
+
+            content = outcomes_pdf(con, filters, min_cell)
+        else:
+            from etl.metrics.report import outcomes_report
+
+            content = outcomes_report(con, filters, min_cell).encode("utf-8")
+    finally:
+        con.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    tmp.write_bytes(content)
+    os.replace(tmp, out)
+    err.print(f"wrote {escape(str(out))} ({len(content):,} bytes)")
 
 
 def with_adjusted(con: object, frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
@@ -391,6 +462,136 @@ def users_remove(username: str, users_file: Path | None) -> None:
         err.print(f"[red]error:[/] no account {username!r}")
         sys.exit(1)
     err.print(f"removed {username}")
+
+
+@main.group()
+def schedule() -> None:
+    """Reports that go out on their own: the outcomes report, on a calendar, to a folder or by e-mail.
+
+    \b
+    mio schedule add NAME --every weekly --weekday monday --at 07:00 --to mailto:dean@example.edu
+    mio schedule run        (from cron or a systemd timer: delivers what is due; README, "Scheduled reports")
+    """
+
+
+SCHEDULES_OPTION = click.option("--schedules", "schedules_file", type=click.Path(dir_okay=False, path_type=Path),
+                                default=None, help="The schedules file (default data/schedules.json, or "
+                                                   "MIO_SCHEDULES).")
+
+
+@schedule.command("add")
+@click.argument("name")
+@click.option("--every", type=click.Choice(["daily", "weekly", "monthly"]), required=True)
+@click.option("--at", "at", default="07:00", show_default=True, help="HH:MM, the machine's local time.")
+@click.option("--weekday", type=click.Choice(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                                              "sunday"]), default=None, help="For --every weekly.")
+@click.option("--day", type=click.IntRange(1, 28), default=None, help="For --every monthly: the day of the month.")
+@click.option("--to", "to", required=True,
+              help="A folder, or mailto:ADDRESS[,ADDRESS] (SMTP settings from MIO_SMTP_* in the environment).")
+@click.option("--format", "formats", type=click.Choice(["pdf", "html"]), multiple=True,
+              help="pdf, html, or both (the default).")
+@click.option("--min-cell", type=click.IntRange(min=0), default=DEFAULT_MIN_CELL, show_default=True,
+              help="K of the disclosure rule (never below 10 in a shared report).")
+@population_options
+@SCHEDULES_OPTION
+def schedule_add(name: str, every: str, at: str, weekday: str | None, day: int | None, to: str,
+                 formats: tuple[str, ...], min_cell: int, schedules_file: Path | None, **population: object) -> None:
+    """Add a scheduled report."""
+    from etl.schedule import FORMATS, Schedule, ScheduleStore
+
+    if not to.startswith("mailto:"):
+        to = str(Path(to).expanduser().resolve())
+    try:
+        added = ScheduleStore(schedules_file).add(Schedule(
+            name=name, every=every, at=at, weekday=weekday, day=day, to=to, formats=formats or FORMATS,
+            population=population_of(population), min_cell=min_cell))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    err.print(f"added {escape(added.name)}: {added.when()}, {', '.join(added.formats)} to {escape(added.to)}")
+
+
+@schedule.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@SCHEDULES_OPTION
+def schedule_list(fmt: str, schedules_file: Path | None) -> None:
+    """List the scheduled reports."""
+    from dataclasses import asdict
+
+    from etl.schedule import ScheduleStore
+
+    schedules = ScheduleStore(schedules_file).all()
+    if fmt == "json":
+        click.echo(json.dumps([asdict(s) for s in schedules], indent=2, ensure_ascii=False))
+        return
+    table = Table("name", "when", "formats", "to", "population")
+    for item in schedules:
+        population = "; ".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in item.population.items())
+        table.add_row(escape(item.name), item.when(), ", ".join(item.formats), escape(item.to),
+                      escape(population or "everyone"))
+    err.print(table)
+
+
+@schedule.command("remove")
+@click.argument("name")
+@SCHEDULES_OPTION
+def schedule_remove(name: str, schedules_file: Path | None) -> None:
+    """Remove a scheduled report (its past deliveries stay in the warehouse's history)."""
+    from etl.schedule import ScheduleStore
+
+    if not ScheduleStore(schedules_file).remove(name):
+        err.print(f"[red]error:[/] no schedule {escape(repr(name))}")
+        sys.exit(1)
+    err.print(f"removed {escape(name)}")
+
+
+@schedule.command("run")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True)
+@click.option("--now", "now", default=None, metavar="ISO-TIME",
+              help="Act as if it were this time (for a test or a catch-up); default: now.")
+@SCHEDULES_OPTION
+def schedule_run(db: Path, now: str | None, schedules_file: Path | None) -> None:
+    """Deliver every report that is due, and record each attempt in the warehouse.
+
+    \b
+    Exit codes: 0 every due report delivered (or none due); 1 a delivery failed after its retries (it stays due
+    and the next run tries it again), or no warehouse.
+    """
+    from datetime import datetime
+
+    from etl.schedule import ScheduleStore, run_due
+
+    _open_current(db).close()
+    try:
+        moment = datetime.fromisoformat(now).astimezone() if now else None
+    except ValueError:
+        raise click.UsageError("--now takes an ISO time, such as 2026-12-01T07:30") from None
+    results = run_due(db, ScheduleStore(schedules_file), moment, say=lambda line: err.print(escape(line)))
+    failed = [r for r in results if r.status == "failed"]
+    err.print(f"{len(results) - len(failed)} delivered, {len(failed)} failed" if results else "nothing due")
+    if failed:
+        sys.exit(1)
+
+
+@schedule.command("history")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def schedule_history(db: Path, fmt: str) -> None:
+    """Every delivery attempt the warehouse records, newest first."""
+    from etl.schedule import history
+
+    con = _open_current(db)
+    try:
+        rows = history(con)
+    finally:
+        con.close()
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table("schedule", "due", "attempt", "status", "to", "error")
+    for row in rows:
+        table.add_row(escape(row["schedule"]), f"{row['slot']:%Y-%m-%d %H:%M} UTC", str(row["attempt"]),
+                      row["status"], escape(row["destination"] or ""), escape(row["error"] or ""))
+    err.print(table)
 
 
 def _demo_accounts(db: Path) -> list[tuple[str, str, str | None, str]]:

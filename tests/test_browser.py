@@ -236,6 +236,13 @@ def test_outcomes_report_downloads_in_one_click(server: str, sample: tuple[Path,
     con.close()
     assert f"Applications<b>{row['applications']:,}</b>" in text
     assert "Riverside Institute of Technology" in text
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download the outcomes report (PDF)").click()
+    from pypdf import PdfReader
+
+    assert download.value.suggested_filename == "outcomes-report.pdf"
+    printed = "\n".join(p.extract_text() for p in PdfReader(download.value.path()).pages)
+    assert f"{row['applications']:,}" in printed and "institutions: Riverside Institute of Technology" in printed
 
 
 

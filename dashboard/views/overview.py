@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import auth, data, theme, ui
 from etl.metrics.insights import MIN_PEER_INSTITUTIONS, PEER_RATES, institution_peers
 from etl.metrics.outcomes import DEFINITIONS, Filters, outcome_counts, term_changes, term_order, term_under_way
+from etl.metrics.pdf import outcomes_pdf
 from etl.metrics.report import outcomes_report
 
 st.title("Which micro-internships lead to job offers?")
@@ -137,13 +138,19 @@ if peers["others"].max() or 0:
                       institution_clicks)
 
 st.subheader("Outcomes report")
-st.caption("One HTML file with the headline figures, offer rates by industry with intervals, channels, pay and "
+st.caption("One file, HTML or PDF, with the headline figures, offer rates by industry with intervals, channels, pay and "
            "hours, equity and first destinations for the population in the sidebar. Made to be shared, it follows "
            "the disclosure rule of the employer and student views (at least 10 students behind every figure, or the "
-           "minimum cell size set there if higher). It opens offline and prints well.")
+           "minimum cell size set there if higher). It opens offline and prints well; `mio schedule` sends it on a "
+           "calendar.")
 min_cell = ui.min_cell()
 # Built only when clicked (a callable), so the overview stays fast.
-st.download_button("Download the outcomes report (HTML)", lambda: outcomes_report(data.connection(), filters,
-                                                                                   min_cell=min_cell),
-                   file_name="outcomes-report.html", mime="text/html", key="download-report", on_click="ignore",
-                   icon=":material/download:")
+html_button, pdf_button = st.columns(2)
+html_button.download_button("Download the outcomes report (HTML)",
+                            lambda: outcomes_report(data.connection(), filters, min_cell=min_cell),
+                            file_name="outcomes-report.html", mime="text/html", key="download-report",
+                            on_click="ignore", icon=":material/download:")
+pdf_button.download_button("Download the outcomes report (PDF)",
+                           lambda: outcomes_pdf(data.connection(), filters, min_cell=min_cell),
+                           file_name="outcomes-report.pdf", mime="application/pdf", key="download-report-pdf",
+                           on_click="ignore", icon=":material/picture_as_pdf:")

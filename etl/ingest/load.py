@@ -342,6 +342,56 @@ def _upsert(con: duckdb.DuckDBPyConnection, entity: Entity, good: pl.DataFrame) 
 def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.DataFrame,
            started: datetime, progress: Callable[[str], None], builders: tuple[Builder, ...],
            mapping: Mapping | None) -> int:
+    with _rewriting(db) as con:
+        ensure_schema(con)
+        con.execute("begin transaction")
+        for name in LOAD_ORDER:
+            if name in staged:
+                progress(f"writing {name}")
+                _upsert(con, staged[name].entity, staged[name].good())
+        load_id = int(con.execute("select coalesce(max(load_id), 0) + 1 from load_history").fetchall()[0][0])
+        reports = [s.report for s in staged.values()]
+        con.execute(
+            "insert into load_history by name select ? as load_id, ? as started_at, ? as finished_at, "
+            "? as source, 'loaded' as status, ? as rows_read, ? as rows_loaded, ? as rows_quarantined, "
+            "? as mapping_file, ? as mapping_sha256, ? as mapping",
+            [load_id, started, datetime.now(UTC).replace(tzinfo=None), str(source.resolve()),
+             sum(r.rows_read for r in reports), sum(r.rows_loaded for r in reports),
+             sum(r.rows_quarantined for r in reports),
+             str(mapping.path.resolve()) if mapping else None, mapping.sha256 if mapping else None,
+             mapping.text if mapping else None],
+        )
+        con.executemany(
+            "insert into load_files values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [[load_id, r.entity, r.file, r.sha256, r.rows_read, r.rows_loaded, r.rows_quarantined,
+              "\n".join(r.warnings) or None] for r in reports],
+        )
+        if quarantine.height:
+            con.register("quarantine_rows", quarantine.to_arrow())
+            con.execute(
+                "insert into quarantine by name select ? as load_id, entity, file, line, \"column\" as "
+                "column_name, source as source_column, rule, value, record from quarantine_rows", [load_id]
+            )
+            con.unregister("quarantine_rows")
+        results = [e for s in staged.values() for e in s.expectations]
+        if results:
+            con.executemany(
+                "insert into expectation_results values (?, ?, ?, ?, ?, ?)",
+                [[load_id, e.entity, e.expectation, e.column, e.success, e.unexpected_count] for e in results],
+            )
+        progress("building derived tables")
+        build_derived(con)
+        for build in builders:
+            build(con)
+        con.execute("commit")
+    return load_id
+
+
+@contextlib.contextmanager
+def _rewriting(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to a copy of `db` (the caller holds the writer lock). When the block ends without
+    error, the copy is checkpointed and replaces `db` in one rename; otherwise `db` stays exactly as it was. Readers
+    (the dashboard) keep their read-only connections to the old file meanwhile."""
     tmp = db.with_name(f"{db.name}.loading-{os.getpid()}")
     for leftover in db.parent.glob(f"{db.name}.loading-*"):
         leftover.unlink()  # a load that was killed; we hold the lock, so it is not running
@@ -353,47 +403,7 @@ def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.Da
                 shutil.copyfile(wal, tmp.with_name(tmp.name + ".wal"))
         con = duckdb.connect(str(tmp))
         try:
-            ensure_schema(con)
-            con.execute("begin transaction")
-            for name in LOAD_ORDER:
-                if name in staged:
-                    progress(f"writing {name}")
-                    _upsert(con, staged[name].entity, staged[name].good())
-            load_id = int(con.execute("select coalesce(max(load_id), 0) + 1 from load_history").fetchall()[0][0])
-            reports = [s.report for s in staged.values()]
-            con.execute(
-                "insert into load_history by name select ? as load_id, ? as started_at, ? as finished_at, "
-                "? as source, 'loaded' as status, ? as rows_read, ? as rows_loaded, ? as rows_quarantined, "
-                "? as mapping_file, ? as mapping_sha256, ? as mapping",
-                [load_id, started, datetime.now(UTC).replace(tzinfo=None), str(source.resolve()),
-                 sum(r.rows_read for r in reports), sum(r.rows_loaded for r in reports),
-                 sum(r.rows_quarantined for r in reports),
-                 str(mapping.path.resolve()) if mapping else None, mapping.sha256 if mapping else None,
-                 mapping.text if mapping else None],
-            )
-            con.executemany(
-                "insert into load_files values (?, ?, ?, ?, ?, ?, ?, ?)",
-                [[load_id, r.entity, r.file, r.sha256, r.rows_read, r.rows_loaded, r.rows_quarantined,
-                  "\n".join(r.warnings) or None] for r in reports],
-            )
-            if quarantine.height:
-                con.register("quarantine_rows", quarantine.to_arrow())
-                con.execute(
-                    "insert into quarantine by name select ? as load_id, entity, file, line, \"column\" as "
-                    "column_name, source as source_column, rule, value, record from quarantine_rows", [load_id]
-                )
-                con.unregister("quarantine_rows")
-            results = [e for s in staged.values() for e in s.expectations]
-            if results:
-                con.executemany(
-                    "insert into expectation_results values (?, ?, ?, ?, ?, ?)",
-                    [[load_id, e.entity, e.expectation, e.column, e.success, e.unexpected_count] for e in results],
-                )
-            progress("building derived tables")
-            build_derived(con)
-            for build in builders:
-                build(con)
-            con.execute("commit")
+            yield con
             con.execute("checkpoint")
         finally:
             con.close()
@@ -408,11 +418,23 @@ def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.Da
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-        return load_id
     finally:
         for path in (tmp, tmp.with_name(tmp.name + ".wal")):
             if path.exists():
                 path.unlink()
+
+
+@contextlib.contextmanager
+def amend(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Write to a loaded warehouse beside the loads, one writer at a time and atomically (the bookkeeping that is
+    not a load, such as the deliveries of scheduled reports): the block's writes land whole, or not at all."""
+    if not db.exists():
+        raise FileNotFoundError(f"no warehouse at {db}")
+    with _writer_lock(db), _rewriting(db) as con:
+        ensure_schema(con)
+        con.execute("begin transaction")
+        yield con
+        con.execute("commit")
 
 
 def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress | None = None,

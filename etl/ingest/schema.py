@@ -257,6 +257,10 @@ META_TABLES = {
     "expectation_results": """create table if not exists expectation_results (
         load_id bigint, entity varchar, expectation varchar, column_name varchar, success boolean,
         unexpected_count bigint)""",
+    # Each attempt to deliver a scheduled report (etl/schedule.py): sent, or failed with its error.
+    "report_deliveries": """create table if not exists report_deliveries (
+        delivery_id bigint, schedule varchar, slot timestamp, attempt integer, started_at timestamp,
+        finished_at timestamp, status varchar, destination varchar, files varchar, bytes bigint, error varchar)""",
 }
 
 

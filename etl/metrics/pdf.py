@@ -51,6 +51,7 @@ def _short(text: str) -> str:
 def outcomes_pdf(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = 10) -> bytes:
     """The outcomes report as one PDF document (A4 portrait)."""
     from reportlab.lib import colors
+    from reportlab.lib.enums import TA_RIGHT
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
@@ -60,7 +61,9 @@ def outcomes_pdf(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), m
     body = ParagraphStyle("body", fontName=regular, fontSize=9, leading=12)
     small = ParagraphStyle("small", parent=body, fontSize=7.5, leading=9.5, textColor=colors.HexColor("#555555"))
     cell = ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9)
-    head = ParagraphStyle("head", parent=cell, fontName=bold)
+    number = ParagraphStyle("number", parent=cell, alignment=TA_RIGHT)
+    head = ParagraphStyle("head", parent=cell, fontName=bold, fontSize=7)
+    head_number = ParagraphStyle("head_number", parent=head, alignment=TA_RIGHT)
     h1 = ParagraphStyle("h1", parent=body, fontName=bold, fontSize=16, leading=20, spaceAfter=4)
     h2 = ParagraphStyle("h2", parent=body, fontName=bold, fontSize=11.5, leading=15, spaceBefore=10, spaceAfter=4)
 
@@ -69,13 +72,15 @@ def outcomes_pdf(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), m
 
     def grid(frame: pl.DataFrame, first: str) -> Table:
         columns = [first if c == "group" else c for c in frame.columns]
-        rows = [[Paragraph(escape(c.replace("_", " ")), head) for c in columns]]
+        numeric = [frame.schema[c].is_numeric() for c in frame.columns]
+        rows = [[Paragraph(escape(c.replace("_", " ")), head_number if n else head)
+                 for c, n in zip(columns, numeric, strict=True)]]
         for values in frame.iter_rows():
-            rows.append([Paragraph(escape(_short(text_of(c, v))), cell)
-                         for c, v in zip(frame.columns, values, strict=True)])
+            rows.append([Paragraph(escape(_short(text_of(c, v))), number if n else cell)
+                         for c, v, n in zip(frame.columns, values, numeric, strict=True)])
         width = (A4[0] - 30 * mm)
         names = [c for c in frame.columns if c in ("group", "cohort")][:1]
-        key = 45 * mm if names else 0
+        key = 40 * mm if names else 0
         rest = (width - key) / max(1, len(columns) - len(names))
         widths = [key if c in names else (rest if c != "rank" else rest * 0.6) for c in frame.columns]
         widths = [w * width / sum(widths) for w in widths]
@@ -84,6 +89,7 @@ def outcomes_pdf(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), m
             ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.HexColor("#444444")),
             ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#dddddd")),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
         ]))
         return table
 

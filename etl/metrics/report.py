@@ -43,6 +43,10 @@ def text_of(column: str, value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, str) and value in CODES:
         return value.replace("_", " ")
+    if column.endswith("_gap") and isinstance(value, float):
+        return f"{value * 100:+.1f} pts"
+    if column.endswith("_usd") and isinstance(value, float):
+        return f"${value:,.0f}"
     if column in RATES and isinstance(value, float):
         return f"{value:.1%}"
     if isinstance(value, float):
