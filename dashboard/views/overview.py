@@ -140,9 +140,9 @@ if peers["others"].max() or 0:
 st.subheader("Outcomes report")
 st.caption("One file, HTML or PDF, with the headline figures, offer rates by industry with intervals, channels, "
            "pay and hours, equity and first destinations for the population in the sidebar. Made to be shared, it "
-           "follows the disclosure rule of the employer and student views (at least 10 students behind every figure, or the "
-           "minimum cell size set there if higher). It opens offline and prints well; `mio schedule` sends it on a "
-           "calendar.")
+           "follows the disclosure rule of the employer and student views (at least 10 students behind every "
+           "figure, or the minimum cell size set there if higher). It opens offline and prints well; `mio schedule` "
+           "sends it on a calendar.")
 min_cell = ui.min_cell()
 # Built only when clicked (a callable), so the overview stays fast.
 html_button, pdf_button = st.columns(2)
