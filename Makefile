@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip uv
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -r requirements.lock
-	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode --no-deps -e .
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode --no-deps -e . --config-settings editable_mode=compat
 	touch $(STAMP)
 
 install: $(STAMP)  ## create the virtualenv and install mio with its test tools

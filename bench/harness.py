@@ -4,7 +4,9 @@ and dashboard pages at several sizes.
 For each size (applications) it generates a source (cached under the work folder), then measures:
 - load: `mio load` into a new warehouse (wall time, rows per second, peak memory of the process) next to DuckDB's
   own bulk load of the same CSV files into plain tables (`create table ... as select * from read_csv(...)`);
-- report: `mio report --by D` per dimension (the command, and the query alone);
+- report: `mio report --by D` per dimension (the command, and the query alone), and `mio report --by industry`
+  against its peer, an analyst's pandas script over the raw files (bench/peer_pandas.py), in alternating pairs,
+  with the two checked to give the same offer rates;
 - pages: every dashboard page run by Streamlit's AppTest, with the time spent in warehouse queries, cold (first
   run on a new connection) and warm (later runs with varied filters and cleared result caches), p50 and p95,
   next to hand-written DuckDB SQL of each page's aggregates straight from the core tables (etl/sql/bench/);
@@ -49,6 +51,7 @@ class Result:
     hand_sql: dict = field(default_factory=dict)
     browser: dict = field(default_factory=dict)
     directors: dict = field(default_factory=dict)
+    peer: dict = field(default_factory=dict)
     command: str = ""  # the `python -m bench` command that measured this size
 
 
@@ -141,6 +144,27 @@ def bench_reports(db: Path) -> dict:
     finally:
         con.close()
     return results
+
+
+def bench_peer(source: Path, db: Path, pairs: int = 5) -> dict:
+    """`mio report --by industry --format json` (as installed: the `mio` script beside this Python) against
+    bench/peer_pandas.py over the source files, in `pairs` alternating runs; medians, and whether both give the
+    same completed projects, offers and offer rate for every industry."""
+    mio = Path(sys.executable).with_name("mio")
+    report = [str(mio), "report", "--by", "industry", "--format", "json", "--min-cell", "0", "--db", str(db)]
+    peer = [sys.executable, "-m", "bench.peer_pandas", str(source)]
+    times: dict[str, list[float]] = {"mio": [], "peer": []}
+    for _ in range(pairs):
+        for name, cmd in (("mio", report), ("peer", peer)):
+            times[name].append(run_measured(cmd)[0])
+    outputs = [json.loads(subprocess.run(cmd, capture_output=True, check=True, cwd=ROOT).stdout) for cmd in (report,
+                                                                                                           peer)]
+    keys = ("completed", "offers", "offer_rate")
+    same = [{r["group"]: tuple(r[k] for k in keys) for r in rows} for rows in outputs]
+    return {"mio_s": statistics.median(times["mio"]), "peer_s": statistics.median(times["peer"]),
+            "mio_runs": times["mio"], "peer_runs": times["peer"], "same": same[0] == same[1],
+            "floor_s": statistics.median(run_measured([sys.executable, "-c", "import click, duckdb"])[0]
+                                         for _ in range(pairs))}
 
 
 @contextmanager
@@ -582,6 +606,7 @@ def run(sizes: list[int], work: Path, runs: int = 5, browser: bool = False, dire
         result.load = bench_load(source, db)
         progress(f"{size:,}: reports")
         result.reports = bench_reports(db)
+        result.peer = bench_peer(source, db)
         progress(f"{size:,}: pages")
         result.pages = bench_pages(db, runs=runs)
         result.hand_sql = bench_hand_sql(db)
@@ -634,6 +659,17 @@ def markdown(results: list[Result]) -> str:
         for dimension, t in r.reports.items():
             query_ms = t["query_p50_s"] * 1000
             lines.append(f"| {r.applications:,} | {dimension} | {t['command_s']:.2f} s | {query_ms:.0f} ms |")
+    lines += ["", "`mio report --by industry` against an analyst's pandas script over the raw files "
+              "(bench/peer_pandas.py: the same offer rates with the contract's attribution), alternating runs, "
+              "medians. The floor is what starting Python and importing click and DuckDB take here, before any "
+              "work.", "",
+              "| applications | `mio report` | pandas script | faster | same offer rates | floor |",
+              "|---:|---:|---:|---:|---|---:|"]
+    for r in results:
+        if r.peer:
+            p = r.peer
+            lines.append(f"| {r.applications:,} | {p['mio_s']:.2f} s | {p['peer_s']:.2f} s | "
+                         f"{p['peer_s'] / p['mio_s']:.1f}× | {'yes' if p['same'] else 'NO'} | {p['floor_s']:.2f} s |")
     lines += ["", "## Pages", "",
               "Time in warehouse queries per page (cold: first run on a new connection; warm: later runs with "
               "varied filters and cleared result caches), and the whole page script under AppTest.", "",

@@ -12,18 +12,46 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import polars as pl
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from etl.metrics.outcomes import DEFAULT_MIN_CELL, DIMENSIONS, destinations_table, outcome_table
+from etl.metrics.columns import DEFAULT_MIN_CELL, DIMENSIONS, PROJECT_ATTRIBUTES
 from etl.warehouse import DEFAULT_DB, OLD_FORMAT, connect_read_only, is_current
 
-err = Console(stderr=True)
+if TYPE_CHECKING:  # each command imports what it uses: `mio report`, `mio users` and --help start quickly
+    import polars as pl
+
+class _Stderr:
+    """The console for people (stderr), made on first use: `mio report --format json` never loads rich."""
+
+    _console = None
+
+    def real(self):  # noqa: ANN201 - rich's Console
+        if _Stderr._console is None:
+            from rich.console import Console
+
+            _Stderr._console = Console(stderr=True)
+        return _Stderr._console
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real(), name)
+
+
+err = _Stderr()
+
+
+def escape(text: str) -> str:
+    """Text shown as it is in rich's markup."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def Table(*columns: str, **options: object):  # noqa: ANN201, N802 - rich's Table, imported when a table is printed
+    from rich.table import Table as RichTable
+
+    return RichTable(*columns, **options)
 DEMO_SOURCE = Path("data/sample")
 DEMO_STUDENTS = 20000  # about 200,000 applications: most cells of every default view reach K = 10
 DEMO_SEED = 42
@@ -60,13 +88,15 @@ def generate(out: Path, students: int, seed: int, fmt: str) -> None:
 
 def _load_with_progress(source: Path, db: Path, max_bad_rows: float = 0.05, mapping: Path | None = None,
                         dry_run: bool = False):  # noqa: ANN202 - LoadResult
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     from etl.ingest.mapping import MappingError
     from etl.pipeline import load as load_with_metrics
 
     columns = (TextColumn("{task.description:<40}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TimeElapsedColumn())
     try:
-        with Progress(*columns, console=err, transient=True) as bar:
+        with Progress(*columns, console=err.real(), transient=True) as bar:
             task = bar.add_task("starting (importing Great Expectations)", total=None)
 
             def advance(message: str, done: int, total: int) -> None:
@@ -270,42 +300,61 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
         raise click.UsageError("--by goes with the outcome table, not with --metric destinations")
     if metric != "destinations" and not dimension:
         raise click.UsageError("give --by DIMENSION or --metric destinations")
-    from etl.metrics.adjusted import PROJECT_ATTRIBUTES
-
     if adjusted and metric != "destinations" and dimension not in PROJECT_ATTRIBUTES:
         raise click.UsageError("--adjusted goes with --metric destinations or --by a project attribute: "
                                + ", ".join(PROJECT_ATTRIBUTES))
     con = _open_current(db)
     try:
-        if metric == "destinations" and adjusted:
-            from etl.metrics.adjusted import participation_effects
+        if metric != "destinations" and not adjusted and fmt != "csv":  # the quick path: stored rows, no Polars
+            from etl.metrics.stored import stored_outcome_table
 
-            frame = participation_effects(con, min_cell=min_cell)
-        elif metric == "destinations":
-            frame = destinations_table(con, min_cell=min_cell)
+            rows = stored_outcome_table(con, dimension, min_cell)
         else:
-            frame = outcome_table(con, dimension, min_cell=min_cell)
-            if adjusted:
-                frame = with_adjusted(con, frame, dimension)
+            rows = _computed(con, dimension, metric, adjusted, min_cell, fmt)
     finally:
         con.close()
-    if fmt != "table":
-        emit(frame, fmt)
+    if rows is None:
+        return
+    if fmt == "json":
+        click.echo(json.dumps([{k: _json_value(v) for k, v in row.items()} for row in rows], indent=2))
         return
     from etl import terminal
 
     if metric == "destinations" and adjusted:
-        tables = [terminal.participation_table(frame)]
+        tables = [terminal.participation_table(rows)]
     elif metric == "destinations":
-        tables = terminal.destination_tables(frame, min_cell)
+        tables = terminal.destination_tables(rows, min_cell)
     else:
-        tables = terminal.outcome_tables(frame, dimension, min_cell)
+        tables = terminal.outcome_tables(rows, dimension, min_cell)
         if adjusted:
-            tables.append(terminal.adjusted_table(frame, dimension))
+            tables.append(terminal.adjusted_table(rows, dimension))
     for table in tables:
         err.print(table)
-    if (note := terminal.footnote(frame, min_cell)) is not None:
+    if (note := terminal.footnote(rows, min_cell)) is not None:
         err.print(note, soft_wrap=False)
+
+
+def _computed(con: object, dimension: str | None, metric: str | None, adjusted: bool, min_cell: int, fmt: str
+              ) -> list[dict] | None:
+    """The report's rows from the metrics layer's functions; CSV is written here (None comes back)."""
+    from etl.metrics.outcomes import destinations_table, outcome_table
+
+    if metric == "destinations" and adjusted:
+        from etl.metrics.adjusted import participation_effects
+
+        frame = participation_effects(con, min_cell=min_cell)
+    elif metric == "destinations":
+        frame = destinations_table(con, min_cell=min_cell)
+    else:
+        frame = outcome_table(con, dimension, min_cell=min_cell)
+        if adjusted:
+            frame = with_adjusted(con, frame, dimension)
+    if fmt == "csv":
+        from etl.metrics.export import to_csv
+
+        click.echo(to_csv(frame), nl=False)
+        return None
+    return frame.to_dicts()
 
 
 def _open_current(db: Path):  # noqa: ANN202 - a DuckDB connection
@@ -354,6 +403,8 @@ def _write_report(out: Path, db: Path, population: dict, min_cell: int, other: o
 def with_adjusted(con: object, frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
     """The outcome table with each group's adjusted offer rate and interval, null where the row is suppressed or the
     group too small to estimate."""
+    import polars as pl
+
     from etl.metrics.adjusted import adjusted_offer_rates
 
     columns = ["adjusted_offer_rate", "adjusted_ci_low", "adjusted_ci_high"]
@@ -362,20 +413,6 @@ def with_adjusted(con: object, frame: pl.DataFrame, dimension: str) -> pl.DataFr
     return joined.with_columns([pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
                                 for c in columns]).select(*frame.columns, *columns)
 
-
-def emit(frame: pl.DataFrame, fmt: str) -> None:
-    if fmt == "json":
-        rows = [{k: _json_value(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
-        click.echo(json.dumps(rows, indent=2))
-    elif fmt == "csv":
-        from etl.metrics.export import to_csv
-
-        click.echo(to_csv(frame), nl=False)
-    else:
-        table = Table(*frame.columns)
-        for row in frame.iter_rows():
-            table.add_row(*["" if v is None else f"{v:g}" if isinstance(v, float) else str(v) for v in row])
-        err.print(table)
 
 
 @main.group()

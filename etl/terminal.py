@@ -6,7 +6,6 @@ JSON and CSV keep the contract's columns and fractions; this is only how a perso
 
 from __future__ import annotations
 
-import polars as pl
 from rich import box
 from rich.table import Table
 
@@ -39,14 +38,16 @@ def _cell(column: str, value: object) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _table(frame: pl.DataFrame, keys: list[tuple[str, str]], columns: tuple[tuple[str, str], ...], title: str
-           ) -> Table:
+Rows = list[dict]  # a table's rows as plain values (frame.to_dicts(), or the stored rows of etl/metrics/stored.py)
+
+
+def _table(frame: Rows, keys: list[tuple[str, str]], columns: tuple[tuple[str, str], ...], title: str) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left")
     for _, header in keys:
         table.add_column(header, min_width=13, max_width=22)
     for _, header in columns:
         table.add_column(header, justify="right", no_wrap=True)
-    for row in frame.iter_rows(named=True):
+    for row in frame:
         names = [str(row[key]) for key, _ in keys]
         if row.get("suppressed"):
             names[-1] += f" {MARK}"
@@ -54,7 +55,7 @@ def _table(frame: pl.DataFrame, keys: list[tuple[str, str]], columns: tuple[tupl
     return table
 
 
-def outcome_tables(frame: pl.DataFrame, dimension: str, min_cell: int) -> list[Table]:
+def outcome_tables(frame: Rows, dimension: str, min_cell: int) -> list[Table]:
     """The outcome table (docs/data-contract.md §4) as counts and rates."""
     name = dimension.replace("_", " ")
     by = "" if dimension == "overall" else f" by {name}"
@@ -62,27 +63,27 @@ def outcome_tables(frame: pl.DataFrame, dimension: str, min_cell: int) -> list[T
     return [_table(frame, keys, COUNTS, f"Counts{by}"), _table(frame, keys, RATES, f"Rates (%){by}")]
 
 
-def adjusted_table(frame: pl.DataFrame, dimension: str) -> Table:
+def adjusted_table(frame: Rows, dimension: str) -> Table:
     """The raw offer rate beside the adjusted one (etl/metrics/adjusted.py) and its interval."""
     name = dimension.replace("_", " ")
     return _table(frame, [("group", name)], ADJUSTED, f"Offer rate by {name}, adjusted for the mix of students (%)")
 
 
-def destination_tables(frame: pl.DataFrame, min_cell: int) -> list[Table]:
+def destination_tables(frame: Rows, min_cell: int) -> list[Table]:
     """First destinations (§7), one row per cohort and participation."""
     keys = [("cohort", "cohort"), ("participated", "took part")]
     return [_table(frame, keys, DESTINATIONS, "First destinations by cohort")]
 
 
-def participation_table(frame: pl.DataFrame) -> Table:
+def participation_table(frame: Rows) -> Table:
     """Participants against comparable non-participants (etl/metrics/adjusted.py), one row per cohort."""
     return _table(frame, [("cohort", "cohort")], PARTICIPATION,
                   "Career outcomes rate, took part less did not, in percentage points: raw, and with non-participants "
                   "weighted to the participants' mix of students")
 
 
-def footnote(frame: pl.DataFrame, min_cell: int) -> str | None:
-    if "suppressed" in frame.columns and frame["suppressed"].any():
+def footnote(frame: Rows, min_cell: int) -> str | None:
+    if any(row.get("suppressed") for row in frame):
         return (f"{MARK} suppressed: fewer than {min_cell} behind the group (completed projects, or applications where "
                 "none completed; students for destinations), or beside a single such group. — no figure.")
     return None

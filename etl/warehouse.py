@@ -12,15 +12,17 @@ import time
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
-import polars as pl
+if TYPE_CHECKING:  # DuckDB and Polars are imported where they are used: `mio --help` and `mio users` start without
+    import duckdb
+    import polars as pl
 
 DEFAULT_DB = Path(os.environ.get("MIO_DB", "data/warehouse.duckdb"))
 # The layout of the derived tables that this version of mio writes and reads. Every load writes it (in the table
 # warehouse_format); a reader finding another number, or none, asks for a new load instead of failing on a missing
 # column. Raise it whenever a derived table or a stored outcome table changes shape.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 # Called with (sql, seconds) after every query() while registered; see observe_queries.
 QueryObserver = Callable[[str, float], None]
@@ -31,6 +33,8 @@ def connect_read_only(db: Path | str) -> duckdb.DuckDBPyConnection:
     path = Path(db)
     if not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}; run `mio load --source DIR --db {path}` first")
+    import duckdb
+
     return duckdb.connect(str(path), read_only=True)
 
 
@@ -45,11 +49,13 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 def is_current(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the warehouse was built by a load of this version (its derived tables have the layout it reads)."""
-    if not has_table(con, "warehouse_format"):
-        return False
+    import duckdb
+
     cur = con.cursor()
     try:
         return cur.execute("select max(version) from warehouse_format").fetchall()[0][0] == FORMAT_VERSION
+    except duckdb.CatalogException:  # no such table: a warehouse from before versions were written
+        return False
     finally:
         cur.close()
 
@@ -73,6 +79,8 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None 
 def plain_numbers(frame: pl.DataFrame) -> pl.DataFrame:
     """DuckDB's sums and count_if arrive as Decimal(38, 0), and a division of them keeps scale 0 (3 / 5 = 1): every
     whole-number decimal becomes Int64 and every other decimal Float64, here, for every query."""
+    import polars as pl
+
     fixes = [pl.col(name).cast(pl.Int64 if dtype.scale == 0 else pl.Float64)
              for name, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)]
     return frame.with_columns(fixes) if fixes else frame

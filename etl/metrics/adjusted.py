@@ -33,11 +33,11 @@ import numpy as np
 import polars as pl
 
 from etl.ingest.schema import POSITIVE_OUTCOMES
+from etl.metrics.columns import PROJECT_ATTRIBUTES
 from etl.metrics.outcomes import Filters, dimension_column
 from etl.warehouse import query
 
 STUDENT_MIX = ("class_level", "major", "institution", "first_generation", "pell_eligible")
-PROJECT_ATTRIBUTES = ("industry", "function", "pay_band", "hours_band", "remote", "platform", "channel")
 MIN_COMPLETED = 30  # completed projects a group needs for an adjusted figure
 MIN_GROUP = 30  # graduates each of participants and non-participants needs for an adjusted difference
 MAX_SMD = 0.1  # a standardised difference above this after weighting is flagged: the groups are not comparable

@@ -12,43 +12,13 @@ import duckdb
 import polars as pl
 
 from etl.ingest.schema import CLASS_LEVELS, POSITIVE_OUTCOMES
-from etl.warehouse import query, sql_text
+from etl.metrics.columns import DEFAULT_MIN_CELL, DIMENSIONS, OUTCOME_COLUMNS  # noqa: F401 - the layer's names
+from etl.warehouse import plain_numbers, query, sql_text
 
-DIMENSIONS = (
-    "overall",
-    "industry",
-    "function",
-    "platform",
-    "channel",
-    "employer",
-    "institution",
-    "class_level",
-    "first_generation",
-    "pell_eligible",
-    "remote",
-    "pay_band",
-    "hours_band",
-    "term",
-)
 # Further attributes of fact_applications the dashboard may group by (not part of `mio report`'s contract); the
 # employer view groups one employer's figures by project_id and an industry's by employer_id.
 EXTRA_DIMENSIONS = ("gender", "race_ethnicity", "major", "college", "project_id", "employer_id")
 
-OUTCOME_COLUMNS = [
-    "group",
-    "applications",
-    "applicants",
-    "selection_rate",
-    "placements",
-    "completed",
-    "completion_rate",
-    "offers",
-    "offer_rate",
-    "conversion_rate",
-    "acceptance_rate",
-    "median_days_to_offer",
-    "suppressed",
-]
 DESTINATION_COLUMNS = [
     "cohort",
     "participated",
@@ -58,7 +28,6 @@ DESTINATION_COLUMNS = [
     "median_salary_usd",
     "suppressed",
 ]
-DEFAULT_MIN_CELL = 10
 SQL_DIR = Path(__file__).parent / "sql"
 
 
@@ -224,7 +193,8 @@ def _outcome_sql(sizes: dict[str, int], dimension: str, second: str, where: str)
 
 
 def build_outcome_cells(con: duckdb.DuckDBPyConnection) -> None:
-    """Store PRECOMPUTED_OUTCOMES in outcome_cells (run by the loader after the derived tables, in its transaction)."""
+    """Store PRECOMPUTED_OUTCOMES in outcome_cells, and the contract's outcome table by every dimension in
+    outcome_report (run by the loader after the derived tables, in its transaction)."""
     sizes = fact_sizes(con, uncommitted=True)
     con.execute("drop table if exists outcome_cells")
     for number, (dimension, second) in enumerate(PRECOMPUTED_OUTCOMES):
@@ -234,18 +204,43 @@ def build_outcome_cells(con: duckdb.DuckDBPyConnection) -> None:
                         [dimension, second])
         else:
             con.execute(f"insert into outcome_cells select ?, ?, * from ({rows})", [dimension, second])
+    build_outcome_report(con)
+
+
+def build_outcome_report(con: duckdb.DuckDBPyConnection) -> None:
+    """outcome_report: for every dimension of `mio report --by`, the outcome table's rows before suppression, each
+    with its suppression threshold (`suppression_thresholds`), so that the command line answers any --min-cell with
+    one small query and no dataframe library (etl/metrics/stored.py)."""
+    parts = []
+    for dimension in DIMENSIONS:  # the loader's connection sees its own uncommitted outcome_cells (no cursor)
+        counts = _with_rates(plain_numbers(con.sql(STORED_CELLS, params=[dimension, "overall"]).pl()))
+        parts.append(counts.select(pl.lit(dimension).alias("dimension"), *OUTCOME_COLUMNS[:-1],
+                                   suppression_thresholds(counts, "denominator", ["group", "group2"])))
+    con.register("outcome_report_rows", pl.concat(parts).to_arrow())
+    try:
+        con.execute("drop table if exists outcome_report")
+        con.execute("create table outcome_report as select * from outcome_report_rows")
+    finally:
+        con.unregister("outcome_report_rows")
 
 
 def outcome_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
                    second: str = "overall") -> pl.DataFrame:
     """The outcome table's counts and rates per group (and `group2` for a two-way table), before suppression."""
     if filters == Filters() and (dimension, second) in PRECOMPUTED_OUTCOMES:
-        frame = query(con, "select * exclude (dimension, second) from outcome_cells where dimension = ? "
-                      "and second = ?", [dimension, second])
+        frame = query(con, STORED_CELLS, [dimension, second])
     else:
         where, params = filters.where()
         sql = _outcome_sql(fact_sizes(con), dimension, second, where)
         frame = query(con, sql, params * 2)  # {where} appears in both scans
+    return _with_rates(frame)
+
+
+STORED_CELLS = "select * exclude (dimension, second) from outcome_cells where dimension = ? and second = ?"
+
+
+def _with_rates(frame: pl.DataFrame) -> pl.DataFrame:
+    """Counts as integers, the contract's rates and the suppression denominator, in the groups' order."""
     count_columns = ["applications", "applicants", "selected", "not_withdrawn", "placements", "completed",
                      "closed", "offers", "converted", "offers_accepted", "offers_decided", "projects", "selectees",
                      "completers", "offer_holders", "converters", "contacts_reported", "ratings_given",
@@ -325,23 +320,32 @@ def term_changes(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -
     return pl.DataFrame(rows, schema=schema)
 
 
-def suppress(frame: pl.DataFrame, denominator: str, group: str | list[str], min_cell: int,
-             within: list[str] | None = None) -> pl.Series:
-    """docs/data-contract.md §5: which rows to suppress, with complementary suppression.
+def suppression_thresholds(frame: pl.DataFrame, denominator: str, group: str | list[str],
+                           within: list[str] | None = None) -> pl.Series:
+    """docs/data-contract.md §5 for every minimum cell size at once: a row is suppressed at K exactly when K is
+    above its threshold (`suppress`).
 
-    A row whose denominator is below `min_cell` is suppressed. When exactly one row of a breakdown (the rows that
-    share `within`, or the whole frame) is suppressed, the unsuppressed row with the smallest denominator (ties: the
-    smallest group value) is suppressed too, so the first cannot be recovered by subtraction from a total.
+    A row whose denominator is below K is suppressed. When exactly one row of a breakdown (the rows that share
+    `within`, or the whole frame) is, the unsuppressed row with the smallest denominator (ties: the smallest group
+    value) is suppressed too, so the first cannot be recovered by subtraction from a total. In the breakdown's rows
+    ordered by (denominator, group), that is: the first row's threshold is its denominator d1; the second row's is
+    d1 when d1 < d2 (for K in (d1, d2] the first row alone is below K, and the second is the one beside it), else
+    its own d2; every other row's is its own denominator, since exactly one row below K is always the first.
     """
     groups = [group] if isinstance(group, str) else group
-    marked = frame.with_row_index("_row").with_columns((pl.col(denominator) < min_cell).alias("_small"))
-    suppressed = set(marked.filter(pl.col("_small"))["_row"].to_list())
-    partitions = marked.partition_by(within, maintain_order=True) if within else [marked]
-    for part in partitions:
-        if part["_small"].sum() == 1 and part.height > 1:
-            candidates = part.filter(~pl.col("_small")).sort([denominator, *groups])
-            suppressed.add(candidates["_row"][0])
-    return pl.Series("suppressed", [i in suppressed for i in range(frame.height)], dtype=pl.Boolean)
+    marked = frame.with_row_index("_row").with_columns(pl.col(denominator).alias("_d"))
+    thresholds = dict(zip(marked["_row"].to_list(), marked["_d"].to_list(), strict=True))
+    for part in (marked.partition_by(within, maintain_order=True) if within else [marked]):
+        ordered = part.sort(["_d", *groups])
+        if ordered.height > 1 and ordered["_d"][0] < ordered["_d"][1]:
+            thresholds[ordered["_row"][1]] = ordered["_d"][0]
+    return pl.Series("threshold", [thresholds[i] for i in range(frame.height)], dtype=pl.Int64)
+
+
+def suppress(frame: pl.DataFrame, denominator: str, group: str | list[str], min_cell: int,
+             within: list[str] | None = None) -> pl.Series:
+    """docs/data-contract.md §5: which rows to suppress at `min_cell`, with complementary suppression."""
+    return (suppression_thresholds(frame, denominator, group, within) < min_cell).alias("suppressed")
 
 
 def blank_suppressed(frame: pl.DataFrame, flags: pl.Series, keep: tuple[str, ...]) -> pl.DataFrame:
