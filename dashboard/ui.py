@@ -147,7 +147,10 @@ def table(frame: pl.DataFrame, name: str, column_config: dict | None = None, pic
           if dtype.is_numeric() and c in formats
           and (shown[c].null_count() or (dtype.is_float() and shown[c].is_nan().any()))],
         *[pl.col(c).fill_null(HIDDEN) for c, dtype in shown.schema.items()
-          if dtype == pl.String and shown[c].null_count()])
+          if dtype == pl.String and shown[c].null_count()],
+        # Dates read as dates (the grid would add a midnight), times to the minute; ISO text sorts in time order.
+        *[pl.col(c).dt.strftime("%Y-%m-%d" if dtype == pl.Date else "%Y-%m-%d %H:%M").fill_null(HIDDEN)
+          for c, dtype in shown.schema.items() if dtype in (pl.Date, pl.Datetime) or isinstance(dtype, pl.Datetime)])
     event = st.dataframe(grid.to_pandas().style.format(formats, na_rep=HIDDEN), hide_index=True,
                          column_config=config, width="stretch", key=f"table-{slug(name)}" if pick else None,
                          on_select="rerun" if pick else "ignore", selection_mode="single-row")
