@@ -92,14 +92,18 @@ def test_small_or_one_sided_groups_get_no_adjusted_figure() -> None:
     assert estimate.filter(pl.col("group") == "paid")["adjusted_offer_rate"][0] is not None
 
 
+def report_rows(db: Path, *args: str) -> list[dict]:
+    """`mio report ARGS --format json` on `db`, read back."""
+    result = CliRunner().invoke(main, ["report", *args, "--format", "json", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
 def test_mio_report_adjusted(sample: tuple[Path, Path]) -> None:
     import duckdb
 
     db = sample[1]
-    result = CliRunner().invoke(main, ["report", "--by", "pay_band", "--adjusted", "--format", "json",
-                                       "--db", str(db)])
-    assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)
+    rows = report_rows(db, "--by", "pay_band", "--adjusted")
     con = duckdb.connect(str(db), read_only=True)
     expected = {r["group"]: r for r in adjusted_offer_rates(con, "pay_band").iter_rows(named=True)}
     con.close()
@@ -196,10 +200,7 @@ def test_mio_report_destinations_adjusted(sample: tuple[Path, Path]) -> None:
     import duckdb
 
     db = sample[1]
-    result = CliRunner().invoke(main, ["report", "--metric", "destinations", "--adjusted", "--format", "json",
-                                       "--db", str(db)])
-    assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)
+    rows = report_rows(db, "--metric", "destinations", "--adjusted")
     keys = ["cohort", "participants", "non_participants", "raw_difference", "adjusted_difference", "ci_low",
             "ci_high", "max_abs_smd_after"]
     assert rows and all(list(row) == keys for row in rows)
