@@ -25,7 +25,7 @@ from etl.ingest.derive import build_derived
 from etl.ingest.mapping import DEFAULT_NAME, Mapping, apply, check_headers, read_mapping
 from etl.ingest.read import LINE, FileRejected, RawFile, cast, contract_columns, discover, read_raw
 from etl.ingest.schema import ENTITIES, LOAD_ORDER, Entity, ensure_schema
-from etl.ingest.validate import ExpectationResult, validate
+from etl.ingest.validate import ExpectationResult, validate, warm_up
 from etl.warehouse import connect_read_only, has_table
 
 QUARANTINE_SCHEMA = {"entity": pl.String, "file": pl.String, "line": pl.Int64, "column": pl.String,
@@ -141,14 +141,14 @@ def _with_raw_values(issues: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([replaced.select(issues.columns), rest])
 
 
-def _stage_file(entity: Entity, path: Path) -> _Staged:
+def _read_file(entity: Entity, path: Path) -> tuple[_Staged, RawFile]:
     raw = read_raw(path, entity)
     report = FileReport(entity.name, path.name, _sha256(path), raw.frame.height, warnings=raw.warnings)
-    return _validated(_Staged(entity, report, raw.frame, raw.frame), raw)
+    return _Staged(entity, report, raw.frame, raw.frame), raw
 
 
-def _stage_mapped(mapping: Mapping, entity: Entity, files: list[Path]) -> _Staged:
-    """An entity built by the mapping from its source files: validated like a file in the contract's shape."""
+def _read_mapped(mapping: Mapping, entity: Entity, files: list[Path]) -> tuple[_Staged, RawFile]:
+    """An entity built by the mapping from its source files, to be validated like a file in the contract's shape."""
     mapped = apply(mapping, entity.name, files)
     frame = mapped.frame
     # Rows the mapping makes identical in every column are one record, not a repeated key: a posting list names
@@ -167,7 +167,7 @@ def _stage_mapped(mapping: Mapping, entity: Entity, files: list[Path]) -> _Stage
     raw = RawFile(entity, files[0], contract_columns(frame, entity), warnings)
     staged = _Staged(entity, report, raw.frame, mapped.raw, origin=mapped.origin, records=mapped.records,
                      sources=mapped.sources)
-    return _validated(staged, raw)
+    return staged, raw
 
 
 def _validated(staged: _Staged, raw: RawFile) -> _Staged:
@@ -473,15 +473,21 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
         files, notes = discover(source, used, set(mapped)) if plan is not None else discover(source)
         if not files and not mapped:
             raise FileRejected(str(source), "", "the mapping reads no file and no file is named after an entity")
-        # Each entity is read and validated, then written; plus references, derived tables and the final step.
-        steps["total"] = 2 * (len(files) + len(mapped)) + 3
+        # Each entity is read, validated and written; plus references, derived tables and the final step. Every
+        # file is read before the first is validated, while Great Expectations is imported beside the reading.
+        steps["total"] = 3 * (len(files) + len(mapped)) + 3
+        warm_up()
+        read: dict[str, tuple[_Staged, RawFile]] = {}
         for name in LOAD_ORDER:
             if name in mapped:
-                say(f"reading and validating {name} from {', '.join(p.name for p in mapped[name])}")
-                staged[name] = _stage_mapped(plan, ENTITIES[name], mapped[name])  # type: ignore[arg-type]
+                say(f"reading {name} from {', '.join(p.name for p in mapped[name])}")
+                read[name] = _read_mapped(plan, ENTITIES[name], mapped[name])  # type: ignore[arg-type]
             elif name in files:
-                say(f"reading and validating {files[name].name}")
-                staged[name] = _stage_file(ENTITIES[name], files[name])
+                say(f"reading {files[name].name}")
+                read[name] = _read_file(ENTITIES[name], files[name])
+        for name, (item, raw) in read.items():
+            say(f"validating {item.report.file}")
+            staged[name] = _validated(item, raw)
     except FileRejected as err:
         return result("rejected", str(err))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -35,8 +36,24 @@ def load_suite_dict(entity: str) -> dict[str, Any]:
     return json.loads(suite_path(entity).read_text())
 
 
-@cache
+_CONTEXT_GUARD = threading.Lock()
+
+
+def warm_up() -> threading.Thread:
+    """Import Great Expectations and make its context in a thread of its own (about 3 s), while the caller reads
+    the source's files (Polars reads and casts without holding the interpreter); `validate` waits for it."""
+    thread = threading.Thread(target=_context, name="gx-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def _context() -> Any:
+    with _CONTEXT_GUARD:  # one context, whichever thread asks first
+        return _made_context()
+
+
+@cache
+def _made_context() -> Any:
     # Imported lazily: Great Expectations takes seconds to import and only `mio load` needs it.
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations as gx
