@@ -170,11 +170,15 @@ def _read_mapped(mapping: Mapping, entity: Entity, files: list[Path]) -> tuple[_
     return staged, raw
 
 
-def _validated(staged: _Staged, raw: RawFile) -> _Staged:
-    """Cast to the contract's types and run the entity's expectation suite; failures become issues."""
-    typed, type_issues = cast(raw)
-    staged.typed = typed
-    gx_issues, results = validate(staged.entity.name, typed)
+def _cast(staged: _Staged, raw: RawFile) -> tuple[_Staged, pl.DataFrame]:
+    """Cast to the contract's types (Polars: beside the Great Expectations import); the values that did not parse."""
+    staged.typed, type_issues = cast(raw)
+    return staged, type_issues
+
+
+def _validated(staged: _Staged, type_issues: pl.DataFrame) -> _Staged:
+    """Run the entity's expectation suite on the cast rows; failures, and values that did not parse, become issues."""
+    gx_issues, results = validate(staged.entity.name, staged.typed)
     if type_issues.height:
         staged.issues.append(type_issues)
         # A value that did not parse is null to the suite; its not-null failure would only repeat the type issue.
@@ -477,17 +481,17 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
         # file is read before the first is validated, while Great Expectations is imported beside the reading.
         steps["total"] = 3 * (len(files) + len(mapped)) + 3
         warm_up()
-        read: dict[str, tuple[_Staged, RawFile]] = {}
+        read: dict[str, tuple[_Staged, pl.DataFrame]] = {}
         for name in LOAD_ORDER:
             if name in mapped:
                 say(f"reading {name} from {', '.join(p.name for p in mapped[name])}")
-                read[name] = _read_mapped(plan, ENTITIES[name], mapped[name])  # type: ignore[arg-type]
+                read[name] = _cast(*_read_mapped(plan, ENTITIES[name], mapped[name]))  # type: ignore[arg-type]
             elif name in files:
                 say(f"reading {files[name].name}")
-                read[name] = _read_file(ENTITIES[name], files[name])
-        for name, (item, raw) in read.items():
+                read[name] = _cast(*_read_file(ENTITIES[name], files[name]))
+        for name, (item, type_issues) in read.items():
             say(f"validating {item.report.file}")
-            staged[name] = _validated(item, raw)
+            staged[name] = _validated(item, type_issues)
     except FileRejected as err:
         return result("rejected", str(err))
 
