@@ -108,7 +108,8 @@ def _formatter(column: str, dtype: pl.DataType, given: str | None) -> Callable[[
         return None
     if column.endswith(("_gap", "_gap_low", "_gap_high", "_difference", "difference_ci_low", "difference_ci_high")) \
             or column == "change_pts":
-        return lambda v: f"{v * 100:+.1f} pts" if column != "change_pts" else f"{v:+.1f} pts"
+        scale = 1 if column == "change_pts" else 100
+        return lambda v: f"{round(v * scale, 1) + 0.0:+.1f} pts"  # + 0.0: a gap that rounds to zero reads +0.0
     if given == "percent" or column.endswith(("_rate", "share", "ci_low", "ci_high")):
         return lambda v: f"{v:.1%}"
     if given == "dollar" or column.endswith(("pay_per_hour", "_usd")):

@@ -44,7 +44,7 @@ def text_of(column: str, value: object) -> str:
     if isinstance(value, str) and value in CODES:
         return value.replace("_", " ")
     if column.endswith("_gap") and isinstance(value, float):
-        return f"{value * 100:+.1f} pts"
+        return f"{round(value * 100, 1) + 0.0:+.1f} pts"  # + 0.0: a gap that rounds to zero reads +0.0, not -0.0
     if column.endswith("_usd") and isinstance(value, float):
         return f"${value:,.0f}"
     if column in RATES and isinstance(value, float):
