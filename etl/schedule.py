@@ -15,12 +15,14 @@ it. Every report goes through the disclosure rule of the shared report (K of at 
 from __future__ import annotations
 
 import calendar
+import contextlib
+import fcntl
 import json
 import os
 import smtplib
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -254,10 +256,29 @@ def _deliver(schedule: Schedule, slot: datetime, files: dict[str, bytes]) -> str
     return to_mail(schedule, slot, files) if schedule.to.startswith("mailto:") else to_folder(schedule, slot, files)
 
 
+@contextlib.contextmanager
+def _one_run_at_a_time(db: Path) -> Iterator[None]:
+    """Runs for one warehouse take turns (a second waits), so a timer that fires while a slow run is still sending
+    finds that run's deliveries recorded and sends nothing twice."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + ".schedule.lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_due(db: Path, store: ScheduleStore, now: datetime | None = None, attempts: int | None = None,
             wait: float | None = None, sleep: Callable[[float], None] = time.sleep,
             say: Callable[[str], None] = lambda _: None) -> list[Delivery]:
     """Deliver every due report and record each attempt in the warehouse; the deliveries, sent or failed."""
+    with _one_run_at_a_time(db):
+        return _run_due(db, store, now, attempts, wait, sleep, say)
+
+
+def _run_due(db: Path, store: ScheduleStore, now: datetime | None, attempts: int | None, wait: float | None,
+             sleep: Callable[[float], None], say: Callable[[str], None]) -> list[Delivery]:
     from etl.ingest.load import amend
     from etl.warehouse import connect_read_only
 

@@ -253,6 +253,27 @@ def test_a_scheduled_report_lands_in_a_folder_once_per_due_time(sample: tuple[Pa
     assert run(["schedule", "remove", "weekly-board", "--schedules", str(schedules)]).exit_code == 1
 
 
+def test_two_runs_at_once_deliver_a_report_once(sample: tuple[Path, Path], tmp_path: Path) -> None:
+    """A timer that fires while a run is still sending: the runs take turns, and the second finds the slot sent."""
+    import threading
+
+    from etl.schedule import ScheduleStore, run_due
+
+    db = copy_of(sample[1], tmp_path / "w")
+    store = ScheduleStore(tmp_path / "schedules.json")
+    store.add(Schedule(name="twice", every="daily", to=str(tmp_path / "out"), formats=("html",),
+                       created_at="2026-01-01T00:00:00+00:00"))
+    now = datetime.fromisoformat("2027-03-02T08:00").astimezone()
+    results: list = []
+    runs = [threading.Thread(target=lambda: results.append(run_due(db, store, now))) for _ in range(2)]
+    for run_ in runs:
+        run_.start()
+    for run_ in runs:
+        run_.join()
+    assert sorted(len(r) for r in results) == [0, 1]
+    assert [(r["schedule"], r["status"]) for r in deliveries(db)] == [("twice", "sent")]
+
+
 def test_a_scheduled_report_arrives_by_mail_as_a_readable_pdf_and_html(
         sample: tuple[Path, Path], tmp_path: Path, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
     db = copy_of(sample[1], tmp_path / "w")

@@ -22,6 +22,7 @@ from etl.metrics.report import BREAKDOWNS, EQUITY, describe_population, report_t
 from etl.office import office
 
 NAME_CHARS = 80
+BLANK = "—"  # a figure left blank by the disclosure rule, as the dashboard shows it
 SYSTEM_FONTS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
                 Path("/usr/local/share/fonts/dejavu"))
 
@@ -76,7 +77,7 @@ def outcomes_pdf(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), m
         rows = [[Paragraph(escape(c.replace("_", " ")), head_number if n else head)
                  for c, n in zip(columns, numeric, strict=True)]]
         for values in frame.iter_rows():
-            rows.append([Paragraph(escape(_short(text_of(c, v))), number if n else cell)
+            rows.append([Paragraph(escape(_short(text_of(c, v) or BLANK)), number if n else cell)
                          for c, v, n in zip(frame.columns, values, numeric, strict=True)])
         width = (A4[0] - 30 * mm)
         names = [c for c in frame.columns if c in ("group", "cohort")][:1]
