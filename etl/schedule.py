@@ -168,15 +168,7 @@ def _naive_utc(moment: datetime) -> datetime:
 
 def delivered_slots(con: duckdb.DuckDBPyConnection) -> set[tuple[str, datetime]]:
     """(schedule, slot in naive UTC) of every sent delivery the warehouse records."""
-    cur = con.cursor()
-    try:
-        tables = {r[0] for r in cur.execute("select table_name from information_schema.tables").fetchall()}
-        if "report_deliveries" not in tables:
-            return set()
-        rows = cur.execute("select distinct schedule, slot from report_deliveries where status = 'sent'").fetchall()
-    finally:
-        cur.close()
-    return {(name, slot) for name, slot in rows}
+    return {(row["schedule"], row["slot"]) for row in history(con) if row["status"] == "sent"}
 
 
 def due(schedules: list[Schedule], sent: set[tuple[str, datetime]], now: datetime) -> list[tuple[Schedule, datetime]]:
@@ -331,11 +323,12 @@ def _run_due(db: Path, store: ScheduleStore, now: datetime | None, attempts: int
 
 def history(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """Every recorded attempt, newest first."""
+    from etl.warehouse import has_table
+
+    if not has_table(con, "report_deliveries"):  # a warehouse no delivery has been recorded in yet
+        return []
     cur = con.cursor()
     try:
-        tables = {r[0] for r in cur.execute("select table_name from information_schema.tables").fetchall()}
-        if "report_deliveries" not in tables:
-            return []
         cursor = cur.execute("select * from report_deliveries order by delivery_id desc")
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
