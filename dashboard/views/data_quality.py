@@ -19,7 +19,8 @@ if history.is_empty():
 st.subheader("Load history")
 ui.table(history, "load history")
 load_id = st.selectbox("Load", history["load_id"].to_list(), key="dq_load",
-                       format_func=lambda i: f"load {i} — {history.filter(pl.col('load_id') == i)['started_at'][0]}")
+                       format_func=lambda i: f"load {i} — "
+                       f"{history.filter(pl.col('load_id') == i)['started_at'][0]:%Y-%m-%d %H:%M}")
 files = data.figure(load_files, load_id)
 cols = st.columns(3)
 cols[0].metric("Rows read", f"{files['rows_read'].sum():,}")
