@@ -24,8 +24,8 @@ import polars as pl
 from etl.ingest.derive import build_derived
 from etl.ingest.mapping import DEFAULT_NAME, Mapping, apply, check_headers, read_mapping
 from etl.ingest.read import LINE, FileRejected, RawFile, cast, contract_columns, discover, read_raw
+from etl.ingest.rules import ExpectationResult, check_frame
 from etl.ingest.schema import ENTITIES, LOAD_ORDER, Entity, ensure_schema
-from etl.ingest.validate import ExpectationResult, validate, warm_up
 from etl.warehouse import connect_read_only, has_table
 
 QUARANTINE_SCHEMA = {"entity": pl.String, "file": pl.String, "line": pl.Int64, "column": pl.String,
@@ -62,6 +62,7 @@ class LoadResult:
     mapping: Path | None = None  # the mapping file the load went through
     warehouse_existed: bool = True  # False: a rejected first load created nothing
     warnings: list[str] = field(default_factory=list)  # about the source as a whole (files left aside)
+    expectations: list[ExpectationResult] = field(default_factory=list)  # one summary per expectation and file
 
     @property
     def ok(self) -> bool:
@@ -176,9 +177,17 @@ def _cast(staged: _Staged, raw: RawFile) -> tuple[_Staged, pl.DataFrame]:
     return staged, type_issues
 
 
-def _validated(staged: _Staged, type_issues: pl.DataFrame) -> _Staged:
+VALIDATORS = ("sql", "gx")  # the suites compiled to SQL (etl.ingest.rules), or Great Expectations itself on pandas
+
+
+def _validated(staged: _Staged, type_issues: pl.DataFrame, validator: str) -> _Staged:
     """Run the entity's expectation suite on the cast rows; failures, and values that did not parse, become issues."""
-    gx_issues, results = validate(staged.entity.name, staged.typed)
+    if validator == "gx":
+        from etl.ingest.validate import validate
+
+        gx_issues, results = validate(staged.entity.name, staged.typed)
+    else:
+        gx_issues, results = check_frame(staged.entity.name, staged.typed)
     if type_issues.height:
         staged.issues.append(type_issues)
         # A value that did not parse is null to the suite; its not-null failure would only repeat the type issue.
@@ -442,13 +451,16 @@ def amend(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress | None = None,
-                builders: tuple[Builder, ...] = (), mapping: Path | None = None, dry_run: bool = False
-                ) -> LoadResult:
+                builders: tuple[Builder, ...] = (), mapping: Path | None = None, dry_run: bool = False,
+                validator: str = "sql") -> LoadResult:
     """Validate `source` and load it into `db`; a rejected source leaves `db` exactly as it was.
 
     `mapping`: a mapping file (default: `mapping.yaml` in the source, when there is one); a mistake in it raises
     MappingError before anything is read. `dry_run`: everything but the write. `builders` run after the derived
-    tables, in the same transaction (see Builder)."""
+    tables, in the same transaction (see Builder). `validator`: "sql" runs the expectation suites compiled to SQL,
+    "gx" runs them through Great Expectations on pandas; both give the same quarantine."""
+    if validator not in VALIDATORS:
+        raise ValueError(f"validator must be one of {', '.join(VALIDATORS)}, not {validator!r}")
     report = progress or (lambda _msg, _done, _total: None)
     steps = {"done": 0, "total": 1}
 
@@ -469,7 +481,8 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
                load_id: int | None = None) -> LoadResult:
         return LoadResult(status, [s.report for s in staged.values()],
                           quarantine if quarantine is not None else pl.DataFrame(schema=QUARANTINE_SCHEMA), reason,
-                          load_id, time.perf_counter() - clock, mapping, existed, notes)
+                          load_id, time.perf_counter() - clock, mapping, existed, notes,
+                          [e for s in staged.values() for e in s.expectations])
 
     try:
         mapped = check_headers(plan, source) if plan is not None else {}
@@ -478,9 +491,12 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
         if not files and not mapped:
             raise FileRejected(str(source), "", "the mapping reads no file and no file is named after an entity")
         # Each entity is read, validated and written; plus references, derived tables and the final step. Every
-        # file is read before the first is validated, while Great Expectations is imported beside the reading.
+        # file is read before the first is validated; Great Expectations, when it validates, is imported meanwhile.
         steps["total"] = 3 * (len(files) + len(mapped)) + 3
-        warm_up()
+        if validator == "gx":
+            from etl.ingest.validate import warm_up
+
+            warm_up()
         read: dict[str, tuple[_Staged, pl.DataFrame]] = {}
         for name in LOAD_ORDER:
             if name in mapped:
@@ -491,7 +507,7 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
                 read[name] = _cast(*_read_file(ENTITIES[name], files[name]))
         for name, (item, type_issues) in read.items():
             say(f"validating {item.report.file}")
-            staged[name] = _validated(item, type_issues)
+            staged[name] = _validated(item, type_issues, validator)
     except FileRejected as err:
         return result("rejected", str(err))
 

@@ -1,40 +1,18 @@
-"""Row validation with the Great Expectations suites kept under `expectations/` (one JSON suite per entity)."""
+"""Row validation by Great Expectations itself, on pandas, with the suites kept under `expectations/` (one JSON suite
+per entity): `mio load --validator gx`. The default, `sql`, runs the same suites compiled to SQL where the rows are
+staged (etl.ingest.rules); the two give the same quarantine (tests/test_rules.py)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
-from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from etl.ingest.read import ISSUE_SCHEMA, LINE
-
-EXPECTATIONS_DIR = Path(os.environ.get("MIO_EXPECTATIONS",
-                                       Path(__file__).resolve().parents[2] / "expectations"))
-
-
-@dataclass
-class ExpectationResult:
-    entity: str
-    expectation: str
-    column: str
-    success: bool
-    unexpected_count: int
-
-
-def suite_path(entity: str) -> Path:
-    return EXPECTATIONS_DIR / f"{entity}.json"
-
-
-def load_suite_dict(entity: str) -> dict[str, Any]:
-    return json.loads(suite_path(entity).read_text())
-
+from etl.ingest.rules import ExpectationResult, describe, load_suite_dict, rule_column
 
 _CONTEXT_GUARD = threading.Lock()
 
@@ -69,28 +47,6 @@ def _made_context() -> Any:
     return context
 
 
-def _describe(kind: str, kwargs: dict[str, Any]) -> str:
-    """A short, human rule name for the quarantine: 'not null', 'in set [a, b]', 'between 1 and 5'."""
-    names = {
-        "expect_column_values_to_not_be_null": "not null",
-        "expect_column_values_to_be_unique": "unique",
-        "expect_compound_columns_to_be_unique": "unique together",
-    }
-    rule = names.get(kind, kind.removeprefix("expect_").replace("_", " "))
-    if "value_set" in kwargs:
-        rule = f"in set [{', '.join(map(str, kwargs['value_set']))}]"
-    elif kind.endswith("to_be_between"):
-        lo, hi = kwargs.get("min_value"), kwargs.get("max_value")
-        rule = f"between {lo:g} and {hi:g}" if hi is not None else f">= {lo:g}"
-    elif "column_A" in kwargs:
-        rule = f"{kwargs['column_A']} >= {kwargs['column_B']}"
-    condition = kwargs.get("row_condition")
-    if condition:
-        text = condition.get("pass_through_filter", "") if isinstance(condition, dict) else str(condition)
-        rule += f" when {text.replace(chr(34), '')}"
-    return rule
-
-
 def validate(entity: str, typed: pl.DataFrame) -> tuple[pl.DataFrame, list[ExpectationResult]]:
     """Run the entity's suite; return one issue row per failing (row, expectation) and a summary per expectation."""
     import great_expectations as gx
@@ -111,8 +67,8 @@ def validate(entity: str, typed: pl.DataFrame) -> tuple[pl.DataFrame, list[Expec
         kwargs = config.kwargs
         if result.exception_info and result.exception_info.get("raised_exception"):
             raise RuntimeError(f"expectation {config.type} on {entity} failed to run: {result.exception_info}")
-        column = kwargs.get("column") or kwargs.get("column_A") or ",".join(kwargs.get("column_list", []))
-        rule = _describe(config.type, kwargs)
+        column = rule_column(kwargs)
+        rule = describe(config.type, kwargs)
         unexpected = result.result.get("unexpected_index_list") or []
         summary.append(ExpectationResult(entity, rule, column, bool(result.success), len(unexpected)))
         for item in unexpected:
