@@ -306,6 +306,42 @@ def test_later_partial_source_upserts_by_key(tmp_path: Path, loaded_db: Path) ->
     assert con.sql("select count(*) from fact_applications where institution = 'U3'").fetchall() == [(2,)]
 
 
+def test_a_source_read_in_small_pieces_in_little_memory_loads_the_same_warehouse(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files read 4 KB at a time and the staging database held to 128 MB: the same rows, the same quarantine, down
+    to every derived table (a later load on top included)."""
+    from etl.generate import generate
+
+    source = tmp_path / "generated"
+    generate(source, students=1500, seed=4)
+    with (source / "applications.csv").open("a") as handle:  # an orphan, a bad enum and a bad timestamp
+        handle.write("X1,S-nobody,P000001,2025-01-12T10:00:00Z,platform,submitted,\n"
+                     "X2,S000001,P000001,2025-01-12T10:00:00Z,carrier pigeon,submitted,\n"
+                     "X3,S000001,P000001,12/01/2025,platform,submitted,\n")
+    later = write_source(tmp_path / "later", {"students": [HAND["students"][0], "S000002,U9,Arts,History,senior,"
+                                                           "2026-05-15,yes,no,Woman,Asian"]})
+    whole = tmp_path / "whole.duckdb"
+    assert load(source, whole, max_bad_rows=1).ok and load(later, whole).ok
+    monkeypatch.setattr("etl.ingest.read.CHUNK_BYTES", 4096)
+    monkeypatch.setattr("etl.ingest.read.QUOTED_ROWS", 50)
+    monkeypatch.setattr("etl.ingest.load.LOAD_MEMORY", "128MB")
+    pieces = tmp_path / "pieces.duckdb"
+    assert load(source, pieces, max_bad_rows=1).ok and load(later, pieces).ok
+    assert snapshot(pieces) == snapshot(whole)
+    for table in ("quarantine", "expectation_results", "outcome_report", "load_files"):
+        both = [sorted(duckdb.connect(str(db), read_only=True).sql(f"select * from {table}").fetchall(), key=repr)
+                for db in (whole, pieces)]
+        assert both[0] == both[1], table
+    con = duckdb.connect(str(pieces), read_only=True)
+    try:
+        quarantined = con.sql("select line, column_name, value from quarantine order by line").fetchall()
+        assert [(c, v) for _, c, v in quarantined] == [
+            ("student_id", "S-nobody"), ("channel", "carrier pigeon"), ("applied_at", "12/01/2025")]
+    finally:
+        con.close()
+    assert not list(tmp_path.glob(".*spill*"))  # the staging database's spill folder is gone
+
+
 # --- every format reads the same ------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.ingest.read import LINE, FileRejected, _timestamp, _timestamps, cast, read_raw
+from etl.ingest.read import LINE, FileRejected, _timestamp, _timestamps, cast, raw_chunks, read_raw
 from etl.ingest.schema import ENTITIES
 
 HEADER = "application_id,student_id,project_id,applied_at,channel,status,decided_at"
@@ -68,3 +68,48 @@ def test_unparsed_timestamps_become_type_issues_with_their_text(tmp_path: Path) 
     assert typed["applied_at"].to_list() == list(FORMS.values())
     bad = [value for value, parsed in FORMS.items() if parsed is None]
     assert issues.filter(pl.col("column") == "applied_at")["value"].to_list() == bad
+
+
+# --- a file read a piece at a time reads exactly as a file read whole ----------------------------------------------
+
+PIECES = [
+    # (name, text): blank lines, CRLF, a byte-order mark, quoted fields holding commas and line breaks, a long line
+    ("plain", f"{HEADER}\n" + "".join(f"A{i},S{i % 7},P{i % 3},2025-02-01T10:00:00Z,platform,applied,\n"
+                                      for i in range(400))),
+    ("blank lines", "\ufeff" + f"{HEADER}\r\n" + "".join(
+        f"A{i},S1,P1,2025-02-01T10:00:00Z,platform,applied,\r\n" + ("\r\n  \r\n" if i % 37 == 0 else "")
+        for i in range(300))),
+    ("quoted", f"{HEADER}\n" + "".join(
+        f'"A{i}","S, {i}","P\n{i}",2025-02-01T10:00:00Z,platform,applied,\n' + ("\n" if i % 11 == 0 else "")
+        for i in range(300))),
+    ("long line", f"{HEADER}\nA0,{'S' * 5000},P1,2025-02-01T10:00:00Z,platform,applied,\nA1,S1,P1,,platform,,\n"),
+]
+
+
+@pytest.mark.parametrize(("name", "text"), PIECES, ids=[n for n, _ in PIECES])
+@pytest.mark.parametrize("chunk", [97, 1024, 4096])
+def test_a_file_read_in_pieces_reads_as_a_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str,
+                                                 text: str, chunk: int) -> None:
+    path = write(tmp_path, text)
+    whole = read_raw(path, ENTITIES["applications"]).frame
+    monkeypatch.setattr("etl.ingest.read.CHUNK_BYTES", chunk)
+    monkeypatch.setattr("etl.ingest.read.QUOTED_ROWS", 13)
+    warnings, pieces = raw_chunks(path, ENTITIES["applications"])
+    parts = list(pieces)
+    assert len(parts) > 1 or name == "long line"  # it was read in pieces
+    assert pl.concat(parts).equals(whole)
+    assert whole.height >= 2
+
+
+@pytest.mark.parametrize("chunk", [64, 100_000])
+def test_errors_name_the_same_line_read_in_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+                                                  ) -> None:
+    monkeypatch.setattr("etl.ingest.read.CHUNK_BYTES", chunk)
+    rows = "".join(f"A{i},S1,P1,2025-02-01T10:00:00Z,platform,applied,\n" for i in range(50))
+    ragged = write(tmp_path, f"{HEADER}\n{rows}\nA99,S1\n")
+    with pytest.raises(FileRejected, match="line 53: ragged row: 2 fields where the header has 7"):
+        read_raw(ragged, ENTITIES["applications"])
+    latin = tmp_path / "applications.csv"
+    latin.write_bytes(f"{HEADER}\n{rows}".encode() + "A50,Zoë,P1,,platform,,\n".encode("latin-1"))
+    with pytest.raises(FileRejected, match=r"line 52: not UTF-8 \(byte 0xeb\)"):
+        read_raw(latin, ENTITIES["applications"])

@@ -23,10 +23,9 @@ import polars as pl
 
 from etl.ingest.derive import build_derived
 from etl.ingest.mapping import DEFAULT_NAME, Mapping, apply, check_headers, read_mapping
-from etl.ingest.read import LINE, FileRejected, RawFile, cast, contract_columns, discover, read_raw
-from etl.ingest.rules import ExpectationResult, check_frame
-from etl.ingest.schema import ENTITIES, LOAD_ORDER, Entity, ensure_schema
-from etl.warehouse import connect_read_only, has_table
+from etl.ingest.read import LINE, FileRejected, RawFile, cast, contract_columns, discover, raw_chunks
+from etl.ingest.rules import ExpectationResult, check
+from etl.ingest.schema import ENTITIES, LOAD_ORDER, TEXT, Column, Entity, ensure_schema
 
 QUARANTINE_SCHEMA = {"entity": pl.String, "file": pl.String, "line": pl.Int64, "column": pl.String,
                      "source": pl.String, "rule": pl.String, "value": pl.String, "record": pl.String}
@@ -73,52 +72,97 @@ class LoadResult:
         return self.status == "checked" or (self.status == "rejected" and self.load_id == -1)
 
 
+S = "memory.main"  # the staging database: the load's own in-memory DuckDB, spilling to disk past its limit
+# Memory the staging database may hold before it spills to a folder beside the warehouse (MIO_LOAD_MEMORY).
+LOAD_MEMORY = os.environ.get("MIO_LOAD_MEMORY", "1GB")
+
+
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 @dataclass
 class _Staged:
+    """One entity of the source, staged: its typed rows in `typed_<entity>` and its text in `raw_<entity>` (LINE and
+    each contract column's value as the file has it), both in the staging database; its issues in `issues`."""
+
     entity: Entity
     report: FileReport
-    typed: pl.DataFrame
-    raw: pl.DataFrame  # LINE and each contract column's value as the original file has it
-    issues: list[pl.DataFrame] = field(default_factory=list)
     expectations: list[ExpectationResult] = field(default_factory=list)
     origin: pl.DataFrame | None = None  # mapped rows: LINE -> file, line in the original file
     records: pl.DataFrame | None = None  # mapped rows: LINE -> the original row as JSON
     sources: dict[str, str] = field(default_factory=dict)  # mapped: target column -> its source column or template
+    mapped_raw: pl.DataFrame | None = None  # mapped rows: the values as the original files have them
 
-    _split: tuple[int, pl.DataFrame, pl.DataFrame] | None = None  # (issues seen, good rows, bad rows)
+    @property
+    def name(self) -> str:
+        return self.entity.name
 
-    def bad_lines(self) -> pl.Series:
-        if not self.issues:
-            return pl.Series("line", [], dtype=pl.Int64)
-        return pl.concat(self.issues)["line"].unique()
+    @property
+    def typed(self) -> str:
+        return f"{S}.typed_{self.name}"
 
-    def _rows(self) -> tuple[pl.DataFrame, pl.DataFrame]:
-        # Good and bad rows are asked for often (every reference check); split once per change of the issues.
-        if self._split is None or self._split[0] != len(self.issues):
-            if self.issues:
-                bad = pl.col(LINE).is_in(self.bad_lines().implode())
-                self._split = (len(self.issues), self.typed.filter(~bad), self.typed.filter(bad))
+    def raw(self) -> str:
+        """LINE and every contract column as the file has it: a text column is its own typed value (the cast leaves
+        text as it is), the others are kept as text in `raw_<entity>`."""
+        columns = ", ".join(f"t.{c.name}" if _as_written(c) else f"r.{c.name}" for c in self.entity.columns)
+        return (f"(select t.{LINE}, {columns} from {self.typed} t "
+                f"join {S}.raw_{self.name} r on r.{LINE} = t.{LINE})")
+
+    def bad_lines(self) -> str:
+        return f"(select distinct line from {S}.issues where entity = {_q(self.name)})"
+
+    def good(self) -> str:
+        """The rows with no issue so far (a subquery: it sees every issue added before it runs)."""
+        return f"(select * from {self.typed} t anti join {self.bad_lines()} b on t.{LINE} = b.line)"
+
+    def bad(self) -> str:
+        return f"(select * from {self.typed} t semi join {self.bad_lines()} b on t.{LINE} = b.line)"
+
+
+class _Staging:
+    """The load's working database: an in-memory DuckDB that spills to a folder beside the warehouse, so that a
+    source of any size is read, cast, checked and written in bounded memory."""
+
+    def __init__(self, db: Path) -> None:
+        self.spill = db.parent / f".{db.name}.spill-{os.getpid()}"
+        self.con = duckdb.connect(config={"memory_limit": LOAD_MEMORY, "temp_directory": str(self.spill)})
+        self.con.execute("create sequence issue_order")
+        self.con.execute("create table issues (n bigint default nextval('issue_order'), entity varchar, "
+                         "line bigint, \"column\" varchar, rule varchar, value varchar)")
+        self.made: set[str] = set()
+
+    def append(self, table: str, frame: pl.DataFrame) -> None:
+        self.con.register("piece", frame.to_arrow())
+        try:
+            if table in self.made:
+                self.con.execute(f"insert into {table} select * from piece")
             else:
-                self._split = (0, self.typed, self.typed.head(0))
-        return self._split[1], self._split[2]
+                self.con.execute(f"create table {table} as select * from piece")
+                self.made.add(table)
+        finally:
+            self.con.unregister("piece")
 
-    def good(self) -> pl.DataFrame:
-        return self._rows()[0]
+    def add_issues(self, entity: str, issues: pl.DataFrame) -> None:
+        if issues.height:
+            self.con.register("found", issues.select("line", "column", "rule", "value").to_arrow())
+            try:
+                self.con.execute(f"insert into {S}.issues (entity, line, \"column\", rule, value) "
+                                 f"select {_q(entity)}, line, \"column\", rule, value from found")
+            finally:
+                self.con.unregister("found")
 
-    def bad(self) -> pl.DataFrame:
-        return self._rows()[1]
+    def add_failing(self, entity: str, query: str) -> None:
+        """Add the rows of `query` (line, column, rule, value) as issues of `entity`."""
+        self.con.execute(f"insert into {S}.issues (entity, line, \"column\", rule, value) "
+                         f"select {_q(entity)}, * from ({query})")
 
-    def add_issues(self, rows: pl.DataFrame, column: str, rule: str) -> None:
-        """Quarantine `rows` (a slice of typed) for breaking `rule` on `column`."""
-        if rows.height:
-            self.issues.append(
-                rows.select(
-                    pl.col(LINE).alias("line"),
-                    pl.lit(column).alias("column"),
-                    pl.lit(rule).alias("rule"),
-                    pl.col(column).cast(pl.String).alias("value"),
-                )
-            )
+    def count(self, query: str) -> int:
+        return int(self.con.sql(f"select count(*) from {query}").fetchall()[0][0])
+
+    def close(self) -> None:
+        self.con.close()
+        shutil.rmtree(self.spill, ignore_errors=True)
 
 
 def _sha256(path: Path) -> str:
@@ -142,14 +186,33 @@ def _with_raw_values(issues: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([replaced.select(issues.columns), rest])
 
 
-def _read_file(entity: Entity, path: Path) -> tuple[_Staged, RawFile]:
-    raw = read_raw(path, entity)
-    report = FileReport(entity.name, path.name, _sha256(path), raw.frame.height, warnings=raw.warnings)
-    return _Staged(entity, report, raw.frame, raw.frame), raw
+def _as_written(column: Column) -> bool:
+    """A plain text column without a default: the cast leaves its value exactly as the file has it."""
+    return column.type == TEXT and column.default is None
 
 
-def _read_mapped(mapping: Mapping, entity: Entity, files: list[Path]) -> tuple[_Staged, RawFile]:
-    """An entity built by the mapping from its source files, to be validated like a file in the contract's shape."""
+def _untyped(piece: pl.DataFrame, entity: Entity) -> pl.DataFrame:
+    """The text the cast changes (every column but plain text), kept for the quarantine's values and records."""
+    return piece.select(LINE, *[c.name for c in entity.columns if not _as_written(c)])
+
+
+def _stage_file(stage: _Staging, entity: Entity, path: Path) -> _Staged:
+    """Read, cast and stage one file a piece at a time; values that do not parse become issues."""
+    warnings, pieces = raw_chunks(path, entity)
+    rows = 0
+    for piece in pieces:
+        typed, type_issues = cast(RawFile(entity, path, piece, []))
+        stage.append(f"{S}.raw_{entity.name}", _untyped(piece, entity))
+        stage.append(f"{S}.typed_{entity.name}", typed)
+        stage.add_issues(entity.name, type_issues)
+        rows += piece.height
+    if rows == 0:
+        warnings.append(f"{path.name}: a header and no rows: an empty table, nothing loaded")
+    return _Staged(entity, FileReport(entity.name, path.name, _sha256(path), rows, warnings=warnings))
+
+
+def _stage_mapped(stage: _Staging, mapping: Mapping, entity: Entity, files: list[Path]) -> _Staged:
+    """An entity built by the mapping from its source files, staged like a file in the contract's shape."""
     mapped = apply(mapping, entity.name, files)
     frame = mapped.frame
     # Rows the mapping makes identical in every column are one record, not a repeated key: a posting list names
@@ -165,80 +228,75 @@ def _read_mapped(mapping: Mapping, entity: Entity, files: list[Path]) -> tuple[_
         warnings.append(f"{names}: {duplicates:,} rows the mapping makes identical to an earlier one were taken "
                         f"once ({entity.name})")
     report = FileReport(entity.name, names, sha, frame.height, warnings=warnings)
-    raw = RawFile(entity, files[0], contract_columns(frame, entity), warnings)
-    staged = _Staged(entity, report, raw.frame, mapped.raw, origin=mapped.origin, records=mapped.records,
-                     sources=mapped.sources)
-    return staged, raw
-
-
-def _cast(staged: _Staged, raw: RawFile) -> tuple[_Staged, pl.DataFrame]:
-    """Cast to the contract's types (Polars: beside the Great Expectations import); the values that did not parse."""
-    staged.typed, type_issues = cast(raw)
-    return staged, type_issues
+    text = contract_columns(frame, entity)
+    typed, type_issues = cast(RawFile(entity, files[0], text, warnings))
+    stage.append(f"{S}.raw_{entity.name}", _untyped(text, entity))
+    stage.append(f"{S}.typed_{entity.name}", typed)
+    stage.add_issues(entity.name, type_issues)
+    return _Staged(entity, report, origin=mapped.origin, records=mapped.records, sources=mapped.sources,
+                   mapped_raw=mapped.raw)
 
 
 VALIDATORS = ("sql", "gx")  # the suites compiled to SQL (etl.ingest.rules), or Great Expectations itself on pandas
 
 
-def _validated(staged: _Staged, type_issues: pl.DataFrame, validator: str) -> _Staged:
-    """Run the entity's expectation suite on the cast rows; failures, and values that did not parse, become issues."""
+def _validate(stage: _Staging, item: _Staged, validator: str) -> None:
+    """Run the entity's expectation suite on the staged rows; its failures become issues, except where a value did
+    not parse (null to the suite, its failure would only repeat the type issue)."""
+    name = item.name
     if validator == "gx":
         from etl.ingest.validate import validate
 
-        gx_issues, results = validate(staged.entity.name, staged.typed)
+        failures, item.expectations = validate(name, stage.con.sql(f"select * from {item.typed}").pl())
     else:
-        gx_issues, results = check_frame(staged.entity.name, staged.typed)
-    if type_issues.height:
-        staged.issues.append(type_issues)
-        # A value that did not parse is null to the suite; its not-null failure would only repeat the type issue.
-        gx_issues = gx_issues.join(type_issues.select("line", "column"), on=["line", "column"], how="anti")
-    if gx_issues.height:
-        staged.issues.append(gx_issues)
-    staged.expectations = results
-    return staged
+        types = {c.name: c.type for c in item.entity.columns}
+        failures, item.expectations = check(stage.con, name, item.typed, types)
+    if failures.height:
+        stage.con.register("failures", failures.to_arrow())
+        try:
+            stage.add_failing(name, f"select f.* from failures f anti join (select line, \"column\" from {S}.issues "
+                                    f"where entity = {_q(name)}) t on f.line = t.line and f.\"column\" = t.\"column\"")
+        finally:
+            stage.con.unregister("failures")
 
 
 class _Existing:
-    """Keys (and the few attributes references need) already in the warehouse."""
+    """The warehouse as it is, attached read-only to the staging database as `e` for the references."""
 
-    def __init__(self, db: Path) -> None:
-        self.frames: dict[str, pl.DataFrame] = {}
-        if not db.exists():
-            return
-        con = connect_read_only(db)
-        try:
-            for name in ("students", "employers", "micro_internships"):
-                if has_table(con, name):
-                    key = ENTITIES[name].key[0]
-                    self.frames[name] = con.sql(f"select {key} from {name}").pl()
-            if has_table(con, "placements"):
-                self.frames["placements"] = con.sql("select placement_id, application_id from placements").pl()
-            if has_table(con, "applications"):
-                self.frames["applications"] = con.sql(
-                    "select application_id, status, applied_at from applications"
-                ).pl()
-        finally:
-            con.close()
+    def __init__(self, stage: _Staging, db: Path) -> None:
+        self.con = stage.con
+        self.tables: set[str] = set()
+        if db.exists():
+            self.con.execute(f"attach {_q(str(db))} as e (read_only)")
+            self.tables = {r[0] for r in self.con.sql(
+                "select table_name from duckdb_tables() where database_name = 'e'").fetchall()}
 
-    def is_empty(self) -> bool:
-        return not any(f.height for f in self.frames.values())
+    def has(self, name: str) -> bool:
+        return name in self.tables
+
+    def close(self) -> None:
+        if self.tables or self.con.sql("select count(*) from duckdb_databases() where database_name = 'e'"
+                                       ).fetchall()[0][0]:
+            self.con.execute("detach e")
 
 
-def _valid_keys(name: str, staged: dict[str, _Staged], existing: _Existing) -> pl.Series:
+def _valid_keys(name: str, staged: dict[str, _Staged], existing: _Existing) -> str:
     """Keys a reference may point at: the warehouse's and this source's good rows, less this source's bad ones."""
     key = ENTITIES[name].key[0]
     parts = []
-    if name in existing.frames:
-        parts.append(existing.frames[name][key])
+    if existing.has(name):
+        parts.append(f"select {key} as k from e.main.{name}")
     if name in staged:
-        parts.append(staged[name].good()[key])
-        bad = staged[name].bad()[key].unique()
-        keys = pl.concat(parts).unique() if parts else pl.Series(key, [], dtype=pl.String)
-        return keys.filter(~keys.is_in(bad.implode()))
-    return pl.concat(parts).unique() if parts else pl.Series(key, [], dtype=pl.String)
+        parts.append(f"select {key} as k from {staged[name].good()}")
+    if not parts:
+        return "(select null::varchar as k where false)"
+    keys = " union all ".join(parts)
+    if name in staged:
+        keys = f"({keys}) except (select {key} from {staged[name].bad()} where {key} is not null)"
+    return f"({keys})"
 
 
-def _check_references(staged: dict[str, _Staged], existing: _Existing) -> None:
+def _check_references(stage: _Staging, staged: dict[str, _Staged], existing: _Existing) -> None:
     """Quarantine rows that point at a missing or quarantined row, in dependency order so that it cascades."""
     for name in LOAD_ORDER:
         if name not in staged:
@@ -246,58 +304,60 @@ def _check_references(staged: dict[str, _Staged], existing: _Existing) -> None:
         item = staged[name]
         for ref in item.entity.references:
             valid = _valid_keys(ref.entity, staged, existing)
-            good = item.good()
-            orphans = good.filter(pl.col(ref.column).is_not_null() & ~pl.col(ref.column).is_in(valid.implode()))
-            item.add_issues(orphans, ref.column, f"references {ref.entity}.{ref.key}: missing or quarantined")
+            rule = f"references {ref.entity}.{ref.key}: missing or quarantined"
+            stage.add_failing(name, f"select g.{LINE}, {_q(ref.column)}, {_q(rule)}, g.{ref.column}::varchar "
+                                    f"from {item.good()} g anti join {valid} v on g.{ref.column} = v.k "
+                                    f"where g.{ref.column} is not null")
         if name == "placements":
-            _check_placements(item, staged, existing)
+            _check_placements(stage, item, staged, existing)
 
 
-def _check_placements(item: _Staged, staged: dict[str, _Staged], existing: _Existing) -> None:
+def _check_placements(stage: _Staging, item: _Staged, staged: dict[str, _Staged], existing: _Existing) -> None:
     """A placement's application must be `selected`, it cannot start before the application's date, and it cannot
     already be another placement's in the warehouse (application_id is unique across loads)."""
-    if "placements" in existing.frames:
-        held = existing.frames["placements"].rename({"placement_id": "_held_by"})
-        clash = item.good().join(held, on="application_id", how="inner").filter(
-            pl.col("_held_by") != pl.col("placement_id"))
-        item.add_issues(clash, "application_id", "unique across loads")
-    columns = ["application_id", "status", "applied_at"]
-    # Only the applications these placements name (a few per cent of them) are deduplicated and joined.
-    named = pl.col("application_id").is_in(item.good()["application_id"].drop_nulls().implode())
-    frames = []
+    if existing.has("placements"):
+        stage.add_failing("placements", f"select g.{LINE}, 'application_id', 'unique across loads', "
+                                        f"g.application_id from {item.good()} g join e.main.placements h "
+                                        f"on g.application_id = h.application_id "
+                                        f"where h.placement_id <> g.placement_id")
+    parts = []
     if "applications" in staged:
-        frames.append(staged["applications"].good().select(columns).filter(named))
-    if "applications" in existing.frames:
-        frames.append(existing.frames["applications"].select(columns).filter(named))
-    if not frames:
+        parts.append(f"select application_id, status, applied_at from {staged['applications'].good()}")
+    if existing.has("applications"):
+        # The source's own row wins over the warehouse's older one.
+        ours = (f"anti join (select application_id from {staged['applications'].good()}) o using (application_id)"
+                if "applications" in staged else "")
+        parts.append(f"select application_id, status, applied_at from e.main.applications {ours}")
+    if not parts:
         return
-    # The source's own row wins over the warehouse's older one.
-    applications = pl.concat(frames).unique(subset="application_id", keep="first", maintain_order=True)
-    joined = item.good().join(
-        applications.rename({"status": "_app_status"}), on="application_id", how="inner"
-    )
-    item.add_issues(
-        joined.filter(pl.col("_app_status") != "selected"), "application_id", "application status must be selected"
-    )
-    item.add_issues(
-        joined.filter(pl.col("started_on") < pl.col("applied_at").dt.date()),
-        "started_on",
-        "started_on >= the application's applied_at date",
-    )
+    applications = " union all ".join(parts)
+    joined = f"{item.good()} g join ({applications}) a on g.application_id = a.application_id"
+    # One statement, so that both rules see the same rows (those left after the clash above).
+    stage.add_failing("placements", f"select g.{LINE}, 'application_id', 'application status must be selected', "
+                                    f"g.application_id from {joined} where a.status <> 'selected' union all "
+                                    f"select g.{LINE}, 'started_on', 'started_on >= the application''s applied_at "
+                                    f"date', g.started_on::varchar from {joined} "
+                                    f"where g.started_on < a.applied_at::date")
 
 
-def _quarantine_frame(staged: dict[str, _Staged]) -> pl.DataFrame:
-    """Every issue with its original file and line, target column, source column, value as written and record."""
+def _quarantine_frame(stage: _Staging, staged: dict[str, _Staged]) -> pl.DataFrame:
+    """Every issue with its original file and line, target column, source column, value as written and record.
+    Only the quarantined rows come back from the staging database."""
     frames = []
     for item in staged.values():
-        if not item.issues:
+        issues = stage.con.sql(f"select line, \"column\", rule, value from {S}.issues where entity = "
+                               f"{_q(item.name)} order by n").pl()
+        if not issues.height:
             continue
-        issues = _with_raw_values(pl.concat(item.issues).unique(maintain_order=True), item.raw)
+        issues = issues.unique(maintain_order=True)
+        bad = stage.con.sql(f"select r.* from {item.raw()} r semi join {item.bad_lines()} b on r.{LINE} = b.line"
+                            ).pl()
+        issues = _with_raw_values(issues, item.mapped_raw if item.mapped_raw is not None else bad)
         if item.records is not None:
             records = item.records.rename({LINE: "line"})
         else:
-            records = item.raw.select(pl.col(LINE).alias("line"),
-                                      pl.struct(item.entity.column_names).struct.json_encode().alias("record"))
+            records = bad.select(pl.col(LINE).alias("line"),
+                                 pl.struct(item.entity.column_names).struct.json_encode().alias("record"))
         if item.origin is not None:  # mapped: the row number becomes the original file and line
             where = item.origin.rename({LINE: "row", "line": "original_line"})
             issues = issues.rename({"line": "row"}).join(where, on="row", how="left")
@@ -341,27 +401,28 @@ def _writer_lock(db: Path) -> Iterator[None]:
         handle.close()
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, entity: Entity, good: pl.DataFrame) -> None:
-    staged_rows = good.select(entity.column_names)
-    con.register("staged_rows", staged_rows.to_arrow())
-    try:
+def _upsert(con: duckdb.DuckDBPyConnection, item: _Staged) -> None:
+    """Replace the warehouse's rows that share a key with the source's good rows, then add those rows."""
+    entity = item.entity
+    columns = ", ".join(entity.column_names)
+    if con.sql(f"select count(*) from (select 1 from {entity.name} limit 1)").fetchall()[0][0]:
+        keys = ", ".join(entity.key)
         match = " and ".join(f"s.{k} is not distinct from t.{k}" for k in entity.key)
-        con.execute(f"delete from {entity.name} t where exists (select 1 from staged_rows s where {match})")
-        con.execute(f"insert into {entity.name} by name select * from staged_rows")
-    finally:
-        con.unregister("staged_rows")
+        con.execute(f"delete from {entity.name} t where exists (select 1 from (select {keys} from {item.good()}) s "
+                    f"where {match})")
+    con.execute(f"insert into {entity.name} by name select {columns} from {item.good()}")
 
 
-def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.DataFrame,
+def _write(db: Path, stage: _Staging, source: Path, staged: dict[str, _Staged], quarantine: pl.DataFrame,
            started: datetime, progress: Callable[[str], None], builders: tuple[Builder, ...],
            mapping: Mapping | None) -> int:
-    with _rewriting(db) as con:
+    with _rewriting(db, into=stage.con) as con:
         ensure_schema(con)
         con.execute("begin transaction")
         for name in LOAD_ORDER:
             if name in staged:
                 progress(f"writing {name}")
-                _upsert(con, staged[name].entity, staged[name].good())
+                _upsert(con, staged[name])
         load_id = int(con.execute("select coalesce(max(load_id), 0) + 1 from load_history").fetchall()[0][0])
         reports = [s.report for s in staged.values()]
         con.execute(
@@ -401,10 +462,13 @@ def _write(db: Path, source: Path, staged: dict[str, _Staged], quarantine: pl.Da
 
 
 @contextlib.contextmanager
-def _rewriting(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def _rewriting(db: Path, into: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to a copy of `db` (the caller holds the writer lock). When the block ends without
     error, the copy is checkpointed and replaces `db` in one rename; otherwise `db` stays exactly as it was. Readers
-    (the dashboard) keep their read-only connections to the old file meanwhile."""
+    (the dashboard) keep their read-only connections to the old file meanwhile.
+
+    `into`: attach the copy to this connection (as its default database, `w`) instead of opening one, so that the
+    block reads the load's staging database and writes the warehouse in one transaction."""
     tmp = db.with_name(f"{db.name}.loading-{os.getpid()}")
     for leftover in db.parent.glob(f"{db.name}.loading-*"):
         leftover.unlink()  # a load that was killed; we hold the lock, so it is not running
@@ -414,12 +478,24 @@ def _rewriting(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             wal = db.with_name(db.name + ".wal")
             if wal.exists():
                 shutil.copyfile(wal, tmp.with_name(tmp.name + ".wal"))
-        con = duckdb.connect(str(tmp))
-        try:
-            yield con
-            con.execute("checkpoint")
-        finally:
-            con.close()
+        if into is None:
+            con = duckdb.connect(str(tmp))
+            try:
+                yield con
+                con.execute("checkpoint")
+            finally:
+                con.close()
+        else:
+            into.execute(f"attach {_q(str(tmp))} as w")
+            into.execute("use w")
+            try:
+                yield into
+                into.execute("checkpoint w")
+            finally:
+                with contextlib.suppress(duckdb.Error):
+                    into.execute("rollback")  # after an error inside the block; nothing to roll back otherwise
+                into.execute("use memory")
+                into.execute("detach w")
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, db)
@@ -484,6 +560,7 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
                           load_id, time.perf_counter() - clock, mapping, existed, notes,
                           [e for s in staged.values() for e in s.expectations])
 
+    stage: _Staging | None = None
     try:
         mapped = check_headers(plan, source) if plan is not None else {}
         used = {p for paths in mapped.values() for p in paths}
@@ -497,36 +574,44 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
             from etl.ingest.validate import warm_up
 
             warm_up()
-        read: dict[str, tuple[_Staged, pl.DataFrame]] = {}
+        db.parent.mkdir(parents=True, exist_ok=True)
+        stage = _Staging(db)
         for name in LOAD_ORDER:
             if name in mapped:
                 say(f"reading {name} from {', '.join(p.name for p in mapped[name])}")
-                read[name] = _cast(*_read_mapped(plan, ENTITIES[name], mapped[name]))  # type: ignore[arg-type]
+                staged[name] = _stage_mapped(stage, plan, ENTITIES[name], mapped[name])  # type: ignore[arg-type]
             elif name in files:
                 say(f"reading {files[name].name}")
-                read[name] = _cast(*_read_file(ENTITIES[name], files[name]))
-        for name, (item, type_issues) in read.items():
+                staged[name] = _stage_file(stage, ENTITIES[name], files[name])
+        for item in staged.values():
             say(f"validating {item.report.file}")
-            staged[name] = _validated(item, type_issues, validator)
+            _validate(stage, item, validator)
     except FileRejected as err:
+        if stage is not None:
+            stage.close()
         return result("rejected", str(err))
 
-    with _writer_lock(db):
-        existing = _Existing(db)
-        say("checking references")
-        _check_references(staged, existing)
-        for item in staged.values():
-            item.report.rows_quarantined = item.bad_lines().len()
-        quarantine = _quarantine_frame(staged)
-        too_bad = [s.report for s in staged.values() if s.report.rows_quarantined > max_bad_rows * s.report.rows_read]
-        if too_bad:
-            worst = ", ".join(
-                f"{r.file} ({r.rows_quarantined} of {r.rows_read} rows)" for r in too_bad
-            )
-            return result("rejected", f"too many bad rows (over {max_bad_rows:.0%} of a file): {worst}", quarantine,
-                          -1 if dry_run else None)
-        if dry_run:
-            return result("checked", None, quarantine)
-        load_id = _write(db, source, staged, quarantine, started, say, builders, plan)
-        say("loaded")
-    return result("loaded", None, quarantine, load_id)
+    try:
+        with _writer_lock(db):
+            existing = _Existing(stage, db)
+            say("checking references")
+            _check_references(stage, staged, existing)
+            existing.close()
+            for item in staged.values():
+                item.report.rows_quarantined = stage.count(item.bad_lines())
+            quarantine = _quarantine_frame(stage, staged)
+            too_bad = [s.report for s in staged.values()
+                       if s.report.rows_quarantined > max_bad_rows * s.report.rows_read]
+            if too_bad:
+                worst = ", ".join(
+                    f"{r.file} ({r.rows_quarantined} of {r.rows_read} rows)" for r in too_bad
+                )
+                return result("rejected", f"too many bad rows (over {max_bad_rows:.0%} of a file): {worst}",
+                              quarantine, -1 if dry_run else None)
+            if dry_run:
+                return result("checked", None, quarantine)
+            load_id = _write(db, stage, source, staged, quarantine, started, say, builders, plan)
+            say("loaded")
+        return result("loaded", None, quarantine, load_id)
+    finally:
+        stage.close()

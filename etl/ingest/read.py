@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,9 @@ ISSUE_SCHEMA = {"line": pl.Int64, "column": pl.String, "rule": pl.String, "value
 TRUE_WORDS = ("true", "yes", "y", "1")
 FALSE_WORDS = ("false", "no", "n", "0")
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
+# A CSV file is read in pieces of about this many bytes (whole lines), so that no step holds a whole file.
+CHUNK_BYTES = 16 << 20
+QUOTED_ROWS = 200_000  # rows per piece of a CSV file with quoted fields (read by the csv module)
 
 
 class FileRejected(Exception):
@@ -96,21 +101,59 @@ def _peek_headers(path: Path) -> list[str]:
         return []
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise FileRejected(path.name, f"line {line}", f"not UTF-8 (byte 0x{data[err.start]:02x})") from None
-    if not text.strip():
+def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
+    """The file in blocks of whole lines (the last may lack its newline), each with the line number it starts at;
+    a byte-order mark is dropped and every block is checked to be UTF-8 (a block ends at a newline byte, which is
+    never inside a character)."""
+    line = 1
+    rest = b""
+    with path.open("rb") as handle:
+        first = True
+        while True:
+            data = handle.read(CHUNK_BYTES)
+            block = rest + data
+            if first:
+                block = block.removeprefix(b"\xef\xbb\xbf")
+                first = False
+            cut = block.rfind(b"\n") + 1 if data else len(block)
+            if cut == 0 and data:
+                rest = block
+                continue
+            block, rest = block[:cut], block[cut:]
+            if block:
+                try:
+                    block.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    where = line + block[: err.start].count(b"\n")
+                    raise FileRejected(path.name, f"line {where}",
+                                       f"not UTF-8 (byte 0x{block[err.start]:02x})") from None
+                yield line, block
+                line += block.count(b"\n")
+            if not data:
+                return
+
+
+def _csv_chunks(path: Path) -> Iterator[pl.DataFrame]:
+    """A CSV file as frames of its own headers (text) and LINE, a piece of about CHUNK_BYTES at a time, in order.
+
+    Each record keeps its physical line for the quarantine; a ragged row rejects the file (a reader that pads a
+    short row with nulls would hide it), and blank lines are not records. At least one frame is given (a file with
+    a header and no rows gives an empty one)."""
+    quoted, blank = False, True
+    with path.open("rb") as handle:
+        for data in iter(lambda: handle.read(CHUNK_BYTES), b""):
+            quoted = quoted or b'"' in data
+            blank = blank and not data.removeprefix(b"\xef\xbb\xbf").strip()
+    if blank:
+        # A file of only blank space is empty; so is one that is not UTF-8 as far as it goes (said first).
+        for _ in _blocks(path):
+            pass
         raise FileRejected(path.name, "", "empty file")
-    # Each record keeps its physical line for the quarantine; a ragged row rejects the file (a reader that pads a
-    # short row with nulls would hide it), and blank lines are not records.
-    frame = _split_quoted(text, path.name) if '"' in text else _split_unquoted(data, path.name)
-    return frame
+    yield from (_split_quoted(path) if quoted else _split_unquoted(path))
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    return pl.concat(list(_csv_chunks(path)), how="vertical")
 
 
 def _ragged(name: str, line: int, fields: int, width: int) -> FileRejected:
@@ -126,52 +169,77 @@ def _header(names: list[str], name: str) -> list[str]:
     return names
 
 
-def _split_unquoted(data: bytes, name: str) -> pl.DataFrame:
-    """Without quote characters a record is a line and fields are commas apart: split it vectorized.
+def _split_unquoted(path: Path) -> Iterator[pl.DataFrame]:
+    """Without quote characters a record is a line and fields are commas apart: split each block vectorized.
 
-    Polars reads the lines as one column (with a separator byte the file does not hold), drops blank ones and
-    checks the comma count of each. Ten million rows: 2.5 s, against 6.5 s splitting a Python string. Then
-    Polars parses the file, or, when blank lines would shift its rows, the checked lines are split instead.
+    Polars reads a block's lines as one column (with a separator byte the block does not hold), keeps blank ones
+    as nulls and checks the comma count of each. Ten million rows: 2.5 s, against 6.5 s splitting a Python string.
+    Then Polars parses the block, or, when blank lines would shift its rows, the checked lines are split instead.
     """
-    separator = next((chr(b) for b in range(1, 9) if bytes([b]) not in data), None)
-    if separator is None:
-        raise FileRejected(name, "", "holds every control character from \\x01 to \\x08; not a CSV file")
-    physical = pl.read_csv(io.BytesIO(data), has_header=False, separator=separator, quote_char=None,
-                           new_columns=["text"], infer_schema=False)["text"]
-    header = _header((physical[0] or "").split(","), name)
-    width = len(header)
-    body = (physical.slice(1).to_frame().with_row_index("index")
-            .filter(pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != "")))
-    fields = body["text"].str.count_matches(",", literal=True) + 1
-    wrong = body.filter(fields != width)
-    if wrong.height:
-        first = wrong.row(0, named=True)
-        raise _ragged(name, int(first["index"]) + 2, first["text"].count(",") + 1, width)
-    lines = (body["index"] + 2).cast(pl.Int64).alias(LINE)
-    if body.height == physical.len() - 1:  # no blank line: Polars' own parser gives the same rows, twice as fast
-        return pl.read_csv(io.BytesIO(data), infer_schema=False, has_header=True).with_columns(lines)
-    split = body["text"].str.split_exact(",", width - 1).struct.rename_fields(header).struct.unnest()
-    return split.with_columns(lines)
+    header: list[str] = []
+    header_line = b""
+    for start, block in _blocks(path):
+        separator = next((chr(b) for b in range(1, 9) if bytes([b]) not in block), None)
+        if separator is None:
+            raise FileRejected(path.name, "", "holds every control character from \\x01 to \\x08; not a CSV file")
+        physical = pl.read_csv(io.BytesIO(block), has_header=False, separator=separator, quote_char=None,
+                               new_columns=["text"], infer_schema=False)["text"]
+        first = 0
+        if not header:
+            header_line = block.split(b"\n", 1)[0] + b"\n"
+            header = _header((physical[0] or "").split(","), path.name)
+            first = 1
+        width = len(header)
+        body = (physical.slice(first).to_frame().with_row_index("index")
+                .filter(pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != "")))
+        fields = body["text"].str.count_matches(",", literal=True) + 1
+        wrong = body.filter(fields != width)
+        if wrong.height:
+            bad = wrong.row(0, named=True)
+            raise _ragged(path.name, int(bad["index"]) + start + first, bad["text"].count(",") + 1, width)
+        lines = (body["index"] + start + first).cast(pl.Int64).alias(LINE)
+        if body.height == physical.len() - first:  # no blank line: Polars' own parser gives the same rows, faster
+            text = block if first else header_line + block
+            frame = pl.read_csv(io.BytesIO(text), infer_schema=False, has_header=True)
+            if frame.columns != header:  # polars renames a blank header; keep the file's own
+                frame.columns = header
+            yield frame.with_columns(lines)
+        else:
+            split = body["text"].str.split_exact(",", width - 1).struct.rename_fields(header).struct.unnest()
+            yield split.with_columns(lines)
+    if not header:
+        raise FileRejected(path.name, "", "empty file")
 
 
-def _split_quoted(text: str, name: str) -> pl.DataFrame:
-    """With quotes, fields may hold commas and newlines: the csv module gives each record and its line."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = _header(next(reader), name)
+def _split_quoted(path: Path) -> Iterator[pl.DataFrame]:
+    """With quotes, fields may hold commas and newlines: the csv module gives each record and its line, and a piece
+    of QUOTED_ROWS records at a time becomes a frame."""
+    text = itertools.chain.from_iterable(io.StringIO(block.decode("utf-8"), newline="") for _, block in _blocks(path))
+    reader = csv.reader(text)
+    header = _header(next(reader), path.name)
     width = len(header)
-    lines: list[int] = []
-    rows: list[list[str]] = []
-    for row in reader:
-        if len(row) != width:
-            if len(row) == 0 or (len(row) == 1 and not row[0].strip()):
-                continue  # a blank line, e.g. a trailing one, is not a record
-            raise _ragged(name, reader.line_num, len(row), width)
-        lines.append(reader.line_num)
-        rows.append(row)
-    columns = list(zip(*rows, strict=True)) if rows else [()] * width
-    frame = pl.DataFrame({column: pl.Series(column, values, dtype=pl.String)
-                          for column, values in zip(header, columns, strict=True)})
-    return frame.with_columns(pl.Series(LINE, lines, dtype=pl.Int64))
+    given = False
+    while True:
+        lines: list[int] = []
+        rows: list[list[str]] = []
+        for row in reader:
+            if len(row) != width:
+                if len(row) == 0 or (len(row) == 1 and not row[0].strip()):
+                    continue  # a blank line, e.g. a trailing one, is not a record
+                raise _ragged(path.name, reader.line_num, len(row), width)
+            lines.append(reader.line_num)
+            rows.append(row)
+            if len(rows) == QUOTED_ROWS:
+                break
+        if not rows and given:
+            return
+        columns = list(zip(*rows, strict=True)) if rows else [()] * width
+        frame = pl.DataFrame({column: pl.Series(column, values, dtype=pl.String)
+                              for column, values in zip(header, columns, strict=True)})
+        yield frame.with_columns(pl.Series(LINE, lines, dtype=pl.Int64))
+        given = True
+        if len(rows) < QUOTED_ROWS:
+            return
 
 
 def _read_json(path: Path) -> pl.DataFrame:
@@ -231,9 +299,43 @@ def read_text_table(path: Path, sheet: str | None = None, header_only: bool = Fa
     return _read_table(path, sheet)
 
 
-def read_raw(path: Path, entity: Entity) -> RawFile:
-    """Read one file as text columns named by the contract (case-insensitive, trimmed headers)."""
-    frame = read_text_table(path)
+def _table_chunks(path: Path) -> Iterator[pl.DataFrame]:
+    """`read_text_table` a piece at a time: a CSV file in blocks of lines, a Parquet file a row group at a time,
+    the rest whole."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        yield from _csv_chunks(path)
+    elif suffix == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+
+            parquet = pq.ParquetFile(path)
+            batches = parquet.iter_batches(batch_size=QUOTED_ROWS)
+        except Exception as err:
+            detail = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+            raise FileRejected(path.name, "", f"not a readable parquet file ({detail})") from None
+        first = 1
+        schema = pl.from_arrow(parquet.schema_arrow.empty_table())
+        given = False
+        for batch in batches:
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            yield frame.with_columns(pl.int_range(first, frame.height + first, dtype=pl.Int64).alias(LINE))
+            first += frame.height
+            given = True
+        if not given:
+            assert isinstance(schema, pl.DataFrame)
+            yield schema.with_columns(pl.lit(None, dtype=pl.Int64).alias(LINE))
+    else:
+        yield read_text_table(path)
+
+
+def raw_chunks(path: Path, entity: Entity) -> tuple[list[str], Iterator[pl.DataFrame]]:
+    """One file's rows as text columns named by the contract (case-insensitive, trimmed headers), a piece at a time:
+    the warnings about its header, and the pieces (at least one). A header without a required column rejects the
+    file before any row is given."""
+    pieces = _table_chunks(path)
+    frame = next(pieces)
     renamed: dict[str, str] = {}
     for col in frame.columns:
         if col == LINE:
@@ -242,20 +344,30 @@ def read_raw(path: Path, entity: Entity) -> RawFile:
         if name in renamed.values():
             raise FileRejected(path.name, "header", f"column {name!r} appears twice")
         renamed[col] = name
-    frame = frame.rename(renamed)
-    known = set(entity.column_names)
-    missing = [c for c in entity.required_columns if c not in frame.columns]
+    missing = [c for c in entity.required_columns if c not in renamed.values()]
     if missing and not (frame.height == 0 and len(frame.columns) == 1):  # `[]` in JSON: no rows, no columns
         plural = "s" * (len(missing) > 1)
         found = [c for c in renamed]
         raise FileRejected(path.name, "header", f"missing required column{plural} {', '.join(missing)} (found "
                                                 f"{', '.join(found) or 'no columns'}); "
                                                 + MAP_HINT.format(source=path.parent))
-    extra = [c for c in frame.columns if c not in known and c != LINE]
+    known = set(entity.column_names)
+    extra = [c for c in renamed.values() if c not in known]
     warnings = [f"{path.name}: ignored extra column{'s' * (len(extra) > 1)} {', '.join(extra)}"] if extra else []
+
+    def contract(piece: pl.DataFrame) -> pl.DataFrame:
+        return contract_columns(piece.rename(renamed), entity)
+
+    return warnings, (contract(piece) for piece in itertools.chain([frame], pieces))
+
+
+def read_raw(path: Path, entity: Entity) -> RawFile:
+    """Read one file whole as text columns named by the contract (case-insensitive, trimmed headers)."""
+    warnings, pieces = raw_chunks(path, entity)
+    frame = pl.concat(list(pieces), how="vertical")
     if frame.height == 0:
         warnings.append(f"{path.name}: a header and no rows: an empty table, nothing loaded")
-    return RawFile(entity, path, contract_columns(frame, entity), warnings)
+    return RawFile(entity, path, frame, warnings)
 
 
 def contract_columns(frame: pl.DataFrame, entity: Entity) -> pl.DataFrame:
