@@ -488,10 +488,11 @@ def bench_directors(db: Path, sessions: int = 10) -> dict:
 
 
 async def _protocol_session(url: str, username: str, password: str, start: object, times: dict[str, list[float]],
-                            exceptions: list[str]) -> None:
+                            exceptions: list[str], until: object = None) -> None:
     """One director through Streamlit's own WebSocket protocol, as its browser speaks it (no browser): open the app,
-    fill in and submit the sign-in form, then open every page of DIRECTOR_TOUR one after the other; the seconds from
-    each request to the end of the script run that answers it."""
+    fill in and submit the sign-in form, then open every page of DIRECTOR_TOUR one after the other (and again, until
+    the event `until` is set, when one is given); the seconds from each request to the end of the script run that
+    answers it."""
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -535,8 +536,11 @@ async def _protocol_session(url: str, username: str, password: str, start: objec
         if "What leads to offers" not in pages:  # the second run (st.rerun) draws the signed-in app
             elapsed += await run()
         times["sign_in"].append(elapsed)
-        for link, _heading in DIRECTOR_TOUR:
-            times["page"].append(await run(pages[link]))
+        while True:
+            for link, _heading in DIRECTOR_TOUR:
+                times["page"].append(await run(pages[link]))
+            if until is None or until.is_set():
+                return
 
 
 def bench_directors_server(db: Path, sessions: int = 10) -> dict:
@@ -569,6 +573,66 @@ def bench_directors_server(db: Path, sessions: int = 10) -> dict:
             "cpu_per_view_s": times.pop("cpu")[0] / views,
             **{f"{kind}_{name}_s": percentile(values, q) for kind, values in times.items()
                for name, q in (("p50", 0.5), ("p95", 0.95))}}
+
+
+def bench_director_among(db: Path, sessions: int = 10, rounds: int = 5) -> dict:
+    """What one director sees while `sessions - 1` others use the server: each round starts a fresh server, signs
+    everyone in at once and has them click through DIRECTOR_TOUR; the others speak Streamlit's protocol without a
+    browser (as their own machines' browsers would) and keep clicking until the one in headless Chromium has seen
+    every page. Seconds from clicking "Sign in" to the overview drawn, and from clicking a page's link to it drawn,
+    in that browser; `rounds` rounds give the percentiles. A director's browser runs on their own machine: here it
+    shares the server's two cores with nothing but the server."""
+    import asyncio
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    times: dict[str, list[float]] = {"sign_in_shown": [], "sign_in": [], "page_shown": [], "page": []}
+    others: dict[str, list[float]] = {"sign_in": [], "page": []}
+    exceptions: list[str] = []
+    memory: list[float] = []
+    for _ in range(rounds):
+        with _dashboard(db, _director("bench-password", sessions)) as (url, pid), sync_playwright() as p:
+            loop = asyncio.new_event_loop()
+            start, stop = asyncio.Event(), asyncio.Event()
+
+            async def crowd(url: str = url, start: asyncio.Event = start, stop: asyncio.Event = stop) -> None:
+                await asyncio.gather(*[_protocol_session(url, f"bench{n}", "bench-password", start, others,
+                                                         exceptions, until=stop) for n in range(2, sessions + 1)])
+
+            task = loop.create_task(crowd())
+            thread = threading.Thread(target=loop.run_until_complete, args=(task,), daemon=True)
+            thread.start()
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+            page.goto(url)
+            page.get_by_role("textbox", name="Username").fill("bench")
+            page.get_by_role("textbox", name="Password").fill("bench-password")
+            page.wait_for_function("window.mioChartsLoaded === true", timeout=120_000)
+            time.sleep(1)  # the others have opened their sign-in pages
+            steps = [("Sign in", "Which micro-internships lead to job offers?", 3, "sign_in")]
+            steps += [(link, heading, 1, "page") for link, heading in DIRECTOR_TOUR]
+            for link, heading, charts, kind in steps:
+                page.evaluate(_WATCH, [heading, charts])
+                if link == "Sign in":
+                    loop.call_soon_threadsafe(start.set)
+                    page.get_by_role("button", name="Sign in").click()
+                else:
+                    page.get_by_role("link", name=link, exact=True).click()
+                page.wait_for_function("window.__drawn !== null", timeout=120_000)
+                times[f"{kind}_shown"].append(page.evaluate("window.__shown") / 1000)
+                times[kind].append(page.evaluate("window.__drawn") / 1000)
+                if page.locator("[data-testid='stException']").count():
+                    exceptions.append(f"{link}: an exception shown")
+            loop.call_soon_threadsafe(stop.set)
+            thread.join(timeout=120)
+            browser.close()
+            memory.append(_memory_mb(pid, "VmHWM"))
+    figures = {f"{kind}_{name}_s": percentile(values, q) for kind, values in times.items()
+               for name, q in (("p50", 0.5), ("p95", 0.95))}
+    return {"sessions": sessions, "rounds": rounds, **figures, "page_views": len(times["page"]),
+            "others_page_views": len(others["page"]), "others_page_p95_s": percentile(others["page"], 0.95),
+            "exceptions": len(exceptions), "server_peak_mb": max(memory)}
 
 
 def machine() -> dict:

@@ -43,3 +43,17 @@ def test_directors_through_the_protocol_sign_in_and_open_every_page(sample: tupl
     assert result["page_views"] == 3 * (1 + len(DIRECTOR_TOUR))
     assert 0 < result["page_p50_s"] <= result["page_p95_s"]
     assert result["sign_in_p95_s"] > 0 and result["cpu_per_view_s"] > 0
+
+
+@pytest.mark.browser
+def test_one_director_in_chromium_among_others_through_the_protocol(sample: tuple[Path, Path]) -> None:
+    """The benchmark's run of one real browser among directors who keep the server busy, small: two others keep
+    clicking until the one in Chromium has drawn every page, with no exception."""
+    from bench.harness import DIRECTOR_TOUR, bench_director_among
+
+    result = bench_director_among(sample[1], sessions=3, rounds=1)
+    assert result["exceptions"] == 0
+    assert result["page_views"] == len(DIRECTOR_TOUR)
+    assert result["others_page_views"] >= 2 * len(DIRECTOR_TOUR)  # both others went round the tour at least once
+    assert 0 < result["page_shown_p50_s"] <= result["page_p50_s"] <= result["page_p95_s"]
+    assert result["sign_in_p95_s"] > 0 and result["server_peak_mb"] > 0

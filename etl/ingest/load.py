@@ -160,6 +160,12 @@ class _Staging:
     def count(self, query: str) -> int:
         return int(self.con.sql(f"select count(*) from {query}").fetchall()[0][0])
 
+    def release(self) -> None:
+        """Drop the staged rows and issues (once written): their memory and spilled blocks go back."""
+        for table in [*self.made, f"{S}.issues"]:
+            self.con.execute(f"drop table if exists {table}")
+        self.made.clear()
+
     def close(self) -> None:
         self.con.close()
         shutil.rmtree(self.spill, ignore_errors=True)
@@ -453,7 +459,12 @@ def _write(db: Path, stage: _Staging, source: Path, staged: dict[str, _Staged], 
                 "insert into expectation_results values (?, ?, ?, ?, ?, ?)",
                 [[load_id, e.entity, e.expectation, e.column, e.success, e.unexpected_count] for e in results],
             )
+        # The copy is all or nothing by its rename, not by one transaction: the staged rows are written, so the
+        # staging database gives its memory back to the derived tables (thirty million applications need it).
+        con.execute("commit")
+        stage.release()
         progress("building derived tables")
+        con.execute("begin transaction")
         build_derived(con)
         for build in builders:
             build(con)
