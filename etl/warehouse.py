@@ -22,7 +22,7 @@ DEFAULT_DB = Path(os.environ.get("MIO_DB", "data/warehouse.duckdb"))
 # The layout of the derived tables that this version of mio writes and reads. Every load writes it (in the table
 # warehouse_format); a reader finding another number, or none, asks for a new load instead of failing on a missing
 # column. Raise it whenever a derived table or a stored outcome table changes shape.
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 
 # Called with (sql, seconds) after every query() while registered; see observe_queries.
 QueryObserver = Callable[[str, float], None]

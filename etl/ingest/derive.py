@@ -14,12 +14,13 @@ SQL_DIR = Path(__file__).parent / "sql"
 
 def build_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild every derived table from the core tables, in file order, and mark the layout they have."""
-    # Before format 6, fact_applications was a table; it is now a view over a narrow table and two small ones.
-    old = con.execute("select count(*) from information_schema.tables where table_catalog = current_database() "
-                      "and table_schema = 'main' and table_name = 'fact_applications' and table_type = 'BASE TABLE'"
-                      ).fetchall()[0][0]
-    if old:
-        con.execute("drop table fact_applications")
+    # Format 6 (one day's development) had fact_applications as a view over two tables of its own: gone since 7.
+    if con.execute("select count(*) from information_schema.tables where table_catalog = current_database() and "
+                   "table_schema = 'main' and table_name = 'fact_applications' and table_type = 'VIEW'"
+                   ).fetchall()[0][0]:
+        con.execute("drop view fact_applications")
+        con.execute("drop table if exists application_facts")
+        con.execute("drop table if exists project_groups")
     for path in sorted(SQL_DIR.glob("*.sql")):
         con.execute(path.read_text())
     con.execute("create or replace table warehouse_format as select ? as version", [FORMAT_VERSION])

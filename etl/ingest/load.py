@@ -93,6 +93,7 @@ class _Staged:
     records: pl.DataFrame | None = None  # mapped rows: LINE -> the original row as JSON
     sources: dict[str, str] = field(default_factory=dict)  # mapped: target column -> its source column or template
     mapped_raw: pl.DataFrame | None = None  # mapped rows: the values as the original files have them
+    stage: _Staging | None = None  # where it is staged
 
     @property
     def name(self) -> str:
@@ -112,11 +113,20 @@ class _Staged:
     def bad_lines(self) -> str:
         return f"(select distinct line from {S}.issues where entity = {_q(self.name)})"
 
+    def _clean(self) -> bool:
+        """No issue yet: every staged row is good, and no statement needs to look the issues up."""
+        assert self.stage is not None
+        return not self.stage.count(f"(select 1 from {S}.issues where entity = {_q(self.name)} limit 1)")
+
     def good(self) -> str:
         """The rows with no issue so far (a subquery: it sees every issue added before it runs)."""
+        if self._clean():
+            return self.typed
         return f"(select * from {self.typed} t anti join {self.bad_lines()} b on t.{LINE} = b.line)"
 
     def bad(self) -> str:
+        if self._clean():
+            return f"(select * from {self.typed} where false)"
         return f"(select * from {self.typed} t semi join {self.bad_lines()} b on t.{LINE} = b.line)"
 
 
@@ -214,7 +224,7 @@ def _stage_file(stage: _Staging, entity: Entity, path: Path) -> _Staged:
         rows += piece.height
     if rows == 0:
         warnings.append(f"{path.name}: a header and no rows: an empty table, nothing loaded")
-    return _Staged(entity, FileReport(entity.name, path.name, _sha256(path), rows, warnings=warnings))
+    return _Staged(entity, FileReport(entity.name, path.name, _sha256(path), rows, warnings=warnings), stage=stage)
 
 
 def _stage_mapped(stage: _Staging, mapping: Mapping, entity: Entity, files: list[Path]) -> _Staged:
@@ -239,7 +249,7 @@ def _stage_mapped(stage: _Staging, mapping: Mapping, entity: Entity, files: list
     stage.append(f"{S}.raw_{entity.name}", _untyped(text, entity))
     stage.append(f"{S}.typed_{entity.name}", typed)
     stage.add_issues(entity.name, type_issues)
-    return _Staged(entity, report, origin=mapped.origin, records=mapped.records, sources=mapped.sources,
+    return _Staged(entity, report, origin=mapped.origin, records=mapped.records, sources=mapped.sources, stage=stage,
                    mapped_raw=mapped.raw)
 
 

@@ -178,12 +178,10 @@ PRECOMPUTED_OUTCOMES = (
 )
 
 
-def _outcome_sql(sizes: dict[str, int], dimension: str, second: str, where: str,
-                 applications: str = "fact_applications") -> str:
+def _outcome_sql(sizes: dict[str, int], dimension: str, second: str, where: str) -> str:
     groups = sizes.get(dimension, 1) * sizes.get(second, 1)
     return metric_sql("outcomes.sql").format(
         dimension=dimension_column(dimension), second=dimension_column(second), where=where,
-        applications=applications,
         students=distinct_count("student_key", sizes["students"], groups),
         projects=distinct_count("project_key", sizes["projects"], groups),
         selectees=distinct_count("student_key", sizes["students"], groups, "status = 'selected'"),
@@ -194,41 +192,13 @@ def _outcome_sql(sizes: dict[str, int], dimension: str, second: str, where: str,
                                   "placement_status = 'completed' and has_accepted_offer"))
 
 
-# The tables behind the view fact_applications (etl/ingest/sql/03_fact_applications.sql): each keeps its columns
-# under this alias, and the two small ones join the narrow one on their key.
-_STAR = {"application_facts": ("f", None), "student_groups": ("s", "student_key"),
-         "project_groups": ("g", "project_key")}
-
-
-def _column_homes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Which table behind fact_applications holds each of its columns (the narrow one first)."""
-    homes: dict[str, str] = {}
-    for table in _STAR:
-        for (column,) in con.execute("select column_name from information_schema.columns where table_catalog = "
-                                     "current_database() and table_schema = 'main' and table_name = ? "
-                                     "order by ordinal_position", [table]).fetchall():
-            homes.setdefault(column, table)
-    return homes
-
-
-def _applications_for(homes: dict[str, str], dimension: str, second: str) -> str:
-    """application_facts with only the joins the two groupings need: what the outcome query reads of
-    fact_applications when it has no filters (status, the keys and the groupings), without the view's other join."""
-    columns = ["status", "student_key", "project_key"] + [d for d in (dimension, second) if d != "overall"]
-    tables = {homes[c] for c in columns} - {"application_facts"}
-    select = ", ".join(f"{_STAR[homes[c]][0]}.{c}" for c in dict.fromkeys(columns))
-    joins = "".join(f" join {t} {_STAR[t][0]} on {_STAR[t][0]}.{_STAR[t][1]} = f.{_STAR[t][1]}" for t in sorted(tables))
-    return f"(select {select} from application_facts f{joins})"
-
-
 def build_outcome_cells(con: duckdb.DuckDBPyConnection) -> None:
     """Store PRECOMPUTED_OUTCOMES in outcome_cells, and the contract's outcome table by every dimension in
     outcome_report (run by the loader after the derived tables, in its transaction)."""
     sizes = fact_sizes(con, uncommitted=True)
     con.execute("drop table if exists outcome_cells")
-    homes = _column_homes(con)
     for number, (dimension, second) in enumerate(PRECOMPUTED_OUTCOMES):
-        rows = _outcome_sql(sizes, dimension, second, "1 = 1", _applications_for(homes, dimension, second))
+        rows = _outcome_sql(sizes, dimension, second, "1 = 1")
         if number == 0:
             con.execute(f"create table outcome_cells as select ? as dimension, ? as second, * from ({rows})",
                         [dimension, second])

@@ -1,25 +1,31 @@
 -- One row per application with every attribute the outcome table groups by (docs/data-contract.md §4) and its
--- placement's outcome: the view fact_applications. Group values are text; booleans are yes/no and a missing value
--- is 'unknown'.
---
--- It is a star, stored narrow: application_facts holds one row per application with integer keys and the
--- application's own columns; the student's groups come from student_groups (00_student_groups.sql) by student_key,
--- the project's and its employer's from project_groups by project_key. Ten million applications are written in
--- about half the time of one wide table, and DuckDB joins the two small tables at query time for little cost
--- (docs/performance.md). project_key numbers the projects 1..n, like student_key the students, so that exact
--- distinct counts can be taken as bitmaps (bitstring_agg) instead of hash sets; both are rebuilt with the tables
--- and mean nothing outside them.
-create or replace table project_groups as
+-- placement's outcome. Group values are text; booleans are yes/no and a missing value is 'unknown'.
+-- The student's groups come from student_groups (00_student_groups.sql). project_key numbers the projects 1..n, like
+-- student_key the students, so that exact distinct counts can be taken as bitmaps (bitstring_agg) instead of hash
+-- sets; both are rebuilt with the tables and mean nothing outside them.
+create or replace table fact_applications as
+with m as (select *, cast(row_number() over () as integer) as project_key from micro_internships)
 select
+    a.application_id,
+    a.student_id,
+    s.student_key,
+    a.project_id,
     m.project_key,
-    m.project_id,
     m.employer_id,
+    a.status,
+    a.applied_at,
+    a.decided_at,
     m.posted_date,
     coalesce(m.industry, e.industry, 'unknown') as industry,
     coalesce(m.function, 'unknown') as function,
     coalesce(m.platform, 'unknown') as platform,
+    coalesce(a.channel, 'unknown') as channel,
     coalesce(e.name, 'unknown') as employer,
     e.industry as employer_industry,
+    s.institution,
+    s.class_level,
+    s.first_generation,
+    s.pell_eligible,
     yes_no(m.remote) as remote,
     case
         when m.pay_usd is null or m.estimated_hours is null then 'unknown'
@@ -36,20 +42,6 @@ select
         when m.estimated_hours < 40 then '20-39'
         else '40+'
     end as hours_band,
-    m.pay_usd,
-    m.estimated_hours
-from (select *, cast(row_number() over () as integer) as project_key from micro_internships) m
-join employers e on e.employer_id = m.employer_id;
-
-create or replace table application_facts as
-select
-    a.application_id,
-    s.student_key,
-    g.project_key,
-    a.status,
-    coalesce(a.channel, 'unknown') as channel,
-    a.applied_at,
-    a.decided_at,
     cast(extract(year from a.applied_at) as varchar) || '-' || case
         when extract(month from a.applied_at) <= 5 then 'spring'
         when extract(month from a.applied_at) <= 8 then 'summer'
@@ -60,6 +52,12 @@ select
         case when extract(month from a.applied_at) <= 5 then 1 when extract(month from a.applied_at) <= 8 then 6 else 9 end,
         1
     ) as term_start,
+    s.gender,
+    s.race_ethnicity,
+    s.major,
+    s.college,
+    m.pay_usd,
+    m.estimated_hours,
     p.placement_id,
     p.status as placement_status,
     p.started_on,
@@ -70,61 +68,12 @@ select
     p.new_contacts,
     coalesce(po.attributed_offers, 0) > 0 as has_offer,
     coalesce(po.offers_accepted, 0) > 0 as has_accepted_offer,
-    cast(coalesce(po.offers_accepted, 0) as integer) as offers_accepted,
-    cast(coalesce(po.offers_declined, 0) as integer) as offers_declined,
+    coalesce(po.offers_accepted, 0) as offers_accepted,
+    coalesce(po.offers_declined, 0) as offers_declined,
     po.first_offer_on - p.ended_on as days_to_offer
 from applications a
 join student_groups s on s.student_id = a.student_id
-join project_groups g on g.project_id = a.project_id
+join m on m.project_id = a.project_id
+join employers e on e.employer_id = m.employer_id
 left join placements p on p.application_id = a.application_id
 left join placement_outcomes po on po.placement_id = p.placement_id;
-
-create or replace view fact_applications as
-select
-    f.application_id,
-    s.student_id,
-    f.student_key,
-    g.project_id,
-    f.project_key,
-    g.employer_id,
-    f.status,
-    f.applied_at,
-    f.decided_at,
-    g.posted_date,
-    g.industry,
-    g.function,
-    g.platform,
-    f.channel,
-    g.employer,
-    g.employer_industry,
-    s.institution,
-    s.class_level,
-    s.first_generation,
-    s.pell_eligible,
-    g.remote,
-    g.pay_band,
-    g.hours_band,
-    f.term,
-    f.term_start,
-    s.gender,
-    s.race_ethnicity,
-    s.major,
-    s.college,
-    g.pay_usd,
-    g.estimated_hours,
-    f.placement_id,
-    f.placement_status,
-    f.started_on,
-    f.ended_on,
-    f.hours_logged,
-    f.employer_rating,
-    f.student_rating,
-    f.new_contacts,
-    f.has_offer,
-    f.has_accepted_offer,
-    f.offers_accepted,
-    f.offers_declined,
-    f.days_to_offer
-from application_facts f
-join student_groups s on s.student_key = f.student_key
-join project_groups g on g.project_key = f.project_key;

@@ -1,7 +1,6 @@
 -- docs/data-contract.md §4: the outcome table. {dimension} and {second} are columns of fact_applications chosen from a
 -- fixed list ({second} is 'all' for a one-way table); {where} holds only bound-parameter filters, and the same
--- filters run on both scans. {applications} is the view fact_applications, or, for the tables a load stores (no
--- filters), application_facts joined only to the small tables that hold the two groupings. Suppression (§5) is applied afterwards, in etl/metrics/outcomes.py. The columns after the
+-- filters run on both scans. Suppression (§5) is applied afterwards, in etl/metrics/outcomes.py. The columns after the
 -- contract's feed the dashboard.
 --
 -- Application figures scan fact_applications; placement figures scan fact_placements, its few per cent of rows
@@ -19,7 +18,7 @@ with applied as (
         count_if(status <> 'withdrawn') as not_withdrawn,
         {projects} as projects,
         {selectees} as selectees
-    from {applications}
+    from fact_applications
     where {where}
     group by 1, 2
 ),
