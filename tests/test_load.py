@@ -326,6 +326,7 @@ def test_a_source_read_in_small_pieces_in_little_memory_loads_the_same_warehouse
     monkeypatch.setattr("etl.ingest.read.QUOTED_ROWS", 50)
     monkeypatch.setattr("etl.ingest.load.LOAD_MEMORY", "128MB")
     pieces = tmp_path / "pieces.duckdb"
+    (tmp_path / ".pieces.duckdb.spill-99999999").mkdir()  # left by a load that was killed
     assert load(source, pieces, max_bad_rows=1).ok and load(later, pieces).ok
     assert snapshot(pieces) == snapshot(whole)
     for table in ("quarantine", "expectation_results", "outcome_report", "load_files"):
@@ -339,7 +340,7 @@ def test_a_source_read_in_small_pieces_in_little_memory_loads_the_same_warehouse
             ("student_id", "S-nobody"), ("channel", "carrier pigeon"), ("applied_at", "12/01/2025")]
     finally:
         con.close()
-    assert not list(tmp_path.glob(".*spill*"))  # the staging database's spill folder is gone
+    assert not list(tmp_path.glob(".*spill*"))  # the staging database's spill folder is gone, and the stale one
 
 
 # --- every format reads the same ------------------------------------------------------------------------------

@@ -130,11 +130,25 @@ class _Staged:
         return f"(select * from {self.typed} t semi join {self.bad_lines()} b on t.{LINE} = b.line)"
 
 
+def _running(pid: str) -> bool:
+    """Whether a process with this id runs (loads stage side by side, each in a folder named after its process)."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class _Staging:
     """The load's working database: an in-memory DuckDB that spills to a folder beside the warehouse, so that a
     source of any size is read, cast, checked and written in bounded memory."""
 
     def __init__(self, db: Path) -> None:
+        for leftover in db.parent.glob(f".{db.name}.spill-*"):  # a load that was killed leaves its spilled blocks
+            if not _running(leftover.name.rsplit("-", 1)[1]):
+                shutil.rmtree(leftover, ignore_errors=True)
         self.spill = db.parent / f".{db.name}.spill-{os.getpid()}"
         self.con = duckdb.connect(config={"memory_limit": LOAD_MEMORY, "temp_directory": str(self.spill)})
         self.con.execute("create sequence issue_order")
