@@ -17,6 +17,14 @@ from etl.pipeline import load
 from tests.conftest import HAND, file_digest, write_source
 
 
+def _has_open(pid: int, path: str) -> bool:
+    """Whether process `pid` has the file `path` open."""
+    try:
+        return any(os.readlink(fd) == path for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # it ended, or a descriptor closed while listed
+        return False
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("when", ["while reading", "while writing"])
 def test_killed_load_leaves_previous_state(tmp_path: Path, when: str) -> None:
@@ -38,7 +46,11 @@ def test_killed_load_leaves_previous_state(tmp_path: Path, when: str) -> None:
                 time.sleep(0.01)
             time.sleep(0.2)
         else:
-            time.sleep(3)
+            # Kill it while it reads applications.csv (the longest read): once the file is open in the loader.
+            applications = str((big / "applications.csv").resolve())
+            while not _has_open(proc.pid, applications) and proc.poll() is None:
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
         assert proc.poll() is None, "the load finished before it could be killed; use a bigger source"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
@@ -54,3 +66,4 @@ def test_killed_load_leaves_previous_state(tmp_path: Path, when: str) -> None:
     result = load(write_source(tmp_path / "hand", HAND), db)
     assert result.ok
     assert not list(tmp_path.glob("w.duckdb.loading-*"))
+    assert not list(tmp_path.glob(".w.duckdb.spill-*"))  # the staging database's folder, if it spilled
