@@ -19,7 +19,7 @@ import polars as pl
 from etl.ingest import draft
 from etl.ingest.load import LoadResult
 from etl.ingest.mapping import DEFAULT_NAME, MappingError, apply, check_headers, read_mapping
-from etl.ingest.read import FORMATS, MAPPING_SUFFIXES, FileRejected, discover, read_raw
+from etl.ingest.read import FORMATS, MAPPING_SUFFIXES, FileRejected, discover, raw_chunks
 from etl.ingest.schema import ENTITIES, LOAD_ORDER
 from etl.pipeline import load
 
@@ -145,8 +145,9 @@ def preview(folder: ImportFolder, checked: LoadResult, rows: int = 10) -> dict[s
             mapped = apply(mapping, name, sources[name])  # type: ignore[arg-type]
             frame = mapped.frame.head(rows).join(mapped.origin, on="__line", how="left")
         elif name in plain:
-            frame = read_raw(plain[name], ENTITIES[name]).frame.head(rows).with_columns(
-                pl.lit(plain[name].name).alias("file"), pl.col("__line").alias("line"))
+            first = next(raw_chunks(plain[name], ENTITIES[name])[1])  # the file's first piece holds the first rows
+            frame = first.head(rows).with_columns(pl.lit(plain[name].name).alias("file"),
+                                                  pl.col("__line").alias("line"))
         else:
             continue
         marked = frame.join(problems.filter(pl.col("entity") == name).drop("entity"), on=["file", "line"],

@@ -206,18 +206,3 @@ def check(con: Any, entity: str, table: str, types: dict[str, str]) -> tuple[Any
                for r in compiled]
     return failures.drop("k"), summary
 
-
-def check_frame(entity: str, typed: Any) -> tuple[Any, list[ExpectationResult]]:
-    """`check` on a Polars frame of the entity's typed rows (LINE and its columns), staged in an in-memory DuckDB
-    without a copy (Arrow)."""
-    import duckdb
-
-    from etl.ingest.schema import ENTITIES
-
-    types = {c.name: c.type for c in ENTITIES[entity].columns}
-    con = duckdb.connect()
-    try:
-        con.register("staged", typed.to_arrow())
-        return check(con, entity, "staged", types)
-    finally:
-        con.close()
