@@ -222,6 +222,10 @@ def map_command(source: Path | None, preset: str | None, out: Path | None, fmt: 
             raise click.UsageError(f"no preset {preset!r}; see `mio map --list-presets`") from None
     else:
         entities = draft.draft(source)
+        if not entities and draft.contract_files(source):
+            err.print(f"every file in {escape(str(source))} that looks like an entity is already in the contract's "
+                      f"shape: load it with `mio load --source {escape(str(source))}`, no mapping needed")
+            return
         if fmt == "json":
             click.echo(json.dumps(draft.as_rows(entities), indent=2, ensure_ascii=False))
             return

@@ -19,7 +19,7 @@ import polars as pl
 from etl.ingest import draft
 from etl.ingest.load import LoadResult
 from etl.ingest.mapping import DEFAULT_NAME, MappingError, apply, check_headers, read_mapping
-from etl.ingest.read import FORMATS, MAPPING_SUFFIXES, FileRejected, discover, raw_chunks
+from etl.ingest.read import FORMATS, MAPPING_SUFFIXES, FileRejected, data_files, discover, raw_chunks
 from etl.ingest.schema import ENTITIES, LOAD_ORDER
 from etl.pipeline import load
 
@@ -71,6 +71,13 @@ class ImportFolder:
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def needs_mapping(folder: ImportFolder) -> bool:
+    """Whether the uploads need a mapping: one was uploaded, or some file is not in the contract's shape."""
+    if folder.mapping_path.is_file():
+        return True
+    return {p.name for p in data_files(folder.path)} != {p.name for p in draft.contract_files(folder.path).values()}
 
 
 def first_mapping(folder: ImportFolder) -> str:
@@ -157,4 +164,4 @@ def preview(folder: ImportFolder, checked: LoadResult, rows: int = 10) -> dict[s
 
 
 __all__ = ["ImportFolder", "MAX_UPLOAD_MB", "MappingError", "UploadRejected", "check", "first_mapping", "load_into",
-           "mapping_table", "preview", "save_mapping"]
+           "mapping_table", "needs_mapping", "preview", "save_mapping"]

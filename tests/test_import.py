@@ -10,11 +10,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from click.testing import CliRunner
 from streamlit.testing.v1 import AppTest
 
 from dashboard import registry
 from etl import importer
 from etl.accounts import User
+from etl.cli import main
 from etl.metrics.outcomes import destinations_table
 from etl.pipeline import load
 from tests.conftest import HAND, run_app, write_source
@@ -92,6 +94,58 @@ def test_a_mapping_uploaded_with_the_files_is_used(tmp_path: Path, monkeypatch: 
     assert "leaves out required columns institution, major, class_level" in text(at.error[0])
     assert at.session_state["import_folder"].mapping_path.read_text().startswith("version: 1")
     at.session_state["import_folder"].remove()
+
+
+def test_files_in_the_contracts_shape_load_without_a_mapping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    """The nine files of the contract uploaded together: no mapping is drafted (a draft used to map students from
+    skill_assessments.csv too, and stop at "'students' appears twice"); the dry run finds a bad row, and the files
+    without it load."""
+    db = tmp_path / "w.duckdb"
+
+    def upload(tables: dict[str, list[str]]) -> AppTest:
+        at = open_import(db, monkeypatch)
+        files = [(f"{name}.csv", ("\n".join(lines) + "\n").encode(), "text/csv") for name, lines in tables.items()]
+        at.file_uploader[0].set_value(files).run()
+        assert not at.exception, at.exception
+        assert not at.text_area  # no mapping to write
+        assert "no mapping is needed" in at.caption[1].value
+        assert not (at.session_state["import_folder"].path / "mapping.yaml").exists()
+        at.button(key="import_check").click().run()
+        assert not at.exception, at.exception
+        return at
+
+    bad = upload({**HAND, "employers": [*HAND["employers"], "E3,Gamma,Retail,tiny,CA"]})  # size_band not in set
+    assert bad.dataframe[0].value.set_index("entity")["quarantined"].to_dict()["employers"] == 1
+    assert "too many bad rows" in text(bad.error[0]) and "employers.csv (1 of 3 rows)" in text(bad.error[0])
+    bad.session_state["import_folder"].remove()
+    good = upload(HAND)
+    summary = good.dataframe[0].value
+    assert summary["rows read"].sum() == sum(len(lines) - 1 for lines in HAND.values())
+    assert summary["quarantined"].sum() == 0
+    good.button(key="import_load").click().run()
+    assert not good.exception, good.exception
+    assert "Loaded as load 1" in text(good.success[0])
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.sql("select count(*) from students").fetchall() == [(7,)]
+    finally:
+        con.close()
+
+
+def test_a_draft_maps_only_the_files_not_in_the_contracts_shape(tmp_path: Path) -> None:
+    from etl.ingest import draft
+
+    source = write_source(tmp_path / "s", HAND)
+    assert set(draft.contract_files(source)) == set(HAND)
+    assert draft.draft(source) == []
+    (source / "students.csv").rename(source / "roster.csv")  # an export in its own name: that one is drafted
+    assert [d.entity for d in draft.draft(source)] == ["students"]
+    assert [d.file for d in draft.draft(source)] == ["roster.csv"]
+    (source / "roster.csv").rename(source / "students.csv")
+    result = CliRunner().invoke(main, ["map", "--source", str(source)])
+    assert result.exit_code == 0 and not result.stdout
+    assert "already in the contract's shape" in " ".join(result.stderr.split())
 
 
 def test_abandoned_uploads_are_removed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -47,22 +47,29 @@ if st.session_state.get("import_names") != names:  # a new set of files: save th
         st.error(ui.plain(str(exc)))
         st.stop()
     st.session_state["import_names"] = names
-    st.session_state["import_mapping"] = importer.first_mapping(folder)
+    st.session_state["import_mapped"] = importer.needs_mapping(folder)
+    if st.session_state["import_mapped"]:
+        st.session_state["import_mapping"] = importer.first_mapping(folder)
     st.session_state.pop("import_checked", None)
 
 st.subheader("1. The mapping")
-st.caption("Each target column of the contract and where its values come from. Change the text below (the table "
-           "follows it); replace every TODO. The format is in docs/data-contract.md §8.")
-text = st.text_area("Mapping (YAML)", key="import_mapping", height=320)
-importer.save_mapping(folder, text)
-try:
-    table = importer.mapping_table(folder)
-except importer.MappingError as exc:
-    st.error(ui.plain(f"The mapping needs a change before it can load: {exc}"))
-    st.stop()
-ui.table(table, "mapping as a table")
-st.download_button("Download the mapping (for next term)", text, file_name="mapping.yaml", mime="application/x-yaml",
-                   key="download-mapping-yaml", icon=":material/download:")
+if not st.session_state["import_mapped"]:
+    st.caption("Every file is in the contract's shape (named after the entity it holds, with its columns): it loads "
+               "as it is, and no mapping is needed.")
+else:
+    st.caption("Each target column of the contract and where its values come from. Change the text below (the "
+               "table follows it); replace every TODO. Files already in the contract's shape load as they are. The "
+               "format is in docs/data-contract.md §8.")
+    text = st.text_area("Mapping (YAML)", key="import_mapping", height=320)
+    importer.save_mapping(folder, text)
+    try:
+        table = importer.mapping_table(folder)
+    except importer.MappingError as exc:
+        st.error(ui.plain(f"The mapping needs a change before it can load: {exc}"))
+        st.stop()
+    ui.table(table, "mapping as a table")
+    st.download_button("Download the mapping (for next term)", text, file_name="mapping.yaml",
+                       mime="application/x-yaml", key="download-mapping-yaml", icon=":material/download:")
 
 st.subheader("2. Preview and dry run")
 db = data.warehouse_path()

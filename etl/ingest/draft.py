@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from etl.ingest.mapping import TODO, enumerated
-from etl.ingest.read import LINE, FileRejected, data_files, read_text_table
+from etl.ingest.read import FORMATS, LINE, FileRejected, data_files, read_text_table
 from etl.ingest.schema import ENTITIES, LOAD_ORDER
 
 PRESETS_DIR = Path(__file__).parent / "presets"
@@ -111,16 +111,37 @@ class DraftEntity:
     columns: list[DraftColumn]
 
 
-def draft(source: Path) -> list[DraftEntity]:
-    """The entities each data file of the folder most likely feeds, with each target column's closest header."""
-    out: list[DraftEntity] = []
+def contract_files(source: Path) -> dict[str, Path]:
+    """The files of the folder already in the contract's shape: named after an entity, in a format the loader
+    reads, with every required column of it. They load as they are, beside any mapping (etl.ingest.read.discover)."""
+    found: dict[str, Path] = {}
     for path in data_files(source):
+        entity = path.stem.strip().lower()
+        if entity not in ENTITIES or entity in found or path.suffix.lower() not in FORMATS:
+            continue
+        try:
+            headers = {c.strip().lower() for c in read_text_table(path, header_only=True).columns if c != LINE}
+        except FileRejected:
+            continue
+        if set(ENTITIES[entity].required_columns) <= headers:
+            found[entity] = path
+    return found
+
+
+def draft(source: Path) -> list[DraftEntity]:
+    """The entities each data file of the folder most likely feeds, with each target column's closest header.
+    Files already in the contract's shape need no mapping: they, and the entities they hold, are left out."""
+    out: list[DraftEntity] = []
+    as_is = contract_files(source)
+    for path in data_files(source):
+        if path in as_is.values():
+            continue
         try:
             table = read_text_table(path)
         except FileRejected:
             continue  # unreadable files are reported by the load itself, with their line
         headers = [c for c in table.columns if c != LINE]
-        for entity in _likely_entities(headers):
+        for entity in [e for e in _likely_entities(headers) if e not in as_is]:
             out.append(DraftEntity(entity, path.name, [_column(entity, c.name, c.required, headers, table)
                                                        for c in ENTITIES[entity].columns]))
     return sorted(out, key=lambda d: (LOAD_ORDER.index(d.entity), d.file))
