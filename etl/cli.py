@@ -87,7 +87,8 @@ def generate(out: Path, students: int, seed: int, fmt: str) -> None:
 
 
 def _load_with_progress(source: Path, db: Path, max_bad_rows: float = 0.05, mapping: Path | None = None,
-                        dry_run: bool = False, validator: str = "sql"):  # noqa: ANN202 - LoadResult
+                        dry_run: bool = False, validator: str = "sql", lake: str | None = None,
+                        remote: str | None = None):  # noqa: ANN202 - LoadResult
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from etl.ingest.mapping import MappingError
@@ -103,6 +104,11 @@ def _load_with_progress(source: Path, db: Path, max_bad_rows: float = 0.05, mapp
             def advance(message: str, done: int, total: int) -> None:
                 bar.update(task, description=escape(message), completed=done, total=total)
 
+            if lake is not None:
+                from etl.spark.load import load_lake
+
+                return load_lake(source, lake, remote=remote, max_bad_rows=max_bad_rows, progress=advance,
+                                 mapping=mapping, dry_run=dry_run, validator=validator)
             return load_with_metrics(source, db, max_bad_rows=max_bad_rows, progress=advance, mapping=mapping,
                                      dry_run=dry_run, validator=validator)
     except MappingError as exc:  # a usage error: exit 2, before anything was read or written
@@ -153,8 +159,15 @@ def _print_load(result, every_row: bool = False) -> None:  # noqa: ANN001 - Load
 @click.option("--validator", type=click.Choice(["sql", "gx"]), default="sql", show_default=True,
               help="sql: the expectation suites compiled to SQL, run where the rows are staged; gx: the same suites "
                    "run by Great Expectations on pandas (slower). Both quarantine the same rows.")
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="spark: load on Apache Spark into a Parquet lake (--lake) instead of the DuckDB warehouse; the "
+                   "same checks, quarantine and tables.")
+@click.option("--lake", default=None, help="With --engine spark: the lake's folder (a path or file:// URI).")
+@click.option("--spark-remote", default=None,
+              help="With --engine spark: a Spark Connect address, sc://host:port (default: SPARK_REMOTE, else "
+                   "local mode on this machine).")
 def load(source: Path, db: Path, mapping: Path | None, dry_run: bool, max_bad_rows: float, fmt: str,
-         validator: str) -> None:
+         validator: str, engine: str, lake: str | None, spark_remote: str | None) -> None:
     """Validate a source and load it into the warehouse, all or nothing.
 
     \b
@@ -164,7 +177,16 @@ def load(source: Path, db: Path, mapping: Path | None, dry_run: bool, max_bad_ro
     Columns, types and rules: docs/data-contract.md.
     Exit codes: 0 loaded (with --dry-run: would load); 1 rejected, the warehouse unchanged; 2 wrong options.
     """
-    result = _load_with_progress(source, db, max_bad_rows, mapping, dry_run, validator)
+    target = db
+    if engine == "spark":
+        if not lake:
+            raise click.UsageError("--engine spark writes a lake: give --lake PATH")
+        target = lake
+    elif lake or spark_remote:
+        raise click.UsageError("--lake and --spark-remote go with --engine spark")
+    result = _load_with_progress(source, db, max_bad_rows, mapping, dry_run, validator,
+                                 lake=lake if engine == "spark" else None, remote=spark_remote)
+    db = target  # where the messages below say the rows went
     if fmt == "json":
         click.echo(json.dumps({
             "status": result.status, "reason": result.reason, "load_id": result.load_id,
@@ -290,9 +312,15 @@ def population_of(values: dict) -> dict:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the shareable outcomes report to this file instead: .pdf or .html (with the population "
                    "options below; K is at least 10).")
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="spark: read a lake that `mio load --engine spark` wrote (--lake), on Apache Spark.")
+@click.option("--lake", default=None, help="With --engine spark: the lake's folder (a path or file:// URI).")
+@click.option("--spark-remote", default=None,
+              help="With --engine spark: a Spark Connect address, sc://host:port (default: SPARK_REMOTE, else "
+                   "local mode).")
 @population_options
 def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_cell: int, adjusted: bool,
-           out: Path | None, **population: object) -> None:
+           out: Path | None, engine: str, lake: str | None, spark_remote: str | None, **population: object) -> None:
     """Print the outcome table by a dimension, or first-destination outcomes; or write the outcomes report.
 
     \b
@@ -312,7 +340,16 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
     if adjusted and metric != "destinations" and dimension not in PROJECT_ATTRIBUTES:
         raise click.UsageError("--adjusted goes with --metric destinations or --by a project attribute: "
                                + ", ".join(PROJECT_ATTRIBUTES))
-    con = _open_current(db)
+    if engine == "spark":
+        if not lake:
+            raise click.UsageError("--engine spark reads a lake: give --lake PATH")
+        if out is not None or adjusted:
+            raise click.UsageError("--engine spark gives the outcome table and destinations (no --out, no --adjusted)")
+        con = _open_lake(lake, spark_remote)
+    elif lake or spark_remote:
+        raise click.UsageError("--lake and --spark-remote go with --engine spark")
+    else:
+        con = _open_current(db)
     try:
         if metric != "destinations" and not adjusted and fmt != "csv":  # the quick path: stored rows, no Polars
             from etl.metrics.stored import stored_outcome_table
@@ -378,6 +415,17 @@ def _open_current(db: Path):  # noqa: ANN202 - a DuckDB connection
         err.print(f"[red]error:[/] {escape(OLD_FORMAT.format(db=db))}")
         sys.exit(1)
     return con
+
+
+def _open_lake(lake: str, remote: str | None):  # noqa: ANN202 - etl.spark.connection.SparkConnection
+    """The lake's current version on Spark, or exit 1 with the reason."""
+    from etl.spark.lake import Lake
+    from etl.spark.load import lake_connection
+
+    if not Lake(lake).exists():
+        err.print(f"[red]error:[/] no lake at {escape(lake)} (load one with mio load --engine spark)")
+        sys.exit(1)
+    return lake_connection(lake, remote=remote)
 
 
 def _write_report(out: Path, db: Path, population: dict, min_cell: int, other: object) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -561,6 +562,32 @@ def amend(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute("commit")
 
 
+class _Warehouse:
+    """Where a load lands: the DuckDB warehouse file `db` (the Spark engine's lake is another: etl/spark/lake.py).
+    A target stages the source, gives the data as it is for the references, and writes a checked load."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+
+    def exists(self) -> bool:
+        return self.db.exists()
+
+    def staging(self) -> _Staging:
+        self.db.parent.mkdir(parents=True, exist_ok=True)
+        return _Staging(self.db)
+
+    def lock(self) -> contextlib.AbstractContextManager:
+        return _writer_lock(self.db)
+
+    def existing(self, stage: _Staging) -> _Existing:
+        return _Existing(stage, self.db)
+
+    def write(self, stage: _Staging, source: Path, staged: dict[str, _Staged], quarantine: pl.DataFrame,
+              started: datetime, progress: Callable[[str], None], builders: tuple[Builder, ...],
+              mapping: Mapping | None) -> int:
+        return _write(self.db, stage, source, staged, quarantine, started, progress, builders, mapping)
+
+
 def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress | None = None,
                 builders: tuple[Builder, ...] = (), mapping: Path | None = None, dry_run: bool = False,
                 validator: str = "sql") -> LoadResult:
@@ -570,6 +597,14 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
     MappingError before anything is read. `dry_run`: everything but the write. `builders` run after the derived
     tables, in the same transaction (see Builder). `validator`: "sql" runs the expectation suites compiled to SQL,
     "gx" runs them through Great Expectations on pandas; both give the same quarantine."""
+    return run_load(source, _Warehouse(db), max_bad_rows, progress, builders, mapping, dry_run, validator)
+
+
+def run_load(source: Path, target: Any, max_bad_rows: float = 0.05, progress: Progress | None = None,
+             builders: tuple[Builder, ...] = (), mapping: Path | None = None, dry_run: bool = False,
+             validator: str = "sql") -> LoadResult:
+    """load_source into any target (the warehouse file, or the Spark engine's lake): the same reading, checks and
+    quarantine; the target stages, looks up and writes."""
     if validator not in VALIDATORS:
         raise ValueError(f"validator must be one of {', '.join(VALIDATORS)}, not {validator!r}")
     report = progress or (lambda _msg, _done, _total: None)
@@ -582,7 +617,7 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
     clock = time.perf_counter()
     started = datetime.now(UTC).replace(tzinfo=None)
     staged: dict[str, _Staged] = {}
-    existed = db.exists()
+    existed = target.exists()
     if mapping is None and (source / DEFAULT_NAME).is_file():
         mapping = source / DEFAULT_NAME
     plan = read_mapping(mapping) if mapping is not None else None
@@ -609,8 +644,7 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
             from etl.ingest.validate import warm_up
 
             warm_up()
-        db.parent.mkdir(parents=True, exist_ok=True)
-        stage = _Staging(db)
+        stage = target.staging()
         for name in LOAD_ORDER:
             if name in mapped:
                 say(f"reading {name} from {', '.join(p.name for p in mapped[name])}")
@@ -627,8 +661,8 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
         return result("rejected", str(err))
 
     try:
-        with _writer_lock(db):
-            existing = _Existing(stage, db)
+        with target.lock():
+            existing = target.existing(stage)
             say("checking references")
             _check_references(stage, staged, existing)
             existing.close()
@@ -645,7 +679,7 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
                               quarantine, -1 if dry_run else None)
             if dry_run:
                 return result("checked", None, quarantine)
-            load_id = _write(db, stage, source, staged, quarantine, started, say, builders, plan)
+            load_id = target.write(stage, source, staged, quarantine, started, say, builders, plan)
             say("loaded")
         return result("loaded", None, quarantine, load_id)
     finally:

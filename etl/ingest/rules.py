@@ -113,7 +113,7 @@ def _as_pandas_text(column: str, kind: str) -> str:
     if kind == "date":
         return f"coalesce(strftime({name}::timestamp, '%Y-%m-%d %H:%M:%S'), 'NaT')"
     if kind == "timestamp":
-        return (f"coalesce(case when microsecond({name}) % 1000000 = 0 then strftime({name}, '%Y-%m-%d %H:%M:%S') "
+        return (f"coalesce(case when date_trunc('second', {name}) = {name} then strftime({name}, '%Y-%m-%d %H:%M:%S') "
                 f"else strftime({name}, '%Y-%m-%d %H:%M:%S.%f') end, 'NaT')")
     return f"coalesce({name}::varchar, 'nan')"
 

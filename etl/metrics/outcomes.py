@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -178,8 +179,10 @@ PRECOMPUTED_OUTCOMES = (
 )
 
 
-def _outcome_sql(sizes: dict[str, int], dimension: str, second: str, where: str) -> str:
-    groups = sizes.get(dimension, 1) * sizes.get(second, 1)
+def _outcome_sql(sizes: dict[str, int], dimension: str, second: str, where: str, bitmaps: bool = True) -> str:
+    """The outcome query (outcomes.sql) for one grouping. `bitmaps=False`: distinct counts as hash sets only (Spark
+    has no bitstring_agg; both give the same exact counts)."""
+    groups = sizes.get(dimension, 1) * sizes.get(second, 1) if bitmaps else BITMAP_BUDGET_BYTES * 8 + 1
     return metric_sql("outcomes.sql").format(
         dimension=dimension_column(dimension), second=dimension_column(second), where=where,
         students=distinct_count("student_key", sizes["students"], groups),
@@ -197,8 +200,7 @@ def build_outcome_cells(con: duckdb.DuckDBPyConnection) -> None:
     outcome_report (run by the loader after the derived tables, in its transaction)."""
     sizes = fact_sizes(con, uncommitted=True)
     con.execute("drop table if exists outcome_cells")
-    for number, (dimension, second) in enumerate(PRECOMPUTED_OUTCOMES):
-        rows = _outcome_sql(sizes, dimension, second, "1 = 1")
+    for number, (dimension, second, rows) in enumerate(outcome_cell_queries(sizes)):
         if number == 0:
             con.execute(f"create table outcome_cells as select ? as dimension, ? as second, * from ({rows})",
                         [dimension, second])
@@ -207,16 +209,26 @@ def build_outcome_cells(con: duckdb.DuckDBPyConnection) -> None:
     build_outcome_report(con)
 
 
-def build_outcome_report(con: duckdb.DuckDBPyConnection) -> None:
-    """outcome_report: for every dimension of `mio report --by`, the outcome table's rows before suppression, each
-    with its suppression threshold (`suppression_thresholds`), so that the command line answers any --min-cell with
-    one small query and no dataframe library (etl/metrics/stored.py)."""
+def outcome_cell_queries(sizes: dict[str, int], bitmaps: bool = True) -> list[tuple[str, str, str]]:
+    """(dimension, second, query) for every stored grouping of PRECOMPUTED_OUTCOMES, unfiltered."""
+    return [(d, s, _outcome_sql(sizes, d, s, "1 = 1", bitmaps)) for d, s in PRECOMPUTED_OUTCOMES]
+
+
+def outcome_report_rows(con: Any) -> pl.DataFrame:
+    """outcome_report's rows from the stored outcome_cells on `con` (DuckDB, or the Spark engine's connection)."""
     parts = []
     for dimension in DIMENSIONS:  # the loader's connection sees its own uncommitted outcome_cells (no cursor)
         counts = _with_rates(plain_numbers(con.sql(STORED_CELLS, params=[dimension, "overall"]).pl()))
         parts.append(counts.select(pl.lit(dimension).alias("dimension"), *OUTCOME_COLUMNS[:-1],
                                    suppression_thresholds(counts, "denominator", ["group", "group2"])))
-    con.register("outcome_report_rows", pl.concat(parts).to_arrow())
+    return pl.concat(parts)
+
+
+def build_outcome_report(con: duckdb.DuckDBPyConnection) -> None:
+    """outcome_report: for every dimension of `mio report --by`, the outcome table's rows before suppression, each
+    with its suppression threshold (`suppression_thresholds`), so that the command line answers any --min-cell with
+    one small query and no dataframe library (etl/metrics/stored.py)."""
+    con.register("outcome_report_rows", outcome_report_rows(con).to_arrow())
     try:
         con.execute("drop table if exists outcome_report")
         con.execute("create table outcome_report as select * from outcome_report_rows")

@@ -8,7 +8,7 @@ create or replace macro yes_no(flag) as case when flag then 'yes' when not flag 
 create or replace table student_groups as
 select
     student_id,
-    cast(row_number() over () as integer) as student_key,
+    cast(row_number() over (order by student_id) as integer) as student_key,
     coalesce(institution, 'unknown') as institution,
     coalesce(class_level, 'unknown') as class_level,
     yes_no(first_generation) as first_generation,

@@ -4,7 +4,7 @@
 -- student_key the students, so that exact distinct counts can be taken as bitmaps (bitstring_agg) instead of hash
 -- sets; both are rebuilt with the tables and mean nothing outside them.
 create or replace table fact_applications as
-with m as (select *, cast(row_number() over () as integer) as project_key from micro_internships)
+with m as (select *, cast(row_number() over (order by project_id) as integer) as project_key from micro_internships)
 select
     a.application_id,
     a.student_id,
@@ -70,7 +70,7 @@ select
     coalesce(po.offers_accepted, 0) > 0 as has_accepted_offer,
     coalesce(po.offers_accepted, 0) as offers_accepted,
     coalesce(po.offers_declined, 0) as offers_declined,
-    po.first_offer_on - p.ended_on as days_to_offer
+    date_diff('day', p.ended_on, po.first_offer_on) as days_to_offer
 from applications a
 join student_groups s on s.student_id = a.student_id
 join m on m.project_id = a.project_id

@@ -1,0 +1,86 @@
+"""A DuckDB-shaped connection over a Spark session: the metrics layer and the loader's checks call `sql`,
+`execute`, `cursor`, `register` and `fetchall`/`pl` on it as on DuckDB, and every query they write in DuckDB's dialect
+runs on Spark, transpiled (etl/spark/sql.py). One definition of each figure, two engines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from etl.spark.sql import to_spark
+
+
+def to_polars(frame: Any) -> pl.DataFrame:
+    """A Spark DataFrame as Polars (through Arrow; every value as Spark has it)."""
+    return pl.from_arrow(frame.toArrow())  # type: ignore[return-value]
+
+
+class Result:
+    """What `sql` and `execute` give: the query runs when its rows are asked for."""
+
+    def __init__(self, spark: Any, query: str) -> None:
+        self.frame = spark.sql(query)
+        self._rows: list[tuple] | None = None
+
+    @property
+    def description(self) -> list[tuple[str]]:
+        return [(name,) for name in self.frame.columns]
+
+    def pl(self) -> pl.DataFrame:
+        return to_polars(self.frame)
+
+    def fetchall(self) -> list[tuple]:
+        if self._rows is None:
+            self._rows = [tuple(row) for row in self.frame.collect()]
+        return self._rows
+
+    def fetchone(self) -> tuple | None:
+        rows = self.fetchall()
+        return rows[0] if rows else None
+
+
+class SparkConnection:
+    """DuckDB's connection interface, as far as mio uses it, over `spark`."""
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+        self.last: Result | None = None
+
+    def sql(self, query: str, params: list[object] | dict[str, object] | None = None) -> Result:
+        return Result(self.spark, to_spark(query, params))
+
+    def execute(self, query: str, params: list[object] | dict[str, object] | None = None) -> SparkConnection:
+        self.last = self.sql(query, params)
+        return self
+
+    def cursor(self) -> SparkConnection:
+        return SparkConnection(self.spark)
+
+    @property
+    def description(self) -> list[tuple[str]]:
+        assert self.last is not None
+        return self.last.description
+
+    def fetchall(self) -> list[tuple]:
+        assert self.last is not None
+        return self.last.fetchall()
+
+    def pl(self) -> pl.DataFrame:
+        assert self.last is not None
+        return self.last.pl()
+
+    def register(self, name: str, table: Any) -> None:
+        """A view named `name` over an Arrow table or Polars frame (small: it goes through the driver)."""
+        arrow = table.to_arrow() if isinstance(table, pl.DataFrame) else table
+        self.spark.createDataFrame(arrow).createOrReplaceTempView(name)
+
+    def unregister(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+
+    def view(self, name: str, path: str) -> None:
+        """A view named `name` over the Parquet files at `path`."""
+        self.spark.read.parquet(path).createOrReplaceTempView(name)
+
+    def close(self) -> None:
+        pass
