@@ -721,8 +721,18 @@ def _streamlit(db: Path, port: int) -> None:
 @main.command()
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
-def serve(db: Path, port: int) -> None:
+@click.option("--lake", default=None,
+              help="Serve a lake that `mio load --engine spark` wrote (DuckDB reads its Parquet), not --db.")
+def serve(db: Path, port: int, lake: str | None) -> None:
     """Start the dashboard on 127.0.0.1."""
+    if lake is not None:
+        from etl.spark.lake import duckdb_catalog
+
+        try:
+            db = duckdb_catalog(lake)
+        except (FileNotFoundError, ValueError) as exc:
+            err.print(f"[red]error:[/] {escape(str(exc))}")
+            sys.exit(1)
     if not db.exists():
         err.print(f"[red]error:[/] no warehouse at {db}; run `mio load --source DIR --db {db}` first")
         sys.exit(1)

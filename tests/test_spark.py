@@ -14,16 +14,18 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from dashboard.registry import DIRECTOR_DATA_PAGES
 from etl.cli import main
 from etl.generate import generate
 from etl.metrics.columns import DIMENSIONS
 from etl.pipeline import load
 from tests.conftest import HAND, write_source
+from tests.test_dashboard import frame_of, open_page, shown
 
 pytest.importorskip("pyspark", reason="the Spark engine's tests need pyspark (the spark extra)")
 
-from etl.spark.lake import POINTER, Lake  # noqa: E402
-from etl.spark.load import lake_tables, load_lake  # noqa: E402
+from etl.spark.lake import POINTER, Lake, duckdb_catalog  # noqa: E402
+from etl.spark.load import load_lake  # noqa: E402
 from etl.spark.session import java_available, spark_session  # noqa: E402
 
 pytestmark = [
@@ -43,9 +45,14 @@ def spark():  # noqa: ANN201 - a SparkSession
     yield session
 
 
-def _same_tables(lake: Path, db: Path, spark: object) -> None:
+def _lake_tables(lake: Path) -> dict[str, pl.DataFrame]:
+    """Every table of the lake's current version, read by Polars (no Spark needed to read a lake)."""
+    return {name: pl.read_parquet(folder / "*.parquet") for name, folder in Lake(lake).tables().items()}
+
+
+def _same_tables(lake: Path, db: Path) -> None:
     """Every table of the lake's current version equals the warehouse's, row for row, value for value."""
-    ours = lake_tables(lake, spark)
+    ours = _lake_tables(lake)
     con = duckdb.connect(str(db), read_only=True)
     try:
         names = {r[0] for r in con.sql("select table_name from duckdb_tables()").fetchall()}
@@ -72,7 +79,7 @@ def test_hand_built_source_gives_the_same_warehouse(tmp_path: Path, spark: objec
     theirs = load(source, tmp_path / "w.duckdb")
     assert ours.status == theirs.status == "loaded"
     assert ours.load_id == theirs.load_id == 1
-    _same_tables(tmp_path / "lake", tmp_path / "w.duckdb", spark)
+    _same_tables(tmp_path / "lake", tmp_path / "w.duckdb")
 
 
 def _break(source: Path) -> None:
@@ -120,7 +127,7 @@ def test_generated_source_with_bad_rows_and_a_second_load(tmp_path: Path, spark:
     assert _quarantine(ours.quarantine) == _quarantine(theirs.quarantine)
     assert [(f.entity, f.rows_read, f.rows_quarantined) for f in ours.files] == \
            [(f.entity, f.rows_read, f.rows_quarantined) for f in theirs.files]
-    _same_tables(tmp_path / "lake", tmp_path / "w.duckdb", spark)
+    _same_tables(tmp_path / "lake", tmp_path / "w.duckdb")
 
     # A second load on top: rows with the same keys replace the old ones, new ones are added, history grows.
     second = tmp_path / "second"
@@ -132,16 +139,23 @@ def test_generated_source_with_bad_rows_and_a_second_load(tmp_path: Path, spark:
     theirs = load(second, tmp_path / "w.duckdb")
     assert ours.status == theirs.status == "loaded"
     assert ours.load_id == theirs.load_id == 2
-    _same_tables(tmp_path / "lake", tmp_path / "w.duckdb", spark)
+    _same_tables(tmp_path / "lake", tmp_path / "w.duckdb")
     assert len(list((tmp_path / "lake" / "versions").iterdir())) == 2
 
 
-def test_mio_report_on_spark_equals_duckdb(tmp_path: Path, spark: object) -> None:
+@pytest.fixture(scope="module")
+def both(tmp_path_factory: pytest.TempPathFactory, spark: object) -> Path:
+    """A generated source loaded both ways: FOLDER/lake and FOLDER/w.duckdb."""
+    folder = tmp_path_factory.mktemp("both")
+    generate(folder / "source", students=400, seed=5)
+    assert load_lake(folder / "source", folder / "lake", spark).ok
+    assert load(folder / "source", folder / "w.duckdb").ok
+    return folder
+
+
+def test_mio_report_on_spark_equals_duckdb(both: Path) -> None:
     """`mio report --engine spark` gives the DuckDB engine's rows for every dimension and for destinations."""
-    source = tmp_path / "source"
-    generate(source, students=400, seed=5)
-    assert load_lake(source, tmp_path / "lake", spark).ok
-    assert load(source, tmp_path / "w.duckdb").ok
+    tmp_path = both
     runner = CliRunner()
     asks = [["--by", d] for d in DIMENSIONS] + [["--metric", "destinations"]]
     for ask in asks:
@@ -180,3 +194,24 @@ def test_a_failed_load_leaves_the_previous_version_whole(tmp_path: Path, spark: 
     again = load_lake(source, lake, spark)
     assert again.ok and again.load_id == 2
     shutil.rmtree(lake)
+
+
+def _page(at: object) -> dict:
+    """What a page shows: its metrics, its tables' cells (but the moments of the loads) and its charts' data."""
+    return {"metrics": shown(at),
+            "tables": [frame_of(at, i).drop(MOMENTS["load_history"], strict=False).rows()
+                       for i in range(len(at.dataframe))],
+            "charts": [json.loads(c.proto.spec)["data"] for c in at.get("plotly_chart")]}
+
+
+@pytest.mark.parametrize("key", DIRECTOR_DATA_PAGES)
+def test_the_dashboard_serves_a_lake_with_the_same_pages(both: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         key: str) -> None:
+    """`mio serve --lake`: DuckDB reads the lake's Parquet through a catalog of views; every director's page shows
+    what it shows on the DuckDB engine's warehouse."""
+    catalog = duckdb_catalog(both / "lake")
+    assert catalog == both / "lake" / "_duckdb" / "current.duckdb"
+    on_lake = _page(open_page(catalog, monkeypatch, key))
+    on_duckdb = _page(open_page(both / "w.duckdb", monkeypatch, key))
+    assert on_lake == on_duckdb
+    assert on_lake["metrics"] or on_lake["tables"] or on_lake["charts"], key

@@ -37,4 +37,5 @@ def quarantined_rows(con: duckdb.DuckDBPyConnection, load_id: int, limit: int | 
 
 def expectation_results(con: duckdb.DuckDBPyConnection, load_id: int) -> pl.DataFrame:
     return query(con, "select entity, expectation, column_name as column, success, unexpected_count "
-                      "from expectation_results where load_id = ? order by success, entity", [load_id])
+                      "from expectation_results where load_id = ? "
+                      "order by success, entity, expectation, column_name", [load_id])  # ties in one fixed order

@@ -85,3 +85,42 @@ class Lake:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         return folder
+
+
+CATALOG = "_duckdb/current.duckdb"
+
+
+def duckdb_catalog(uri: str | Path) -> Path:
+    """A small DuckDB file of views over the current version's Parquet tables, so that the dashboard (and any
+    DuckDB reader) serves a lake that Spark built: `LAKE/_duckdb/current.duckdb`, rebuilt and swapped in one rename
+    when the lake has moved to another version (a running dashboard sees the new file and reconnects)."""
+    import duckdb
+
+    lake = Lake(uri)
+    current = lake.current()
+    if current is None:
+        raise FileNotFoundError(f"no lake at {lake.root} (load one with mio load --engine spark)")
+    target = lake.root / CATALOG
+    if target.exists():
+        con = duckdb.connect(str(target), read_only=True)
+        try:
+            if con.sql("select version from lake_version").fetchall() == [(current.name,)]:
+                return target
+        except duckdb.Error:
+            pass
+        finally:
+            con.close()
+    target.parent.mkdir(exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}")
+    temporary.unlink(missing_ok=True)
+    con = duckdb.connect(str(temporary))
+    try:
+        for name, folder in lake.tables(current).items():
+            files = str(folder / "*.parquet").replace("'", "''")
+            con.execute(f'create view "{name}" as select * from read_parquet(\'{files}\')')
+        con.execute("create table lake_version as select ? as version", [current.name])
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    os.replace(temporary, target)
+    return target

@@ -20,8 +20,8 @@ import polars as pl
 from etl.ingest.load import Builder, LoadResult, Progress, S, _q, _Staged, run_load
 from etl.ingest.mapping import Mapping
 from etl.ingest.schema import ENTITIES, LOAD_ORDER
-from etl.spark.connection import SparkConnection, to_polars
-from etl.spark.lake import Lake
+from etl.spark.connection import SparkConnection
+from etl.spark.lake import Lake, duckdb_catalog
 from etl.spark.session import spark_session
 from etl.spark.sql import models, to_spark
 from etl.warehouse import FORMAT_VERSION
@@ -70,13 +70,12 @@ class SparkStaging:
                 pl.col("line").cast(pl.Int64), pl.col("column"), pl.col("rule"), pl.col("value")))
 
     def add_failing(self, entity: str, query: str) -> None:
-        from pyspark.sql import functions as F
-
-        found = self.spark.sql(to_spark(f"select * from ({query})")).toDF("line", "column", "rule", "value")
-        first = self._batch()
-        found = found.select((F.lit(first) + F.monotonically_increasing_id()).alias("n"),
-                             F.lit(entity).alias("entity"), F.col("line").cast("long"), "column", "rule",
-                             F.col("value").cast("string"))
+        """Add the rows of `query` (line, column, rule, value) as issues of `entity`, numbered in Spark."""
+        self.spark.sql(to_spark(f"select * from ({query})")).toDF("line", "column", "rule", "value") \
+            .createOrReplaceTempView("found")
+        found = self.spark.sql(f"select {self._batch()} + monotonically_increasing_id() as n, {_q(entity)} as entity, "
+                               "cast(line as bigint) as line, `column`, rule, cast(value as string) as value "
+                               "from found")
         found.write.mode("append").parquet(str(self.folder / "issues"))
         self.con.view("issues", str(self.folder / "issues"))
 
@@ -224,6 +223,7 @@ def _write_version(target: LakeTarget, stage: SparkStaging, source: Path, staged
         shutil.rmtree(version, ignore_errors=True)
         raise
     lake.switch(version)
+    duckdb_catalog(lake.root)  # the dashboard's view of the new version
     return load_id
 
 
@@ -269,8 +269,3 @@ def lake_connection(lake: str | Path, spark: Any = None, remote: str | None = No
     for name, folder in found.tables().items():
         con.view(name, str(folder))
     return con
-
-
-def lake_tables(lake: str | Path, spark: Any) -> dict[str, pl.DataFrame]:
-    """Every table of the lake's current version, as Polars (for tests and small lakes)."""
-    return {name: to_polars(spark.read.parquet(str(folder))) for name, folder in Lake(lake).tables().items()}
