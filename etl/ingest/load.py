@@ -639,7 +639,7 @@ def run_load(source: Path, target: Any, max_bad_rows: float = 0.05, progress: Pr
             raise FileRejected(str(source), "", "the mapping reads no file and no file is named after an entity")
         # Each entity is read, validated and written; plus references, derived tables and the final step. Every
         # file is read before the first is validated; Great Expectations, when it validates, is imported meanwhile.
-        steps["total"] = 3 * (len(files) + len(mapped)) + 3
+        steps["total"] = 3 * (len(files) + len(mapped)) + 3 + getattr(target, "extra_steps", 0)
         if validator == "gx":
             from etl.ingest.validate import warm_up
 

@@ -131,6 +131,7 @@ class LakeTarget:
     def __init__(self, spark: Any, lake: Lake) -> None:
         self.spark = spark
         self.lake = lake
+        self.extra_steps = len(models()) + 1  # the derived tables are reported one by one, with outcome_cells
 
     def exists(self) -> bool:
         return self.lake.exists()
@@ -217,8 +218,7 @@ def _write_version(target: LakeTarget, stage: SparkStaging, source: Path, staged
             if name in previous:
                 frame = spark.read.parquet(str(previous[name])).unionByName(frame)
             _save(con, frame, version, name)
-        progress("building derived tables")
-        build_lake_tables(con, version)
+        build_lake_tables(con, version, progress)
     except BaseException:
         shutil.rmtree(version, ignore_errors=True)
         raise
@@ -234,19 +234,23 @@ def _polars_type(kind: str) -> pl.DataType:
             DECIMAL: pl.Float64()}.get(kind, pl.String())
 
 
-def build_lake_tables(con: SparkConnection, version: Path) -> None:
+def build_lake_tables(con: SparkConnection, version: Path, progress: Callable[[str], None] = lambda _m: None
+                      ) -> None:
     """The derived tables (etl/ingest/sql, transpiled) and the stored outcome tables of the metrics layer, each
     written to `version` and read back from there by the next."""
     from etl.metrics.outcomes import outcome_cell_queries, outcome_report_rows
 
     spark = con.spark
     for name, select in models():
+        progress(f"building {name}")
         _save(con, spark.sql(select), version, name)
     _save(con, spark.sql(f"select {FORMAT_VERSION} as version"), version, "warehouse_format")
     sizes = {name: int(value) for name, value in con.sql("select * from fact_sizes").pl().row(0, named=True).items()}
     cells = " union all ".join(f"select {_q(d)} as dimension, {_q(s)} as second, * from ({q})"
                                for d, s, q in outcome_cell_queries(sizes, bitmaps=False))
+    progress("building outcome_cells")
     _save(con, spark.sql(to_spark(cells)), version, "outcome_cells")
+    progress("building outcome_report")
     _save(con, _polars_frame(spark, outcome_report_rows(con)), version, "outcome_report")
 
 
