@@ -156,3 +156,21 @@ def test_the_report_reads_in_an_80_column_terminal(sample: tuple[Path, Path], di
     if table["suppressed"].any():
         assert "suppressed: fewer than 20" in text
     assert not re.search(r"\b0\.\d{3}", text)  # no fractions: rates are percentages
+
+
+def test_the_spark_engine_options_are_checked_before_anything_runs(tmp_path: Path) -> None:
+    """--engine spark needs --lake; --lake and --spark-remote need --engine spark; a missing lake exits 1 with the
+    reason (no Spark is started for any of these)."""
+    source = write_source(tmp_path / "hand", HAND)
+    missing_lake = mio("load", "--source", str(source), "--engine", "spark")
+    assert missing_lake.exit_code == 2 and "give --lake" in missing_lake.output
+    stray = mio("load", "--source", str(source), "--lake", str(tmp_path / "lake"))
+    assert stray.exit_code == 2 and "go with --engine spark" in stray.output
+    assert not (tmp_path / "lake").exists()
+    for command in (["report", "--by", "industry", "--engine", "spark", "--lake", str(tmp_path / "nowhere")],
+                    ["serve", "--lake", str(tmp_path / "nowhere")]):
+        result = mio(*command)
+        assert result.exit_code == 1, command
+        assert "no lake at" in result.output, command
+    adjusted = mio("report", "--by", "industry", "--adjusted", "--engine", "spark", "--lake", str(tmp_path))
+    assert adjusted.exit_code == 2 and "no --adjusted" in adjusted.output
