@@ -107,8 +107,8 @@ def _load_with_progress(source: Path, db: Path, max_bad_rows: float = 0.05, mapp
             if lake is not None:
                 from etl.spark.load import load_lake
 
-                return load_lake(source, lake, remote=remote, max_bad_rows=max_bad_rows, progress=advance,
-                                 mapping=mapping, dry_run=dry_run, validator=validator)
+                return load_lake(source, lake, spark=_spark(remote), max_bad_rows=max_bad_rows,
+                                 progress=advance, mapping=mapping, dry_run=dry_run, validator=validator)
             return load_with_metrics(source, db, max_bad_rows=max_bad_rows, progress=advance, mapping=mapping,
                                      dry_run=dry_run, validator=validator)
     except MappingError as exc:  # a usage error: exit 2, before anything was read or written
@@ -425,7 +425,18 @@ def _open_lake(lake: str, remote: str | None):  # noqa: ANN202 - etl.spark.conne
     if not Lake(lake).exists():
         err.print(f"[red]error:[/] no lake at {escape(lake)} (load one with mio load --engine spark)")
         sys.exit(1)
-    return lake_connection(lake, remote=remote)
+    return lake_connection(lake, spark=_spark(remote))
+
+
+def _spark(remote: str | None):  # noqa: ANN202 - a SparkSession
+    """A Spark session for --engine spark, or exit 1 saying what is missing (pyspark, or Java for local mode)."""
+    from etl.spark.session import SparkUnavailable, spark_session
+
+    try:
+        return spark_session(remote)
+    except SparkUnavailable as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(1)
 
 
 def _write_report(out: Path, db: Path, population: dict, min_cell: int, other: object) -> None:

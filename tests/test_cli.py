@@ -174,3 +174,15 @@ def test_the_spark_engine_options_are_checked_before_anything_runs(tmp_path: Pat
         assert "no lake at" in result.output, command
     adjusted = mio("report", "--by", "industry", "--adjusted", "--engine", "spark", "--lake", str(tmp_path))
     assert adjusted.exit_code == 2 and "no --adjusted" in adjusted.output
+
+
+def test_the_spark_engine_without_java_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import etl.spark.session
+
+    monkeypatch.delenv("SPARK_REMOTE", raising=False)
+    monkeypatch.setattr(etl.spark.session, "java_available", lambda: False)
+    source = write_source(tmp_path / "hand", HAND)
+    result = mio("load", "--source", str(source), "--engine", "spark", "--lake", str(tmp_path / "lake"))
+    assert result.exit_code == 1
+    assert "needs Java 17" in result.output
+    assert not (tmp_path / "lake").exists()

@@ -21,17 +21,18 @@ def java_available() -> bool:
 def spark_session(remote: str | None = None) -> Any:
     """A session with the settings every figure relies on: UTC timestamps and ANSI arithmetic off (DuckDB's integer
     division and casts), few shuffle partitions on a small machine."""
+    remote = remote or os.environ.get("SPARK_REMOTE")
+    if not remote and not java_available():
+        raise SparkUnavailable("Spark's local mode needs Java 17 (Debian: apt-get install openjdk-17-jre-headless), "
+                               "or give a cluster with --spark-remote sc://host:port")
     try:
         from pyspark.sql import SparkSession
     except ImportError as err:  # pragma: no cover - the spark extra installs it
         raise SparkUnavailable("the Spark engine needs pyspark: pip install 'mio[spark]'") from err
-    remote = remote or os.environ.get("SPARK_REMOTE")
     builder = SparkSession.builder.appName("mio")
     if remote:
         builder = builder.remote(remote)
     else:
-        if not java_available():
-            raise SparkUnavailable("Spark's local mode needs Java 17 (Debian: apt-get install openjdk-17-jre-headless)")
         builder = (builder.master(f"local[{LOCAL_CORES}]")
                    .config("spark.ui.enabled", "false")
                    .config("spark.driver.memory", os.environ.get("MIO_SPARK_DRIVER_MEMORY", "4g"))
