@@ -191,7 +191,10 @@ def test_a_failed_load_leaves_the_previous_version_whole(tmp_path: Path, spark: 
     assert not any((lake / "_staging").iterdir())
 
     monkeypatch.undo()
+    killed = lake / "_staging" / "999999999"  # the staging folder of a load whose process is gone
+    (killed / "typed_students").mkdir(parents=True)
     again = load_lake(source, lake, spark)
+    assert not killed.exists()
     assert again.ok and again.load_id == 2
     shutil.rmtree(lake)
 

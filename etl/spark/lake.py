@@ -81,7 +81,15 @@ class Lake:
             os.close(directory)
 
     def staging(self) -> Path:
-        folder = self.root / "_staging" / str(os.getpid())
+        """This load's staging folder; those of loads that were killed (their process is gone) are removed."""
+        from etl.ingest.load import _running
+
+        parent = self.root / "_staging"
+        if parent.is_dir():
+            for leftover in parent.iterdir():
+                if not _running(leftover.name):
+                    shutil.rmtree(leftover, ignore_errors=True)
+        folder = parent / str(os.getpid())
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         return folder
