@@ -35,10 +35,6 @@ class Result:
             self._rows = [tuple(row) for row in self.frame.collect()]
         return self._rows
 
-    def fetchone(self) -> tuple | None:
-        rows = self.fetchall()
-        return rows[0] if rows else None
-
 
 class SparkConnection:
     """DuckDB's connection interface, as far as mio uses it, over `spark`."""
