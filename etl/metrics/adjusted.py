@@ -17,8 +17,9 @@ Participants against comparable non-participants (first destinations): within ea
 the career outcomes rate's denominator, a logistic model gives each graduate's propensity to take part from the same
 student attributes; non-participants are weighted by the odds of that propensity, p / (1 - p), so that together
 they have the participants' mix of attributes. The adjusted difference is the participants' career outcomes rate
-less the weighted non-participants' (the effect on those who took part), with a 95% interval from statsmodels'
-TreatmentEffect, which counts the propensity model's own uncertainty. The balance table shows each attribute's
+less the weighted non-participants' (the effect on those who took part), with a 95% interval that counts the
+propensity model's own uncertainty: statsmodels' TreatmentEffect.ipw estimate, solved directly
+(effect_on_participants). The balance table shows each attribute's
 standardised difference before and after weighting (above MAX_SMD it is flagged); the overlap shows the two
 groups' propensities. Each group needs MIN_GROUP graduates, and the figure follows the destinations table's
 suppression.
@@ -89,11 +90,13 @@ def _design(frame: pl.DataFrame, columns: tuple[str, ...], baseline: bool = Fals
         counts = frame.group_by(column).agg(pl.len(), enough.alias("enough")).sort(["len", column],
                                                                                   descending=[True, False])
         common = counts.filter(pl.col("enough"))[column].to_list()
-        values = frame[column].fill_null("unknown").to_list()
-        pooled = [v if v in common else "other" for v in values]
-        levels = sorted(set(pooled) - (set() if baseline else {common[0] if common else pooled[0]}))
+        values = frame[column].fill_null("unknown")
+        keep = values.is_in([c for c in common if c is not None])
+        pooled = pl.select(pl.when(keep).then(values).otherwise(pl.lit("other")).alias("pooled")).to_series()
+        levels = sorted(set(pooled.unique().to_list())
+                        - (set() if baseline else {common[0] if common else pooled[0]}))
         for level in levels:
-            parts.append(np.array([v == level for v in pooled], dtype=float))
+            parts.append((pooled == level).to_numpy().astype(float))
             names.append((column, level))
     return (np.column_stack(parts) if parts else np.empty((frame.height, 0))), names
 
@@ -179,6 +182,45 @@ def _balance(covariates: np.ndarray, names: list[tuple[str, str]], took: np.ndar
         "flagged": np.abs(np.nan_to_num(after)) > MAX_SMD}, schema=BALANCE_SCHEMA).fill_nan(None)  # one level: none
 
 
+def effect_on_participants(outcome: np.ndarray, took: np.ndarray, exog: np.ndarray, propensity: np.ndarray
+                           ) -> tuple[float, float]:
+    """The weighted difference for those who took part and its standard error, as statsmodels'
+    `TreatmentEffect.ipw(effect_group=1)` defines them, computed directly.
+
+    The estimate solves the exactly identified moment conditions that statsmodels stacks: the weighted outcome
+    regression on (took part, 1), with weight 1 for a participant and the odds p / (1 - p) of the propensity
+    (clipped to [0.01, 0.99]) for a non-participant, and the propensity logit's score. Its covariance is the
+    sandwich G⁻¹ Ω G⁻ᵀ / n, with G the moments' Jacobian (here analytic) and Ω their second moments: what
+    statsmodels' GMM gives, without its Nelder-Mead search from the solution over every parameter of the logit
+    (minutes at a cohort of a hundred thousand graduates; tests/test_adjusted.py checks the two agree)."""
+    n = len(outcome)
+    t = took.astype(float)
+    clipped = np.clip(propensity, 0.01, 0.99)
+    odds = clipped / (1.0 - clipped)
+    weight = np.where(took, 1.0, odds)
+    control = ~took
+    untreated_mean = float((odds[control] * outcome[control]).sum() / odds[control].sum())
+    estimate = float(outcome[took].mean()) - untreated_mean
+    residual = outcome - estimate * t - untreated_mean
+    a, b, score = weight * residual * t, weight * residual, t - propensity  # moments: a, b and score · x
+    k = exog.shape[1]
+    jacobian = np.zeros((k + 2, k + 2))
+    jacobian[0, 0] = jacobian[0, 1] = jacobian[1, 0] = -t.sum() / n
+    jacobian[1, 1] = -weight.sum() / n
+    inside = (propensity > 0.01) & (propensity < 0.99)  # a clipped propensity does not move with the logit
+    jacobian[1, 2:] = (residual * odds * (1.0 - t) * inside) @ exog / n
+    jacobian[2:, 2:] = -(exog * (propensity * (1.0 - propensity))[:, None]).T @ exog / n
+    omega = np.empty((k + 2, k + 2))
+    omega[0, 0], omega[0, 1], omega[1, 1] = a @ a / n, a @ b / n, b @ b / n
+    omega[1, 0] = omega[0, 1]
+    omega[0, 2:] = omega[2:, 0] = (a * score) @ exog / n
+    omega[1, 2:] = omega[2:, 1] = (b * score) @ exog / n
+    omega[2:, 2:] = (exog * (score * score)[:, None]).T @ exog / n
+    inverse = np.linalg.inv(jacobian)
+    variance = (inverse @ omega @ inverse.T)[0, 0] / n
+    return estimate, float(np.sqrt(max(variance, 0.0)))
+
+
 def weighted_comparison(frame: pl.DataFrame, min_group: int = MIN_GROUP, mix: tuple[str, ...] = STUDENT_MIX
                         ) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
     """One cohort's graduates (`took_part`, `positive` and the `mix` columns): the row of participation_effects,
@@ -186,7 +228,6 @@ def weighted_comparison(frame: pl.DataFrame, min_group: int = MIN_GROUP, mix: tu
     is under `min_group` or the model cannot be fitted (a group all positive or all not, or an attribute that
     decides who took part)."""
     import statsmodels.api as sm
-    from statsmodels.treatment.treatment_effects import TreatmentEffect
 
     took = frame["took_part"].to_numpy().astype(bool)
     positive = frame["positive"].to_numpy().astype(float)
@@ -204,10 +245,6 @@ def weighted_comparison(frame: pl.DataFrame, min_group: int = MIN_GROUP, mix: tu
         with warnings.catch_warnings():  # a model that does not converge is caught below, not printed
             warnings.simplefilter("ignore")
             propensity_fit = sm.Logit(took.astype(float), exog).fit(disp=0, maxiter=200)
-            # Weighting uses the outcome alone: the outcome model's regressors matter only to other estimators.
-            effect = TreatmentEffect(sm.OLS(positive, np.ones((frame.height, 1))), took.astype(int),
-                                     results_select=propensity_fit)
-            found = effect.ipw(effect_group=1)
     except (np.linalg.LinAlgError, ValueError, sm.tools.sm_exceptions.PerfectSeparationError):
         return row, *empty
     if not propensity_fit.mle_retvals.get("converged", False):  # an attribute all but decides who took part
@@ -215,8 +252,11 @@ def weighted_comparison(frame: pl.DataFrame, min_group: int = MIN_GROUP, mix: tu
     propensity = np.asarray(propensity_fit.predict(exog))
     if not np.all(np.isfinite(propensity)) or propensity.max() >= 1.0 - 1e-9:
         return row, *empty
-    estimate = float(np.asarray(found.effect)[0])
-    low, high = (float(v) for v in np.asarray(found.conf_int())[0])
+    try:
+        estimate, se = effect_on_participants(positive, took, exog, propensity)
+    except np.linalg.LinAlgError:
+        return row, *empty
+    low, high = estimate - Z95 * se, estimate + Z95 * se
     covariates, names = _design(frame, mix, baseline=True, split="took_part")
     balance = _balance(covariates, names, took, np.where(took, 1.0, propensity / (1.0 - propensity)))
     row.update(adjusted_difference=estimate, ci_low=low, ci_high=high,
