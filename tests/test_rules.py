@@ -91,7 +91,7 @@ def _both(source: Path, tmp_path: Path) -> tuple[LoadResult, LoadResult]:
     return results[0], results[1]
 
 
-def _assert_same(gx: LoadResult, sql: LoadResult) -> None:
+def assert_same_validation(gx: LoadResult, sql: LoadResult) -> None:
     by_all = pl.all().sort_by(pl.all())  # a quarantine is a set of rows; compare them in one order
     assert gx.quarantine.select(by_all).equals(sql.quarantine.select(by_all)), (
         f"GX only:\n{gx.quarantine.join(sql.quarantine, on=gx.quarantine.columns, how='anti', nulls_equal=True)}\n"
@@ -111,14 +111,15 @@ def test_each_expectation_broken_alone_quarantines_the_same_rows(entity: str, in
     _break(entity, index, header, rows, at=[0, 1])
     source = write_source(tmp_path / "source", {**HAND, entity: _lines(header, rows)})
     gx, sql = _both(source, tmp_path)
-    _assert_same(gx, sql)
+    assert_same_validation(gx, sql)
     broken = [e for e in sql.expectations if e.entity == entity][index]
     assert broken.unexpected_count >= 2 and not broken.success  # the case does break what it means to break
     assert sql.quarantine.filter(pl.col("rule") == broken.expectation).height >= 2
 
 
-def test_every_expectation_broken_at_random_rows_of_a_generated_source(tmp_path: Path) -> None:
-    folder = tmp_path / "generated"
+def every_expectation_broken(folder: Path) -> Path:
+    """A generated source of 3,000 students in which every expectation of every suite is broken at three random
+    rows, and every typed column holds a value of the wrong type at one."""
     generate(folder, students=3000, seed=11)
     rng = random.Random(5)
     for entity in ENTITIES:
@@ -132,8 +133,12 @@ def test_every_expectation_broken_at_random_rows_of_a_generated_source(tmp_path:
         for name in typed:
             rows[rng.randrange(len(rows))][header.index(name)] = "n/a"
         path.write_text("\n".join(_lines(header, rows)) + "\n", encoding="utf-8")
-    gx, sql = _both(folder, tmp_path)
-    _assert_same(gx, sql)
+    return folder
+
+
+def test_every_expectation_broken_at_random_rows_of_a_generated_source(tmp_path: Path) -> None:
+    gx, sql = _both(every_expectation_broken(tmp_path / "generated"), tmp_path)
+    assert_same_validation(gx, sql)
     assert sql.quarantine.height > 100
     assert all(not e.success for e in sql.expectations)  # every expectation of every suite was broken
 

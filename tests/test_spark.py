@@ -21,6 +21,7 @@ from etl.metrics.columns import DIMENSIONS
 from etl.pipeline import load
 from tests.conftest import HAND, write_source
 from tests.test_dashboard import frame_of, open_page, shown
+from tests.test_rules import assert_same_validation, every_expectation_broken
 
 pytest.importorskip("pyspark", reason="the Spark engine's tests need pyspark (the spark extra)")
 
@@ -141,6 +142,19 @@ def test_generated_source_with_bad_rows_and_a_second_load(tmp_path: Path, spark:
     assert ours.load_id == theirs.load_id == 2
     _same_tables(tmp_path / "lake", tmp_path / "w.duckdb")
     assert len(list((tmp_path / "lake" / "versions").iterdir())) == 2
+
+
+def test_great_expectations_on_spark_dataframes_quarantines_as_the_compiled_suites(tmp_path: Path,
+                                                                                  spark: object) -> None:
+    """`--validator gx` on the Spark engine runs the suites through Great Expectations' Spark execution engine on
+    the staged Spark DataFrames: the same quarantine, summaries and counts as the DuckDB engine's compiled suites,
+    with every expectation of every suite broken and values of the wrong type."""
+    source = every_expectation_broken(tmp_path / "broken")
+    ours = load_lake(source, tmp_path / "lake", spark, max_bad_rows=1, dry_run=True, validator="gx")
+    theirs = load(source, tmp_path / "w.duckdb", max_bad_rows=1, dry_run=True)
+    assert ours.ok and theirs.ok
+    assert_same_validation(ours, theirs)
+    assert theirs.quarantine.height > 100 and all(not e.success for e in theirs.expectations)
 
 
 @pytest.fixture(scope="module")

@@ -98,6 +98,15 @@ def test_the_same_warehouse_and_reports_through_spark_connect(tmp_path: Path,
     assert _quarantine(quarantine.rename({"column_name": "column", "source_column": "source"}).drop("load_id")) \
         == _quarantine(theirs.quarantine)
 
+    # Great Expectations' own Spark execution engine, on the server's DataFrames: the same quarantine, row for row.
+    checked = _mio("load", "--source", str(source), "--engine", "spark", "--lake", lake, "--spark-remote",
+                   connect_url, "--validator", "gx", "--dry-run", "--format", "json")
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    found = json.loads(checked.stdout.strip().splitlines()[-1])
+    assert found["status"] == "checked"
+    assert _quarantine(pl.DataFrame(found["quarantine"], schema=theirs.quarantine.drop("record").schema)
+                       .with_columns(record=pl.lit(None))) == _quarantine(theirs.quarantine)
+
     for ask in [["--by", d] for d in DIMENSIONS] + [["--metric", "destinations"]]:
         on_spark = _mio("report", *ask, "--engine", "spark", "--lake", lake, "--spark-remote", connect_url,
                         "--format", "json")

@@ -177,6 +177,10 @@ class _Staging:
             finally:
                 self.con.unregister("found")
 
+    def frame(self, table: str) -> pl.DataFrame:
+        """A staged table, whole, for Great Expectations on pandas."""
+        return self.con.sql(f"select * from {table}").pl()
+
     def add_failing(self, entity: str, query: str) -> None:
         """Add the rows of `query` (line, column, rule, value) as issues of `entity`."""
         self.con.execute(f"insert into {S}.issues (entity, line, \"column\", rule, value) "
@@ -278,7 +282,7 @@ def _validate(stage: _Staging, item: _Staged, validator: str) -> None:
     if validator == "gx":
         from etl.ingest.validate import validate
 
-        failures, item.expectations = validate(name, stage.con.sql(f"select * from {item.typed}").pl())
+        failures, item.expectations = validate(name, stage.frame(item.typed))
     else:
         types = {c.name: c.type for c in item.entity.columns}
         failures, item.expectations = check(stage.con, name, item.typed, types)

@@ -79,6 +79,10 @@ class SparkStaging:
         found.write.mode("append").parquet(str(self.folder / "issues"))
         self.con.view("issues", str(self.folder / "issues"))
 
+    def frame(self, table: str) -> Any:
+        """A staged table as a Spark DataFrame, for Great Expectations' Spark execution engine."""
+        return self.spark.sql(to_spark(f"select * from {table}"))
+
     def count(self, query: str) -> int:
         return int(self.spark.sql(to_spark(f"select count(*) from {query}")).collect()[0][0])
 
