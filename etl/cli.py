@@ -313,7 +313,8 @@ def population_of(values: dict) -> dict:
               help="Write the shareable outcomes report to this file instead: .pdf or .html (with the population "
                    "options below; K is at least 10).")
 @click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
-              help="spark: read a lake that `mio load --engine spark` wrote (--lake), on Apache Spark.")
+              help="spark: read a lake that `mio load --engine spark` wrote (--lake), on Apache Spark; with --out, "
+                   "DuckDB reads the lake's Parquet files, as `mio serve --lake` does.")
 @click.option("--lake", default=None, help="With --engine spark: the lake's folder (a path or file:// URI).")
 @click.option("--spark-remote", default=None,
               help="With --engine spark: a Spark Connect address, sc://host:port (default: SPARK_REMOTE, else "
@@ -328,8 +329,15 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
     Exit codes: 0 printed; 1 no warehouse, or one from another version (load again); 2 wrong options.
     """
     chosen = population_of(population)
+    if engine == "spark" and not lake:
+        raise click.UsageError("--engine spark reads a lake: give --lake PATH")
+    if engine != "spark" and (lake or spark_remote):
+        raise click.UsageError("--lake and --spark-remote go with --engine spark")
     if out is not None:
-        _write_report(out, db, chosen, min_cell, dimension or metric or (adjusted or None))
+        if spark_remote:
+            raise click.UsageError("--out reads the lake's files directly: no --spark-remote with it")
+        _write_report(out, _lake_catalog(lake) if engine == "spark" else db, chosen, min_cell,
+                      dimension or metric or (adjusted or None))
         return
     if chosen:
         raise click.UsageError("the population options go with --out (the outcomes report)")
@@ -340,16 +348,7 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
     if adjusted and metric != "destinations" and dimension not in PROJECT_ATTRIBUTES:
         raise click.UsageError("--adjusted goes with --metric destinations or --by a project attribute: "
                                + ", ".join(PROJECT_ATTRIBUTES))
-    if engine == "spark":
-        if not lake:
-            raise click.UsageError("--engine spark reads a lake: give --lake PATH")
-        if out is not None or adjusted:
-            raise click.UsageError("--engine spark gives the outcome table and destinations (no --out, no --adjusted)")
-        con = _open_lake(lake, spark_remote)
-    elif lake or spark_remote:
-        raise click.UsageError("--lake and --spark-remote go with --engine spark")
-    else:
-        con = _open_current(db)
+    con = _open_lake(lake, spark_remote) if engine == "spark" else _open_current(db)
     try:
         if metric != "destinations" and not adjusted and fmt != "csv":  # the quick path: stored rows, no Polars
             from etl.metrics.stored import stored_outcome_table
@@ -415,6 +414,18 @@ def _open_current(db: Path):  # noqa: ANN202 - a DuckDB connection
         err.print(f"[red]error:[/] {escape(OLD_FORMAT.format(db=db))}")
         sys.exit(1)
     return con
+
+
+def _lake_catalog(lake: str) -> Path:
+    """The lake's DuckDB catalog (views over its current version's Parquet, as `mio serve --lake` reads it), or exit 1
+    when there is no lake."""
+    from etl.spark.lake import duckdb_catalog
+
+    try:
+        return duckdb_catalog(lake)
+    except FileNotFoundError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(1)
 
 
 def _open_lake(lake: str, remote: str | None):  # noqa: ANN202 - etl.spark.connection.SparkConnection

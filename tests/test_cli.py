@@ -172,8 +172,14 @@ def test_the_spark_engine_options_are_checked_before_anything_runs(tmp_path: Pat
         result = mio(*command)
         assert result.exit_code == 1, command
         assert "no lake at" in result.output, command
-    adjusted = mio("report", "--by", "industry", "--adjusted", "--engine", "spark", "--lake", str(tmp_path))
-    assert adjusted.exit_code == 2 and "no --adjusted" in adjusted.output
+    document = ["report", "--out", str(tmp_path / "r.html")]
+    remote = mio(*document, "--engine", "spark", "--lake", str(tmp_path), "--spark-remote", "sc://127.0.0.1:1")
+    assert remote.exit_code == 2 and "no --spark-remote" in remote.output
+    no_engine = mio(*document, "--lake", str(tmp_path))
+    assert no_engine.exit_code == 2 and "go with --engine spark" in no_engine.output
+    nowhere = mio(*document, "--engine", "spark", "--lake", str(tmp_path / "nowhere"))
+    assert nowhere.exit_code == 1 and "no lake at" in nowhere.output
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_the_spark_engine_without_java_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,7 @@ skipped and say so."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -16,8 +17,8 @@ from click.testing import CliRunner
 
 from dashboard.registry import DIRECTOR_DATA_PAGES
 from etl.cli import main
-from etl.generate import generate
-from etl.metrics.columns import DIMENSIONS
+from etl.generate import Knobs, generate
+from etl.metrics.columns import DIMENSIONS, PROJECT_ATTRIBUTES
 from etl.pipeline import load
 from tests.conftest import HAND, write_source
 from tests.test_dashboard import frame_of, open_page, shown
@@ -159,19 +160,24 @@ def test_great_expectations_on_spark_dataframes_quarantines_as_the_compiled_suit
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory, spark: object) -> Path:
-    """A generated source loaded both ways: FOLDER/lake and FOLDER/w.duckdb."""
+    """A generated source loaded both ways: FOLDER/lake and FOLDER/w.duckdb; large enough, and with planted effects,
+    for the adjusted comparisons to give figures."""
     folder = tmp_path_factory.mktemp("both")
-    generate(folder / "source", students=400, seed=5)
+    generate(folder / "source", students=6000, seed=3,
+             knobs=Knobs(planted_remote_offer=0.08, planted_participation=0.1, planted_confounding=2.0))
     assert load_lake(folder / "source", folder / "lake", spark).ok
     assert load(folder / "source", folder / "w.duckdb").ok
     return folder
 
 
 def test_mio_report_on_spark_equals_duckdb(both: Path) -> None:
-    """`mio report --engine spark` gives the DuckDB engine's rows for every dimension and for destinations."""
+    """`mio report --engine spark` gives the DuckDB engine's rows for every dimension and for destinations, and
+    with --adjusted for every project attribute and for destinations; CSV too."""
     tmp_path = both
     runner = CliRunner()
-    asks = [["--by", d] for d in DIMENSIONS] + [["--metric", "destinations"]]
+    asks = ([["--by", d] for d in DIMENSIONS] + [["--metric", "destinations"]]
+            + [["--by", d, "--adjusted"] for d in PROJECT_ATTRIBUTES] + [["--metric", "destinations", "--adjusted"]])
+    estimated = 0
     for ask in asks:
         for min_cell in ("1", "10"):
             spark_rows = runner.invoke(main, ["report", *ask, "--engine", "spark", "--lake", str(tmp_path / "lake"),
@@ -181,6 +187,35 @@ def test_mio_report_on_spark_equals_duckdb(both: Path) -> None:
             assert spark_rows.exit_code == duck_rows.exit_code == 0, (ask, spark_rows.output, duck_rows.output)
             assert json.loads(spark_rows.stdout) == json.loads(duck_rows.stdout), ask
             assert json.loads(duck_rows.stdout), ask
+            estimated += sum(row.get("adjusted_offer_rate", row.get("adjusted_difference")) is not None
+                             for row in json.loads(duck_rows.stdout))
+    assert estimated >= 5  # the adjusted comparisons compared something
+    for ask in (["--by", "channel"], ["--metric", "destinations"]):
+        on_spark = runner.invoke(main, ["report", *ask, "--engine", "spark", "--lake", str(tmp_path / "lake"),
+                                        "--format", "csv"])
+        on_duckdb = runner.invoke(main, ["report", *ask, "--db", str(tmp_path / "w.duckdb"), "--format", "csv"])
+        assert on_spark.exit_code == on_duckdb.exit_code == 0
+        assert on_spark.stdout == on_duckdb.stdout and on_duckdb.stdout.count("\n") > 2, ask
+
+
+def test_the_outcomes_report_from_a_lake(both: Path) -> None:
+    """`mio report --out FILE --engine spark --lake L` writes the outcomes report from the lake (DuckDB reading its
+    Parquet, as the dashboard does): the same document as from the warehouse, HTML and PDF."""
+    runner = CliRunner()
+    for suffix in ("html", "pdf"):
+        written = {}
+        for name, where in (("lake", ["--engine", "spark", "--lake", str(both / "lake")]),
+                            ("warehouse", ["--db", str(both / "w.duckdb")])):
+            out = both / f"{name}.{suffix}"
+            result = runner.invoke(main, ["report", "--out", str(out), *where, "--industry", "Technology"])
+            assert result.exit_code == 0, result.output
+            written[name] = out.read_bytes()
+        if suffix == "html":  # the same, but for the random ids Plotly gives its charts
+            uuid = rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+            assert re.sub(uuid, b"id", written["lake"]) == re.sub(uuid, b"id", written["warehouse"])
+            assert b"Technology" in written["lake"]
+        else:
+            assert written["lake"][:5] == b"%PDF-" and len(written["lake"]) > 5000
 
 
 def test_a_failed_load_leaves_the_previous_version_whole(tmp_path: Path, spark: object,
