@@ -57,3 +57,35 @@ def test_one_director_in_chromium_among_others_through_the_protocol(sample: tupl
     assert result["others_page_views"] >= 2 * len(DIRECTOR_TOUR)  # both others went round the tour at least once
     assert 0 < result["page_shown_p50_s"] <= result["page_p50_s"] <= result["page_p95_s"]
     assert result["sign_in_p95_s"] > 0 and result["server_peak_mb"] > 0
+
+
+def test_mio_bench_measures_each_target_and_says_whether_it_is_met(tmp_path: Path) -> None:
+    """`mio bench` at a small size, then the verdicts on figures of the sizes the targets name."""
+    import json
+
+    from bench.targets import Measured
+    from etl.cli import main as mio
+
+    result = CliRunner().invoke(mio, ["bench", "--sizes", "2000", "--pairs", "1", "--work", str(tmp_path),
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    [found] = json.loads(result.stdout)
+    assert 500 <= found["applications"] <= 1500 and found["same_offer_rates"] is True
+    assert all(found[k] > 0 for k in ("load_s", "bulk_s", "report_s", "pandas_s", "load_peak_mb", "bulk_peak_mb"))
+    assert found["load_ratio"] == round(found["load_s"] / found["bulk_s"], 2)
+    assert [t["verdict"] for t in found["targets"]] == ["—", "—", "—"]  # no target at two thousand applications
+    assert not (tmp_path / "2000" / "targets").exists()  # the loads are removed; the source is kept for next time
+    assert (tmp_path / "2000" / "source" / "applications.csv").exists()
+
+    def measured(applications: int, load_s: float, peak: float, report_s: float, same: bool = True) -> list[str]:
+        figures = Measured(size=applications, applications=applications, pairs=3, load_s=load_s, load_peak_mb=peak,
+                           bulk_s=1.0, bulk_peak_mb=300.0, report_s=report_s, pandas_s=1.5, same_offer_rates=same,
+                           floor_s=0.12)
+        return [row[3] for row in figures.verdicts()]
+
+    assert measured(1_052_136, 4.8, 703, 0.171) == ["missed", "—", "missed"]  # last session's figures
+    assert measured(1_052_136, 4.0, 703, 0.15) == ["met", "—", "met"]
+    assert measured(1_052_136, 4.0, 703, 0.10, same=False) == ["met", "—", "missed"]  # other rates: no speed counts
+    assert measured(10_717_037, 3.0, 2048, 0.15) == ["met", "met", "met"]
+    assert measured(10_717_037, 7.2, 1526, 0.15) == ["missed", "met", "met"]
+    assert measured(32_289_161, 9.0, 2100, 0.15) == ["—", "missed", "met"]
