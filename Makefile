@@ -37,7 +37,7 @@ lock: install  ## refresh requirements.lock to the newest versions pyproject.tom
 lint: install
 	$(BIN)/ruff check .
 
-bench: install  ## measure load, reports and pages at 100k and 1M applications; writes docs/benchmarks.md
+bench: install  ## measure load, reports and pages at 100k and 1M applications; tables to data/bench/benchmarks.md
 	$(BIN)/python -m bench --sizes 100000,1000000
 
 sample: install

@@ -30,7 +30,12 @@ err = Console(stderr=True)
 @click.option("--directors", type=click.IntRange(0, 50), default=0, show_default=True,
               help="Also time this many directors at once in headless Chromium (0: not measured).")
 @click.option("--from-results", is_flag=True, help="Measure nothing: rewrite the tables from WORK/results.json.")
-def main(sizes: str, work: Path, out: Path, runs: int, browser: bool, directors: int, from_results: bool) -> None:
+@click.option("--replace", is_flag=True,
+              help="Overwrite --out when it exists. Without it the tables go to WORK/benchmarks.md: docs/benchmarks.md "
+                   "also holds measurements written by hand (mio bench, the load and report pairs, the profiles) "
+                   "that a rewrite would lose.")
+def main(sizes: str, work: Path, out: Path, runs: int, browser: bool, directors: int, from_results: bool,
+         replace: bool) -> None:
     """Measure load, report and page speed and memory; write a table to docs/benchmarks.md."""
     try:
         numbers = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
@@ -46,6 +51,10 @@ def main(sizes: str, work: Path, out: Path, runs: int, browser: bool, directors:
         results = harness.run(numbers, work.resolve(), runs=runs, browser=browser, directors=directors,
                               progress=lambda m: err.print(m),
                               command=command)
+    if out.exists() and not replace:
+        err.print(f"{out} exists and holds measurements written by hand; the tables go to {work / 'benchmarks.md'} "
+                  "(--replace overwrites it)")
+        out = work / "benchmarks.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(harness.markdown(results))
     err.print(f"wrote {out}")
