@@ -177,6 +177,10 @@ class _Staging:
             finally:
                 self.con.unregister("found")
 
+    def stage_blocks(self, entity: Entity, path: Path) -> int | None:
+        """Files are read by this process (the Spark engine's staging reads large ones on its executors)."""
+        return None
+
     def frame(self, table: str) -> pl.DataFrame:
         """A staged table, whole, for Great Expectations on pandas."""
         return self.con.sql(f"select * from {table}").pl()
@@ -226,21 +230,23 @@ def _as_written(column: Column) -> bool:
     return column.type == TEXT and column.default is None
 
 
-def _untyped(piece: pl.DataFrame, entity: Entity) -> pl.DataFrame:
+def untyped(piece: pl.DataFrame, entity: Entity) -> pl.DataFrame:
     """The text the cast changes (every column but plain text), kept for the quarantine's values and records."""
     return piece.select(LINE, *[c.name for c in entity.columns if not _as_written(c)])
 
 
 def _stage_file(stage: _Staging, entity: Entity, path: Path) -> _Staged:
     """Read, cast and stage one file a piece at a time; values that do not parse become issues."""
-    warnings, pieces = raw_chunks(path, entity)
-    rows = 0
-    for piece in pieces:
-        typed, type_issues = cast(RawFile(entity, path, piece, []))
-        stage.append(f"{S}.raw_{entity.name}", _untyped(piece, entity))
-        stage.append(f"{S}.typed_{entity.name}", typed)
-        stage.add_issues(entity.name, type_issues)
-        rows += piece.height
+    warnings, pieces = raw_chunks(path, entity)  # the header is checked, and the first piece read, here
+    rows = stage.stage_blocks(entity, path)
+    if rows is None:  # this target stages what is read here, a piece at a time
+        rows = 0
+        for piece in pieces:
+            typed, type_issues = cast(RawFile(entity, path, piece, []))
+            stage.append(f"{S}.raw_{entity.name}", untyped(piece, entity))
+            stage.append(f"{S}.typed_{entity.name}", typed)
+            stage.add_issues(entity.name, type_issues)
+            rows += piece.height
     if rows == 0:
         warnings.append(f"{path.name}: a header and no rows: an empty table, nothing loaded")
     return _Staged(entity, FileReport(entity.name, path.name, _sha256(path), rows, warnings=warnings), stage=stage)
@@ -265,7 +271,7 @@ def _stage_mapped(stage: _Staging, mapping: Mapping, entity: Entity, files: list
     report = FileReport(entity.name, names, sha, frame.height, warnings=warnings)
     text = contract_columns(frame, entity)
     typed, type_issues = cast(RawFile(entity, files[0], text, warnings))
-    stage.append(f"{S}.raw_{entity.name}", _untyped(text, entity))
+    stage.append(f"{S}.raw_{entity.name}", untyped(text, entity))
     stage.append(f"{S}.typed_{entity.name}", typed)
     stage.add_issues(entity.name, type_issues)
     return _Staged(entity, report, origin=mapped.origin, records=mapped.records, sources=mapped.sources, stage=stage,

@@ -26,6 +26,7 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
 # A CSV file is read in pieces of about this many bytes (whole lines), so that no step holds a whole file.
 CHUNK_BYTES = 16 << 20
 QUOTED_ROWS = 200_000  # rows per piece of a CSV file with quoted fields (read by the csv module)
+BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, dropped from the start of a file
 
 
 class FileRejected(Exception):
@@ -113,7 +114,7 @@ def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
             data = handle.read(CHUNK_BYTES)
             block = rest + data
             if first:
-                block = block.removeprefix(b"\xef\xbb\xbf")
+                block = block.removeprefix(BOM)
                 first = False
             cut = block.rfind(b"\n") + 1 if data else len(block)
             if cut == 0 and data:
@@ -143,7 +144,7 @@ def _csv_chunks(path: Path) -> Iterator[pl.DataFrame]:
     with path.open("rb") as handle:
         for data in iter(lambda: handle.read(CHUNK_BYTES), b""):
             quoted = quoted or b'"' in data
-            blank = blank and not data.removeprefix(b"\xef\xbb\xbf").strip()
+            blank = blank and not data.removeprefix(BOM).strip()
     if blank:
         # A file of only blank space is empty; so is one that is not UTF-8 as far as it goes (said first).
         for _ in _blocks(path):
@@ -170,45 +171,89 @@ def _header(names: list[str], name: str) -> list[str]:
 
 
 def _split_unquoted(path: Path) -> Iterator[pl.DataFrame]:
-    """Without quote characters a record is a line and fields are commas apart: split each block vectorized.
-
-    Polars reads a block's lines as one column (with a separator byte the block does not hold), keeps blank ones
-    as nulls and checks the comma count of each. Ten million rows: 2.5 s, against 6.5 s splitting a Python string.
-    Then Polars parses the block, or, when blank lines would shift its rows, the checked lines are split instead.
-    """
+    """Without quote characters a record is a line and fields are commas apart: split each block vectorized
+    (`unquoted_block`)."""
     header: list[str] = []
     header_line = b""
     for start, block in _blocks(path):
-        separator = next((chr(b) for b in range(1, 9) if bytes([b]) not in block), None)
-        if separator is None:
-            raise FileRejected(path.name, "", "holds every control character from \\x01 to \\x08; not a CSV file")
-        physical = pl.read_csv(io.BytesIO(block), has_header=False, separator=separator, quote_char=None,
-                               new_columns=["text"], infer_schema=False)["text"]
         first = 0
         if not header:
             header_line = block.split(b"\n", 1)[0] + b"\n"
-            header = _header((physical[0] or "").split(","), path.name)
+            header = _header(header_line.decode("utf-8").rstrip("\r\n").split(","), path.name)
             first = 1
-        width = len(header)
-        body = (physical.slice(first).to_frame().with_row_index("index")
-                .filter(pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != "")))
-        fields = body["text"].str.count_matches(",", literal=True) + 1
-        wrong = body.filter(fields != width)
-        if wrong.height:
-            bad = wrong.row(0, named=True)
-            raise _ragged(path.name, int(bad["index"]) + start + first, bad["text"].count(",") + 1, width)
-        lines = (body["index"] + start + first).cast(pl.Int64).alias(LINE)
-        if body.height == physical.len() - first:  # no blank line: Polars' own parser gives the same rows, faster
-            text = block if first else header_line + block
-            frame = pl.read_csv(io.BytesIO(text), infer_schema=False, has_header=True)
-            if frame.columns != header:  # polars renames a blank header; keep the file's own
-                frame.columns = header
-            yield frame.with_columns(lines)
-        else:
-            split = body["text"].str.split_exact(",", width - 1).struct.rename_fields(header).struct.unnest()
-            yield split.with_columns(lines)
+        yield unquoted_block(path.name, start, block, header, header_line, first)
     if not header:
         raise FileRejected(path.name, "", "empty file")
+
+
+def unquoted_block(name: str, start: int, block: bytes, header: list[str], header_line: bytes,
+                   first: int) -> pl.DataFrame:
+    """One block of whole lines of an unquoted CSV file (starting at line `start`; `first` 1 when the block begins
+    with the header) as a frame of the header's columns (text) and LINE; a ragged row rejects the file.
+
+    Polars reads the block's lines as one column (with a separator byte the block does not hold), keeps blank ones
+    as nulls and checks the comma count of each. Ten million rows: 2.5 s, against 6.5 s splitting a Python string.
+    Then Polars parses the block, or, when blank lines would shift its rows, the checked lines are split instead.
+    Used by this module's reader, a block after another, and by the Spark engine, a block per task."""
+    separator = next((chr(b) for b in range(1, 9) if bytes([b]) not in block), None)
+    if separator is None:
+        raise FileRejected(name, "", "holds every control character from \\x01 to \\x08; not a CSV file")
+    physical = pl.read_csv(io.BytesIO(block), has_header=False, separator=separator, quote_char=None,
+                           new_columns=["text"], infer_schema=False)["text"]
+    width = len(header)
+    body = (physical.slice(first).to_frame().with_row_index("index")
+            .filter(pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != "")))
+    fields = body["text"].str.count_matches(",", literal=True) + 1
+    wrong = body.filter(fields != width)
+    if wrong.height:
+        bad = wrong.row(0, named=True)
+        raise _ragged(name, int(bad["index"]) + start + first, bad["text"].count(",") + 1, width)
+    lines = (body["index"] + start + first).cast(pl.Int64).alias(LINE)
+    if body.height == physical.len() - first:  # no blank line: Polars' own parser gives the same rows, faster
+        text = block if first else header_line + block
+        frame = pl.read_csv(io.BytesIO(text), infer_schema=False, has_header=True)
+        if frame.columns != header:  # polars renames a blank header; keep the file's own
+            frame.columns = header
+        return frame.with_columns(lines)
+    split = body["text"].str.split_exact(",", width - 1).struct.rename_fields(header).struct.unnest()
+    return split.with_columns(lines)
+
+
+@dataclass
+class Block:
+    offset: int  # where the block starts in the file, in bytes
+    length: int
+    line: int  # the line it starts at
+
+
+@dataclass
+class UnquotedPlan:
+    header: list[str]
+    header_line: bytes
+    blocks: list[Block]
+
+
+def unquoted_plan(path: Path) -> UnquotedPlan | None:
+    """Where each block of lines of a CSV file starts (the blocks `_split_unquoted` reads), for readers that read
+    the blocks elsewhere (the Spark engine's executors); None when the file has a quote character (a record may span
+    lines) or a block that is not UTF-8: such a file is read here, block after block, as it always was."""
+    blocks: list[Block] = []
+    header: list[str] = []
+    header_line = b""
+    with path.open("rb") as handle:
+        offset = len(BOM) if handle.read(len(BOM)) == BOM else 0
+    try:
+        for line, block in _blocks(path):
+            if b'"' in block:
+                return None
+            if not header:
+                header_line = block.split(b"\n", 1)[0] + b"\n"
+                header = _header(header_line.decode("utf-8").rstrip("\r\n").split(","), path.name)
+            blocks.append(Block(offset, len(block), line))
+            offset += len(block)
+    except FileRejected:
+        return None
+    return UnquotedPlan(header, header_line, blocks) if header else None
 
 
 def _split_quoted(path: Path) -> Iterator[pl.DataFrame]:
@@ -288,7 +333,7 @@ def read_text_table(path: Path, sheet: str | None = None, header_only: bool = Fa
         raise FileRejected(path.name, "", f"unsupported format {suffix or '(none)'}; use one of {', '.join(FORMATS)}")
     if header_only and suffix == ".csv":
         with path.open("rb") as handle:
-            first = handle.readline().removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+            first = handle.readline().removeprefix(BOM).decode("utf-8", errors="replace")
         if not first.strip():
             raise FileRejected(path.name, "", "empty file")
         return pl.DataFrame(schema=[*next(csv.reader([first])), LINE])
@@ -336,6 +381,17 @@ def raw_chunks(path: Path, entity: Entity) -> tuple[list[str], Iterator[pl.DataF
     file before any row is given."""
     pieces = _table_chunks(path)
     frame = next(pieces)
+    renamed, warnings = contract_names(frame, path, entity)
+
+    def contract(piece: pl.DataFrame) -> pl.DataFrame:
+        return contract_columns(piece.rename(renamed), entity)
+
+    return warnings, (contract(piece) for piece in itertools.chain([frame], pieces))
+
+
+def contract_names(frame: pl.DataFrame, path: Path, entity: Entity) -> tuple[dict[str, str], list[str]]:
+    """A file's first piece: its headers renamed to the contract's names (case-insensitive, trimmed) and the warnings
+    about them; a repeated column or a header without a required column rejects the file."""
     renamed: dict[str, str] = {}
     for col in frame.columns:
         if col == LINE:
@@ -353,12 +409,7 @@ def raw_chunks(path: Path, entity: Entity) -> tuple[list[str], Iterator[pl.DataF
                                                 + MAP_HINT.format(source=path.parent))
     known = set(entity.column_names)
     extra = [c for c in renamed.values() if c not in known]
-    warnings = [f"{path.name}: ignored extra column{'s' * (len(extra) > 1)} {', '.join(extra)}"] if extra else []
-
-    def contract(piece: pl.DataFrame) -> pl.DataFrame:
-        return contract_columns(piece.rename(renamed), entity)
-
-    return warnings, (contract(piece) for piece in itertools.chain([frame], pieces))
+    return renamed, [f"{path.name}: ignored extra column{'s' * (len(extra) > 1)} {', '.join(extra)}"] if extra else []
 
 
 def read_raw(path: Path, entity: Entity) -> RawFile:

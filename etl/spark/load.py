@@ -3,8 +3,9 @@ expectation suites, references, placement rules and quarantine) with its staged 
 warehouse written as a new version of a Parquet lake (etl/spark/lake.py) with the same tables, derived tables and
 stored outcome tables, from the same SQL (transpiled: etl/spark/sql.py).
 
-The driver reads each file a piece at a time and casts it with the DuckDB engine's own code (bounded memory), writing
-the pieces as Parquet into the lake's staging folder; everything after that runs in Spark."""
+A large unquoted CSV file is read on the executors, a block of lines per task, each split and cast with the DuckDB
+engine's own code (etl/spark/read.py); the driver reads the others a piece at a time with the same code (bounded
+memory). Either way the pieces are Parquet files in the lake's staging folder, and everything after runs in Spark."""
 
 from __future__ import annotations
 
@@ -78,6 +79,19 @@ class SparkStaging:
                                "from found")
         found.write.mode("append").parquet(str(self.folder / "issues"))
         self.con.view("issues", str(self.folder / "issues"))
+
+    def stage_blocks(self, entity: Any, path: Path) -> int | None:
+        """A large unquoted CSV file read, cast and staged by the executors, a block per task (etl/spark/read.py);
+        None: the driver reads this one."""
+        from etl.spark.read import stage_blocks
+
+        rows = stage_blocks(self.spark, self.folder, entity.name, path, self._batch)
+        if rows is not None:
+            for table in (f"raw_{entity.name}", f"typed_{entity.name}", "issues"):
+                self.parts.setdefault(table, 0)
+                if (self.folder / table).exists():
+                    self.con.view(table, str(self.folder / table))
+        return rows
 
     def frame(self, table: str) -> Any:
         """A staged table as a Spark DataFrame, for Great Expectations' Spark execution engine."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from typing import Any
 
 LOCAL_CORES = os.environ.get("MIO_SPARK_CORES", "2")
@@ -30,6 +31,9 @@ def spark_session(remote: str | None = None) -> Any:
     except ImportError as err:  # pragma: no cover - the spark extra installs it
         raise SparkUnavailable("the Spark engine needs pyspark: pip install 'mio[spark]'") from err
     builder = SparkSession.builder.appName("mio")
+    # Local mode's Python workers (the executors' reading, etl/spark/read.py) run this interpreter, with mio in it,
+    # not whichever python3 is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     if remote:
         builder = builder.remote(remote)
     else:
