@@ -43,7 +43,7 @@ def connect_server(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log = tmp_path_factory.mktemp("connect") / "server.log"
-    env = {**os.environ, "SPARK_HOME": str(home)}
+    env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable}  # its workers run mio's code
     env.pop("SPARK_REMOTE", None)
     with log.open("w") as out:
         server = subprocess.Popen(
@@ -64,10 +64,10 @@ def connect_server(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]
         server.wait(timeout=60)
 
 
-def _mio(*args: str) -> subprocess.CompletedProcess:
+def _mio(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The `mio` command in a process of its own: a process holds one kind of Spark session, and the other tests'
     local one lives in this process."""
-    env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}
+    env = {**{k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}, **(env or {})}
     return subprocess.run([sys.executable, "-m", "etl.cli", *args], capture_output=True, text=True, env=env,
                           cwd=Path(__file__).resolve().parents[1], timeout=600)
 
@@ -87,9 +87,10 @@ def test_the_same_warehouse_and_reports_through_spark_connect(tmp_path: Path,
     _break(source)
     lake = str(tmp_path / "lake")
     ours = _mio("load", "--source", str(source), "--engine", "spark", "--lake", lake, "--spark-remote", connect_url,
-                "--format", "json")
+                "--format", "json", env={"MIO_READ_BLOCK_BYTES": str(16 << 10)})  # files read on the executors
     assert ours.returncode == 0, ours.stderr[-3000:]
     assert _plans(log) > 50  # the load ran on the server, not in a local Spark of its own
+    assert "Starting Python task execution" in log.read_text()  # its executors read the files, a block per task
     theirs = load(source, tmp_path / "w.duckdb")
     assert json.loads(ours.stdout.strip().splitlines()[-1])["status"] == theirs.status == "loaded"
     assert theirs.quarantine.height >= 5

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +24,9 @@ ISSUE_SCHEMA = {"line": pl.Int64, "column": pl.String, "rule": pl.String, "value
 TRUE_WORDS = ("true", "yes", "y", "1")
 FALSE_WORDS = ("false", "no", "n", "0")
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
-# A CSV file is read in pieces of about this many bytes (whole lines), so that no step holds a whole file.
-CHUNK_BYTES = 16 << 20
+# A CSV file is read in pieces of about this many bytes (whole lines), so that no step holds a whole file; on the
+# Spark engine, a piece is one task's block (MIO_READ_BLOCK_BYTES).
+CHUNK_BYTES = int(os.environ.get("MIO_READ_BLOCK_BYTES", 16 << 20))
 QUOTED_ROWS = 200_000  # rows per piece of a CSV file with quoted fields (read by the csv module)
 BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, dropped from the start of a file
 
