@@ -141,10 +141,20 @@ def _print_load(result, every_row: bool = False) -> None:  # noqa: ANN001 - Load
     err.print(reasons)
 
 
+def _local_folder(uri: str) -> Path:
+    """A source given as a path or a file:// URI; another scheme (an object store) is refused with the reason."""
+    if uri.startswith("file://"):
+        return Path(uri.removeprefix("file://"))
+    if "://" in uri:
+        raise click.UsageError(f"--source {uri}: give a folder on this machine or on a file system the Spark executors "
+                               "share (a path or file:// URI); object stores are not supported yet")
+    return Path(uri)
+
+
 @main.command()
-@click.option("--source", type=click.Path(path_type=Path), required=True,
-              help="Folder of input files: one per entity named after it (students.csv, offers.parquet, …), or "
-                   "files in any shape read through a mapping.")
+@click.option("--source", "source_uri", required=True, metavar="PATH",
+              help="Folder of input files (a path or file:// URI): one per entity named after it (students.csv, "
+                   "offers.parquet, …), or files in any shape read through a mapping.")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True,
               help="The warehouse file (DuckDB) to load into; created by the first load. Default: MIO_DB, else "
                    "data/warehouse.duckdb.")
@@ -166,7 +176,7 @@ def _print_load(result, every_row: bool = False) -> None:  # noqa: ANN001 - Load
 @click.option("--spark-remote", default=None,
               help="With --engine spark: a Spark Connect address, sc://host:port (default: SPARK_REMOTE, else "
                    "local mode on this machine).")
-def load(source: Path, db: Path, mapping: Path | None, dry_run: bool, max_bad_rows: float, fmt: str,
+def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad_rows: float, fmt: str,
          validator: str, engine: str, lake: str | None, spark_remote: str | None) -> None:
     """Validate a source and load it into the warehouse, all or nothing.
 
@@ -177,6 +187,7 @@ def load(source: Path, db: Path, mapping: Path | None, dry_run: bool, max_bad_ro
     Columns, types and rules: docs/data-contract.md.
     Exit codes: 0 loaded (with --dry-run: would load); 1 rejected, the warehouse unchanged; 2 wrong options.
     """
+    source = _local_folder(source_uri)
     target = db
     if engine == "spark":
         if not lake:
