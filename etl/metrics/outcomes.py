@@ -134,9 +134,10 @@ def fact_sizes(con: duckdb.DuckDBPyConnection, uncommitted: bool = False) -> dic
     return {name: int(value) for name, value in frame.row(0, named=True).items()}
 
 
-def distinct_count(key: str, keys: int, groups: int, condition: str | None = None) -> str:
-    """SQL for the exact number of distinct `key` values per group (where `condition` holds, if given)."""
-    if groups * keys / 8 <= BITMAP_BUDGET_BYTES:
+def distinct_count(key: str, keys: int, groups: int, condition: str | None = None, bitmaps: bool = True) -> str:
+    """SQL for the exact number of distinct `key` values per group (where `condition` holds, if given); as a bitmap
+    when it fits the budget and `bitmaps` (DuckDB), else as a hash set (also Spark's, which has no bitmaps)."""
+    if bitmaps and groups * keys / 8 <= BITMAP_BUDGET_BYTES:
         only = f" filter (where {condition})" if condition else ""
         return f"coalesce(bit_count(bitstring_agg({key}, 1, {max(keys, 1)}){only}), 0)"
     if condition:
@@ -182,17 +183,18 @@ PRECOMPUTED_OUTCOMES = (
 def _outcome_sql(sizes: dict[str, int], dimension: str, second: str, where: str, bitmaps: bool = True) -> str:
     """The outcome query (outcomes.sql) for one grouping. `bitmaps=False`: distinct counts as hash sets only (Spark
     has no bitstring_agg; both give the same exact counts)."""
-    groups = sizes.get(dimension, 1) * sizes.get(second, 1) if bitmaps else BITMAP_BUDGET_BYTES * 8 + 1
+    groups = sizes.get(dimension, 1) * sizes.get(second, 1)
+
+    def count(key: str, keys: str, condition: str | None = None) -> str:
+        return distinct_count(key, sizes[keys], groups, condition, bitmaps)
+
     return metric_sql("outcomes.sql").format(
         dimension=dimension_column(dimension), second=dimension_column(second), where=where,
-        students=distinct_count("student_key", sizes["students"], groups),
-        projects=distinct_count("project_key", sizes["projects"], groups),
-        selectees=distinct_count("student_key", sizes["students"], groups, "status = 'selected'"),
-        completers=distinct_count("student_key", sizes["students"], groups, "placement_status = 'completed'"),
-        offer_holders=distinct_count("student_key", sizes["students"], groups,
-                                     "placement_status = 'completed' and has_offer"),
-        converters=distinct_count("student_key", sizes["students"], groups,
-                                  "placement_status = 'completed' and has_accepted_offer"))
+        students=count("student_key", "students"), projects=count("project_key", "projects"),
+        selectees=count("student_key", "students", "status = 'selected'"),
+        completers=count("student_key", "students", "placement_status = 'completed'"),
+        offer_holders=count("student_key", "students", "placement_status = 'completed' and has_offer"),
+        converters=count("student_key", "students", "placement_status = 'completed' and has_accepted_offer"))
 
 
 def build_outcome_cells(con: duckdb.DuckDBPyConnection) -> None:
