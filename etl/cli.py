@@ -141,6 +141,19 @@ def _print_load(result, every_row: bool = False) -> None:  # noqa: ANN001 - Load
     err.print(reasons)
 
 
+def spark_options(engine_help: str):  # noqa: ANN201 - a click decorator
+    """--engine, --lake and --spark-remote, as `mio load` and `mio report` take them."""
+    def add(command):  # noqa: ANN001, ANN202
+        command = click.option("--spark-remote", default=None,
+                               help="With --engine spark: a Spark Connect address, sc://host:port (default: "
+                                    "SPARK_REMOTE, else local mode on this machine).")(command)
+        command = click.option("--lake", default=None,
+                               help="With --engine spark: the lake's folder (a path or file:// URI).")(command)
+        return click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+                            help=engine_help)(command)
+    return add
+
+
 def _local_folder(uri: str) -> Path:
     """A source given as a path or a file:// URI; another scheme (an object store) is refused with the reason."""
     if uri.startswith("file://"):
@@ -168,14 +181,10 @@ def _local_folder(uri: str) -> Path:
               help="table: a summary for reading (stderr); json: the result for programs (stdout).")
 @click.option("--validator", type=click.Choice(["sql", "gx"]), default="sql", show_default=True,
               help="sql: the expectation suites compiled to SQL, run where the rows are staged; gx: the same suites "
-                   "run by Great Expectations on pandas (slower). Both quarantine the same rows.")
-@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
-              help="spark: load on Apache Spark into a Parquet lake (--lake) instead of the DuckDB warehouse; the "
-                   "same checks, quarantine and tables.")
-@click.option("--lake", default=None, help="With --engine spark: the lake's folder (a path or file:// URI).")
-@click.option("--spark-remote", default=None,
-              help="With --engine spark: a Spark Connect address, sc://host:port (default: SPARK_REMOTE, else "
-                   "local mode on this machine).")
+                   "run by Great Expectations itself, on pandas (on Spark DataFrames with --engine spark; slower). "
+                   "Both quarantine the same rows.")
+@spark_options("spark: load on Apache Spark into a Parquet lake (--lake) instead of the DuckDB warehouse; the "
+               "same checks, quarantine and tables.")
 def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad_rows: float, fmt: str,
          validator: str, engine: str, lake: str | None, spark_remote: str | None) -> None:
     """Validate a source and load it into the warehouse, all or nothing.
@@ -323,13 +332,8 @@ def population_of(values: dict) -> dict:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the shareable outcomes report to this file instead: .pdf or .html (with the population "
                    "options below; K is at least 10).")
-@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
-              help="spark: read a lake that `mio load --engine spark` wrote (--lake), on Apache Spark; with --out, "
-                   "DuckDB reads the lake's Parquet files, as `mio serve --lake` does.")
-@click.option("--lake", default=None, help="With --engine spark: the lake's folder (a path or file:// URI).")
-@click.option("--spark-remote", default=None,
-              help="With --engine spark: a Spark Connect address, sc://host:port (default: SPARK_REMOTE, else "
-                   "local mode).")
+@spark_options("spark: read a lake that `mio load --engine spark` wrote (--lake), on Apache Spark; with --out, "
+               "DuckDB reads the lake's Parquet files, as `mio serve --lake` does.")
 @population_options
 def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_cell: int, adjusted: bool,
            out: Path | None, engine: str, lake: str | None, spark_remote: str | None, **population: object) -> None:
