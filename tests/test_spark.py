@@ -235,13 +235,24 @@ def test_real_exports_through_a_mapping_give_the_same_lake(tmp_path: Path, spark
     assert theirs.quarantine.height > 0  # the postings' left-out duration
 
 
-def test_great_expectations_on_spark_dataframes_quarantines_as_the_compiled_suites(tmp_path: Path,
-                                                                                  spark: object) -> None:
+def test_great_expectations_on_spark_dataframes_quarantines_as_the_compiled_suites(
+        tmp_path: Path, spark: object, monkeypatch: pytest.MonkeyPatch) -> None:
     """`--validator gx` on the Spark engine runs the suites through Great Expectations' Spark execution engine on
     the staged Spark DataFrames: the same quarantine, summaries and counts as the DuckDB engine's compiled suites,
     with every expectation of every suite broken and values of the wrong type."""
+    import etl.ingest.validate
+
+    given: list[str] = []
+    original = etl.ingest.validate.validate
+
+    def spy(entity: str, typed: object) -> object:
+        given.append(type(typed).__module__)
+        return original(entity, typed)
+
+    monkeypatch.setattr(etl.ingest.validate, "validate", spy)
     source = every_expectation_broken(tmp_path / "broken")
     ours = load_lake(source, tmp_path / "lake", spark, max_bad_rows=1, dry_run=True, validator="gx")
+    assert len(given) == 9 and all(module.startswith("pyspark.sql") for module in given), given  # not pandas
     theirs = load(source, tmp_path / "w.duckdb", max_bad_rows=1, dry_run=True)
     assert ours.ok and theirs.ok
     assert_same_validation(ours, theirs)
