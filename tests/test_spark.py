@@ -211,6 +211,48 @@ def test_large_files_are_read_on_the_executors(tmp_path: Path, spark: object, mo
     _same_tables(tmp_path / "lake2", tmp_path / "w.duckdb")
 
 
+def test_quoted_files_are_read_on_the_executors(tmp_path: Path, spark: object, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    """A source written as many exports write it, every field quoted, with a value holding a comma and newlines and
+    blank lines between records: with blocks of 16 KB its large files are read on the executors (blocks cut between
+    records), and the lake and quarantine are the DuckDB engine's."""
+    import etl.ingest.read
+    import etl.spark.read
+
+    monkeypatch.setattr(etl.ingest.read, "CHUNK_BYTES", 16 << 10)
+    read_there: list[tuple[str, int | None]] = []
+    original = etl.spark.read.stage_blocks
+
+    def spy(*args: object) -> int | None:
+        rows = original(*args)  # type: ignore[arg-type]
+        read_there.append((args[3].name, rows))  # type: ignore[attr-defined]
+        return rows
+
+    monkeypatch.setattr(etl.spark.read, "stage_blocks", spy)
+    source = tmp_path / "source"
+    generate(source, students=300, seed=13)
+    for path in source.glob("*.csv"):
+        frame = pl.read_csv(path, infer_schema=False)
+        if path.stem == "applications":
+            late = frame.height - 30
+            frame = frame.with_columns(pl.when(pl.int_range(pl.len()) == late)
+                                       .then(pl.lit("late,\nvery late\r\nindeed")).otherwise(pl.col("applied_at"))
+                                       .alias("applied_at"))
+        text = frame.write_csv(quote_style="always", line_terminator="\r\n")
+        path.write_text(text.replace("\r\n", "\r\n\r\n", 3), newline="")
+    assert (source / "applications.csv").stat().st_size > 4 * (16 << 10)
+
+    ours = load_lake(source, tmp_path / "lake", spark)
+    theirs = load(source, tmp_path / "w.duckdb")
+    assert ours.status == theirs.status == "loaded", (ours.reason, theirs.reason)
+    there = {name for name, rows in read_there if rows is not None}
+    assert {"applications.csv", "students.csv"} <= there, read_there
+    _same_tables(tmp_path / "lake", tmp_path / "w.duckdb")
+    assert _quarantine(ours.quarantine) == _quarantine(theirs.quarantine)
+    bad = ours.quarantine.filter(pl.col("value") == "late,\nvery late\r\nindeed")
+    assert bad["column"].to_list() == ["applied_at"]
+
+
 @pytest.mark.skipif(not REAL.exists(), reason="the real exports in ../shared/real are not here")
 def test_real_exports_through_a_mapping_give_the_same_lake(tmp_path: Path, spark: object) -> None:
     """Real exports in other shapes, loaded through a mapping on both engines: the campus-placement file (students
