@@ -3,6 +3,7 @@ the file, and the warehouse afterwards (unchanged, or holding exactly the good r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -10,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from etl.cli import main
+from etl.ingest.read import FileRejected
 from etl.pipeline import load
 from tests.conftest import HAND, file_digest, write_source
 
@@ -393,3 +395,37 @@ def test_quoted_fields_with_commas_and_a_ragged_row(tmp_path: Path, loaded_db: P
     bad = good + ['E4,"Delta, LLC",Retail,1-49']
     err = assert_rejected_unchanged(variant(tmp_path, employers=bad), loaded_db, "employers.csv")
     assert "line 5" in err and "ragged row: 4 fields" in err
+
+
+def test_reading_ahead_keeps_order_errors_and_stops() -> None:
+    """`ahead` gives the items in order, raises a maker's error where its item would have come, and, when the
+    caller stops early (an error while staging), stops the maker without waiting for the rest."""
+    import threading
+
+    from etl.ingest.load import ahead
+
+    assert list(ahead(iter(range(50)))) == list(range(50))
+
+    def failing() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise FileRejected("applications.csv", "line 9", "ragged row")
+
+    got: list[int] = []
+    with pytest.raises(FileRejected, match="line 9"):
+        for item in ahead(failing()):
+            got.append(item)
+    assert got == [1, 2]
+
+    made: list[int] = []
+
+    def endless() -> Iterator[int]:
+        for n in range(10**9):
+            made.append(n)
+            yield n
+
+    for n in ahead(endless()):
+        if n == 3:
+            break
+    assert len(made) <= 6  # the maker ran at most two items ahead, then stopped
+    assert not any(t.name == "mio-read-ahead" for t in threading.enumerate())

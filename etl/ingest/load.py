@@ -7,11 +7,14 @@ readers (the dashboard) keep working on the old file until they reopen it.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import fcntl
 import hashlib
 import os
+import queue
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -235,21 +238,65 @@ def untyped(piece: pl.DataFrame, entity: Entity) -> pl.DataFrame:
     return piece.select(LINE, *[c.name for c in entity.columns if not _as_written(c)])
 
 
+def ahead(items: Iterator[Any]) -> Iterator[Any]:
+    """`items` in order, the next one made on a thread of its own while the caller works on the one before: a
+    file's next piece is split and cast by Polars while DuckDB appends the last (both let go of the GIL). An error
+    is raised where the item it stopped would have come; at most two items are held at once."""
+    made: queue.Queue = queue.Queue(maxsize=1)
+    done = object()
+    stop = threading.Event()
+
+    def make() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        made.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            made.put((done, None))
+        except BaseException as err:  # noqa: BLE001 - handed to the caller, who raises it
+            made.put((done, err))
+
+    worker = threading.Thread(target=make, name="mio-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, err = made.get()
+            if item is done:
+                if err is not None:
+                    raise err
+                return
+            yield item
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            made.get_nowait()  # a maker waiting to hand over one more item sees the stop
+        worker.join()
+
+
 def _stage_file(stage: _Staging, entity: Entity, path: Path) -> _Staged:
     """Read, cast and stage one file a piece at a time; values that do not parse become issues."""
     warnings, pieces = raw_chunks(path, entity)  # the header is checked, and the first piece read, here
+    digest = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mio-sha256")
+    sha256 = digest.submit(_sha256, path)  # hashlib lets go of the GIL: the file is hashed while it is read
+    digest.shutdown(wait=False)
     rows = stage.stage_blocks(entity, path)
     if rows is None:  # this target stages what is read here, a piece at a time
         rows = 0
-        for piece in pieces:
-            typed, type_issues = cast(RawFile(entity, path, piece, []))
-            stage.append(f"{S}.raw_{entity.name}", untyped(piece, entity))
+        cast_pieces = ((untyped(piece, entity), *cast(RawFile(entity, path, piece, []))) for piece in pieces)
+        for raw, typed, type_issues in ahead(cast_pieces):
+            stage.append(f"{S}.raw_{entity.name}", raw)
             stage.append(f"{S}.typed_{entity.name}", typed)
             stage.add_issues(entity.name, type_issues)
-            rows += piece.height
+            rows += typed.height
     if rows == 0:
         warnings.append(f"{path.name}: a header and no rows: an empty table, nothing loaded")
-    return _Staged(entity, FileReport(entity.name, path.name, _sha256(path), rows, warnings=warnings), stage=stage)
+    return _Staged(entity, FileReport(entity.name, path.name, sha256.result(), rows, warnings=warnings),
+                   stage=stage)
 
 
 def _stage_mapped(stage: _Staging, mapping: Mapping, entity: Entity, files: list[Path]) -> _Staged:
