@@ -429,3 +429,48 @@ def test_reading_ahead_keeps_order_errors_and_stops() -> None:
             break
     assert len(made) <= 6  # the maker ran at most two items ahead, then stopped
     assert not any(t.name == "mio-read-ahead" for t in threading.enumerate())
+
+
+def test_references_looked_up_by_the_keys_named_give_the_same_quarantine(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small file that points at a large one (placements at applications) looks up only the keys it names
+    (`NAMED_KEYS_SHARE`). Never, as chosen, or always: the same quarantine and tables, for a first load with broken
+    references and quarantined targets, and for a second load that points into the warehouse."""
+    import polars as pl
+
+    import etl.ingest.load
+    from etl.generate import generate
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    generate(first, students=300, seed=5)
+    apps = pl.read_csv(first / "applications.csv", infer_schema=False)
+    places = pl.read_csv(first / "placements.csv", infer_schema=False)
+    unselected = apps.filter(pl.col("status") == "rejected")["application_id"][0]
+    placed = places["application_id"].to_list()
+    apps = apps.with_columns(pl.when(pl.col("application_id") == placed[0]).then(pl.lit("pigeon"))
+                             .otherwise(pl.col("channel")).alias("channel"))  # quarantined: its placement follows
+    apps.write_csv(first / "applications.csv")
+    broken = {1: "A-NOWHERE", 2: unselected}
+    places = places.with_columns(pl.Series("application_id", [broken.get(i, a) for i, a in enumerate(placed)]))
+    places.write_csv(first / "placements.csv")
+    second.mkdir()
+    later = places.slice(3, 5).with_columns(pl.col("placement_id") + "-2")
+    later = later.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("A-ELSEWHERE"))
+                               .otherwise(pl.col("application_id")).alias("application_id"))
+    later.write_csv(second / "placements.csv")
+
+    seen = []
+    for share in (0.0, etl.ingest.load.NAMED_KEYS_SHARE, 1e9):
+        monkeypatch.setattr(etl.ingest.load, "NAMED_KEYS_SHARE", share)
+        db = tmp_path / f"w{share}.duckdb"
+        assert load(first, db, max_bad_rows=1.0).status == "loaded"
+        assert load(second, db, max_bad_rows=1.0).status == "loaded"
+        with duckdb.connect(str(db), read_only=True) as con:
+            seen.append((con.sql("select load_id, entity, line, column_name, rule, value from quarantine "
+                                 "order by all").fetchall(),
+                         con.sql("select placement_id, application_id from placements order by all").fetchall()))
+    assert seen[0] == seen[1] == seen[2]
+    rules = {(r[0], r[3], r[4]) for r in seen[0][0] if r[1] == "placements"}
+    assert rules >= {(1, "application_id", "references applications.application_id: missing or quarantined"),
+                     (1, "application_id", "application status must be selected"),
+                     (2, "application_id", "references applications.application_id: missing or quarantined")}

@@ -368,14 +368,27 @@ class _Existing:
             self.con.execute("detach e")
 
 
-def _valid_keys(name: str, staged: dict[str, _Staged], existing: _Existing) -> str:
-    """Keys a reference may point at: the warehouse's and this source's good rows, less this source's bad ones."""
+    def rows(self, name: str) -> int:
+        return int(self.con.sql(f"select count(*) from e.main.{name}").fetchall()[0][0]) if self.has(name) else 0
+
+
+# A reference looks up only the keys its rows name when they are fewer than this share of the rows pointed at.
+NAMED_KEYS_SHARE = 0.25
+
+
+def _valid_keys(name: str, staged: dict[str, _Staged], existing: _Existing, named: str | None = None) -> str:
+    """Keys a reference may point at: the warehouse's and this source's good rows, less this source's bad ones.
+
+    `named`: a query of the keys the referencing rows name, when they are far fewer than the rows they point at
+    (ten million applications, a few hundred thousand placements): only those keys are looked up, with the small
+    side as the hash table, and the answer is the same."""
     key = ENTITIES[name].key[0]
+    only = f" where {key} in {named}" if named else ""
     parts = []
     if existing.has(name):
-        parts.append(f"select {key} as k from e.main.{name}")
+        parts.append(f"select {key} as k from e.main.{name}{only}")
     if name in staged:
-        parts.append(f"select {key} as k from {staged[name].good()}")
+        parts.append(f"select {key} as k from {staged[name].good()}{only}")
     if not parts:
         return "(select null::varchar as k where false)"
     keys = " union all ".join(parts)
@@ -391,7 +404,11 @@ def _check_references(stage: _Staging, staged: dict[str, _Staged], existing: _Ex
             continue
         item = staged[name]
         for ref in item.entity.references:
-            valid = _valid_keys(ref.entity, staged, existing)
+            pointed_at = existing.rows(ref.entity) + (staged[ref.entity].report.rows_read if ref.entity in staged
+                                                      else 0)
+            named = (f"(select {ref.column} from {item.good()})"
+                     if item.report.rows_read < NAMED_KEYS_SHARE * pointed_at else None)
+            valid = _valid_keys(ref.entity, staged, existing, named)
             rule = f"references {ref.entity}.{ref.key}: missing or quarantined"
             stage.add_failing(name, f"select g.{LINE}, {_q(ref.column)}, {_q(rule)}, g.{ref.column}::varchar "
                                     f"from {item.good()} g anti join {valid} v on g.{ref.column} = v.k "
@@ -409,13 +426,15 @@ def _check_placements(stage: _Staging, item: _Staged, staged: dict[str, _Staged]
                                         f"on g.application_id = h.application_id "
                                         f"where h.placement_id <> g.placement_id")
     parts = []
+    named = f"application_id in (select application_id from {item.good()})"  # a few of the applications
     if "applications" in staged:
-        parts.append(f"select application_id, status, applied_at from {staged['applications'].good()}")
+        parts.append(f"select application_id, status, applied_at from {staged['applications'].good()} "
+                     f"where {named}")
     if existing.has("applications"):
         # The source's own row wins over the warehouse's older one.
-        ours = (f"anti join (select application_id from {staged['applications'].good()}) o using (application_id)"
-                if "applications" in staged else "")
-        parts.append(f"select application_id, status, applied_at from e.main.applications {ours}")
+        ours = (f"anti join (select application_id from {staged['applications'].good()} where {named}) o "
+                f"using (application_id)" if "applications" in staged else "")
+        parts.append(f"select application_id, status, applied_at from e.main.applications {ours} where {named}")
     if not parts:
         return
     applications = " union all ".join(parts)
