@@ -122,6 +122,9 @@ class LakeExisting:
     def has(self, name: str) -> bool:
         return name in self.tables
 
+    def rows(self, name: str) -> int:
+        return int(self.con.sql(f"select count(*) from e_{name}").fetchall()[0][0]) if self.has(name) else 0
+
     def close(self) -> None:
         for name in self.tables:
             self.con.unregister(f"e_{name}")
