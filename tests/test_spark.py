@@ -150,25 +150,32 @@ def test_generated_source_with_bad_rows_and_a_second_load(tmp_path: Path, spark:
     assert len(list((tmp_path / "lake" / "versions").iterdir())) == 2
 
 
-def test_large_files_are_read_on_the_executors(tmp_path: Path, spark: object, monkeypatch: pytest.MonkeyPatch
-                                             ) -> None:
-    """With blocks of 16 KB, the unquoted CSV files of a generated source (bad rows in several blocks) are read, split
-    and cast by Spark's executors, a block per task: the same lake and quarantine as the DuckDB engine's warehouse
-    (which reads the same blocks one after the other). A ragged row in a late block rejects the load with the DuckDB
-    engine's reason, and leaves the lake as it was; MIO_SPARK_READ=driver reads every file in the driver."""
+@pytest.fixture
+def read_there(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int | None]]:
+    """CSV files read in blocks of 16 KB, and each file the Spark engine stages with the rows its executors read
+    (None: read by the driver)."""
     import etl.ingest.read
     import etl.spark.read
 
     monkeypatch.setattr(etl.ingest.read, "CHUNK_BYTES", 16 << 10)
-    read_there: list[tuple[str, int | None]] = []
+    seen: list[tuple[str, int | None]] = []
     original = etl.spark.read.stage_blocks
 
     def spy(*args: object) -> int | None:
         rows = original(*args)  # type: ignore[arg-type]
-        read_there.append((args[3].name, rows))  # type: ignore[attr-defined]
+        seen.append((args[3].name, rows))  # type: ignore[attr-defined]
         return rows
 
     monkeypatch.setattr(etl.spark.read, "stage_blocks", spy)
+    return seen
+
+
+def test_large_files_are_read_on_the_executors(tmp_path: Path, spark: object, monkeypatch: pytest.MonkeyPatch,
+                                             read_there: list[tuple[str, int | None]]) -> None:
+    """With blocks of 16 KB, the unquoted CSV files of a generated source (bad rows in several blocks) are read, split
+    and cast by Spark's executors, a block per task: the same lake and quarantine as the DuckDB engine's warehouse
+    (which reads the same blocks one after the other). A ragged row in a late block rejects the load with the DuckDB
+    engine's reason, and leaves the lake as it was; MIO_SPARK_READ=driver reads every file in the driver."""
     source = tmp_path / "source"
     generate(source, students=300, seed=11)
     _break(source)
@@ -211,24 +218,11 @@ def test_large_files_are_read_on_the_executors(tmp_path: Path, spark: object, mo
     _same_tables(tmp_path / "lake2", tmp_path / "w.duckdb")
 
 
-def test_quoted_files_are_read_on_the_executors(tmp_path: Path, spark: object, monkeypatch: pytest.MonkeyPatch
-                                              ) -> None:
+def test_quoted_files_are_read_on_the_executors(tmp_path: Path, spark: object,
+                                              read_there: list[tuple[str, int | None]]) -> None:
     """A source written as many exports write it, every field quoted, with a value holding a comma and newlines and
     blank lines between records: with blocks of 16 KB its large files are read on the executors (blocks cut between
     records), and the lake and quarantine are the DuckDB engine's."""
-    import etl.ingest.read
-    import etl.spark.read
-
-    monkeypatch.setattr(etl.ingest.read, "CHUNK_BYTES", 16 << 10)
-    read_there: list[tuple[str, int | None]] = []
-    original = etl.spark.read.stage_blocks
-
-    def spy(*args: object) -> int | None:
-        rows = original(*args)  # type: ignore[arg-type]
-        read_there.append((args[3].name, rows))  # type: ignore[attr-defined]
-        return rows
-
-    monkeypatch.setattr(etl.spark.read, "stage_blocks", spy)
     source = tmp_path / "source"
     generate(source, students=300, seed=13)
     for path in source.glob("*.csv"):
