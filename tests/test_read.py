@@ -190,3 +190,15 @@ def test_quoted_files_read_by_blocks_as_the_csv_module_reads_them(tmp_path: Path
     assert rejected > 40  # ragged rows were met, and named at the same line
     if chunk == 64:
         assert planned > 200  # most files were read in several blocks
+
+
+@pytest.mark.parametrize("regular", [True, False])
+def test_a_field_longer_than_the_csv_modules_limit_is_read(tmp_path: Path, regular: bool) -> None:
+    """Arrow's reader has no limit on a field's length; the csv module's (131,072 characters) is lifted, so both
+    readers of quoted files take the same files."""
+    first = "A1,S1,P1,2025-02-01T10:00:00Z,platform,applied," if regular else 'A1,S"1,P1,2025-02-01T10:00:00Z,p,a,'
+    big = "x" * 200_000
+    raw = read_raw(write(tmp_path, f'{HEADER}\n{first}\nA2,"{big}",P1,2025-02-01T10:00:00Z,platform,applied,\n'),
+                   ENTITIES["applications"])
+    assert raw.frame["student_id"].to_list()[1] == big
+    assert raw.frame[LINE].to_list() == [2, 3]

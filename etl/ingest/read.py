@@ -294,7 +294,7 @@ def _split_quoted(path: Path) -> Iterator[pl.DataFrame]:
     take; the others are read by `quoted_block`, with the same rows, lines and rejections."""
     text = itertools.chain.from_iterable(io.StringIO(block.decode("utf-8"), newline="") for _, block in _blocks(path))
     reader = csv.reader(text)
-    header = _header(next(reader), path.name)
+    header = _header(next(_checked_rows(path.name, reader, 0)), path.name)
     yield from _csv_records(path.name, reader, header, 0)
 
 
@@ -303,10 +303,11 @@ def _csv_records(name: str, reader: Any, header: list[str], offset: int) -> Iter
     reader's line plus `offset`); at least one frame. A blank line is not a record; a ragged row rejects the file."""
     width = len(header)
     given = False
+    rows_of = _checked_rows(name, reader, offset)
     while True:
         lines: list[int] = []
         rows: list[list[str]] = []
-        for row in reader:
+        for row in rows_of:
             if len(row) != width:
                 if len(row) == 0 or (len(row) == 1 and not row[0].strip()):
                     continue  # a blank line, e.g. a trailing one, is not a record
@@ -324,6 +325,19 @@ def _csv_records(name: str, reader: Any, header: list[str], offset: int) -> Iter
         given = True
         if len(rows) < QUOTED_ROWS:
             return
+
+
+def _checked_rows(name: str, reader: Any, offset: int) -> Iterator[list[str]]:
+    """The csv module's rows; what it cannot read (a NUL byte, say) rejects the file at its line."""
+    csv.field_size_limit(2**31 - 1)  # no limit short of memory, as Arrow's reader has none (the default: 131,072)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise FileRejected(name, f"line {reader.line_num + offset}", f"not readable as CSV ({err})") from None
+        yield row
 
 
 QUOTE, COMMA, NEWLINE, RETURN = 34, 44, 10, 13
