@@ -271,3 +271,18 @@ def test_mio_report_destinations_adjusted(sample: tuple[Path, Path]) -> None:
     assert all(all(row[key] is None for key in keys[1:]) for row in json.loads(tight.stdout))
     readable = CliRunner().invoke(main, ["report", "--metric", "destinations", "--adjusted", "--db", str(db)])
     assert readable.exit_code == 0 and "adjusted" in readable.output and "took" in readable.output
+
+
+def test_balance_shows_standardised_differences_to_two_places_never_minus_zero() -> None:
+    """A level whose shares differ by a hair (here 0.5000 against 0.5001) has a standardised difference of 0.00,
+    not "-0.00" (the page's table shows two places); the flag reads the same figure."""
+    from etl.metrics.adjusted import _balance
+
+    took = np.array([True] * 10_000 + [False] * 10_000)
+    level = np.array([1.0] * 5_000 + [0.0] * 5_000 + [1.0] * 5_001 + [0.0] * 4_999)
+    wide = np.array([1.0] * 3_000 + [0.0] * 7_000 + [1.0] * 5_000 + [0.0] * 5_000)
+    balance = _balance(np.column_stack([level, wide]), [("gender", "Woman"), ("major", "History")], took,
+                       np.ones(len(took)))
+    assert balance["smd_before"].to_list() == [0.0, -0.42]  # -0.0002 and -0.417
+    assert not np.signbit(balance["smd_after"].to_numpy()[0])
+    assert balance["flagged"].to_list() == [False, True]

@@ -167,15 +167,17 @@ def career_population(con: duckdb.DuckDBPyConnection, filters: Filters = Filters
 def _balance(covariates: np.ndarray, names: list[tuple[str, str]], took: np.ndarray,
              weights: np.ndarray) -> pl.DataFrame:
     """Each attribute level's share among participants and non-participants, before and after weighting, and the
-    standardised differences (the pooled standard deviation before weighting as the scale, both times; none for a
-    level that everyone or no one has)."""
+    standardised differences to two places (the pooled standard deviation before weighting as the scale, both times;
+    none for a level that everyone or no one has)."""
     treated, control = covariates[took], covariates[~took]
     w = weights[~took]
     m1, m0 = treated.mean(axis=0), control.mean(axis=0)
     m0w = (w[:, None] * control).sum(axis=0) / w.sum()
     scale = np.sqrt((treated.var(axis=0) + control.var(axis=0)) / 2)
     scale = np.where(scale > 0, scale, np.nan)
-    before, after = (m1 - m0) / scale, (m1 - m0w) / scale
+    # Two places, as standardised differences are read and shown (a tiny negative one is 0.00, not "-0.00"); the
+    # flag and the largest difference left read the same figures.
+    before, after = np.round((m1 - m0) / scale, 2) + 0.0, np.round((m1 - m0w) / scale, 2) + 0.0
     return pl.DataFrame({
         "attribute": [a for a, _ in names], "value": [v for _, v in names], "participants": m1,
         "non_participants": m0, "weighted_non_participants": m0w, "smd_before": before, "smd_after": after,
