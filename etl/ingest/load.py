@@ -397,6 +397,12 @@ def _valid_keys(name: str, staged: dict[str, _Staged], existing: _Existing, name
     return f"({keys})"
 
 
+def _few(item: _Staged, name: str, staged: dict[str, _Staged], existing: _Existing) -> bool:
+    """Whether `item`'s rows are fewer than NAMED_KEYS_SHARE of the rows of `name` they point at."""
+    pointed_at = existing.rows(name) + (staged[name].report.rows_read if name in staged else 0)
+    return item.report.rows_read < NAMED_KEYS_SHARE * pointed_at
+
+
 def _check_references(stage: _Staging, staged: dict[str, _Staged], existing: _Existing) -> None:
     """Quarantine rows that point at a missing or quarantined row, in dependency order so that it cascades."""
     for name in LOAD_ORDER:
@@ -404,10 +410,7 @@ def _check_references(stage: _Staging, staged: dict[str, _Staged], existing: _Ex
             continue
         item = staged[name]
         for ref in item.entity.references:
-            pointed_at = existing.rows(ref.entity) + (staged[ref.entity].report.rows_read if ref.entity in staged
-                                                      else 0)
-            named = (f"(select {ref.column} from {item.good()})"
-                     if item.report.rows_read < NAMED_KEYS_SHARE * pointed_at else None)
+            named = f"(select {ref.column} from {item.good()})" if _few(item, ref.entity, staged, existing) else None
             valid = _valid_keys(ref.entity, staged, existing, named)
             rule = f"references {ref.entity}.{ref.key}: missing or quarantined"
             stage.add_failing(name, f"select g.{LINE}, {_q(ref.column)}, {_q(rule)}, g.{ref.column}::varchar "
@@ -426,7 +429,8 @@ def _check_placements(stage: _Staging, item: _Staged, staged: dict[str, _Staged]
                                         f"on g.application_id = h.application_id "
                                         f"where h.placement_id <> g.placement_id")
     parts = []
-    named = f"application_id in (select application_id from {item.good()})"  # a few of the applications
+    named = (f"application_id in (select application_id from {item.good()})"
+             if _few(item, "applications", staged, existing) else "true")
     if "applications" in staged:
         parts.append(f"select application_id, status, applied_at from {staged['applications'].good()} "
                      f"where {named}")
