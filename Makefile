@@ -34,7 +34,7 @@ test-fast: install  ## everything but the browser tests
 	$(BIN)/pytest -q -m "not browser"
 
 lock: install  ## refresh requirements.lock to the newest versions pyproject.toml allows; then run make test
-	$(BIN)/uv pip compile pyproject.toml --extra test --extra spark --python-version 3.11 --upgrade -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra spark --extra lake --python-version 3.11 --upgrade -o requirements.lock
 
 lint: install
 	$(BIN)/ruff check .

@@ -16,7 +16,7 @@ import polars as pl
 import streamlit as st
 
 from etl.metrics import adjusted, audience, insights, outcomes, quality, report
-from etl.warehouse import DEFAULT_DB, is_current
+from etl.warehouse import DEFAULT_DB, connect_read_only, is_current
 
 MODULES = {module.__name__: module for module in (outcomes, insights, audience, quality, report, adjusted)}
 
@@ -40,7 +40,7 @@ def _connect(path: str, current: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
         if known is None or known[0] != current:
             if known is not None:
                 known[1].close()
-            con = duckdb.connect(path, read_only=True)
+            con = connect_read_only(path)
             # Checked once per version of the file, not on every rerun: a read-only file cannot change.
             _open[path] = (current, con, is_current(con))
         return _open[path][1], _open[path][2]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from etl.metrics.columns import DEFAULT_MIN_CELL, DIMENSIONS, PROJECT_ATTRIBUTES
+from etl.spark.lake import is_remote
 from etl.warehouse import DEFAULT_DB, OLD_FORMAT, connect_read_only, is_current
 
 if TYPE_CHECKING:  # each command imports what it uses: `mio report`, `mio users` and --help start quickly
@@ -141,14 +142,13 @@ def _print_load(result, every_row: bool = False) -> None:  # noqa: ANN001 - Load
     err.print(reasons)
 
 
-def spark_options(engine_help: str):  # noqa: ANN201 - a click decorator
+def spark_options(engine_help: str, lake_help: str):  # noqa: ANN201 - a click decorator
     """--engine, --lake and --spark-remote, as `mio load` and `mio report` take them."""
     def add(command):  # noqa: ANN001, ANN202
         command = click.option("--spark-remote", default=None,
                                help="With --engine spark: a Spark Connect address, sc://host:port (default: "
                                     "SPARK_REMOTE, else local mode on this machine).")(command)
-        command = click.option("--lake", default=None,
-                               help="With --engine spark: the lake's folder (a path or file:// URI).")(command)
+        command = click.option("--lake", default=None, help=lake_help)(command)
         return click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
                             help=engine_help)(command)
     return add
@@ -184,7 +184,8 @@ def _local_folder(uri: str) -> Path:
                    "run by Great Expectations itself, on pandas (on Spark DataFrames with --engine spark; slower). "
                    "Both quarantine the same rows.")
 @spark_options("spark: load on Apache Spark into a Parquet lake (--lake) instead of the DuckDB warehouse; the "
-               "same checks, quarantine and tables.")
+               "same checks, quarantine and tables.",
+               "With --engine spark: the lake's folder (a path or file:// URI that the Spark executors share).")
 def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad_rows: float, fmt: str,
          validator: str, engine: str, lake: str | None, spark_remote: str | None) -> None:
     """Validate a source and load it into the warehouse, all or nothing.
@@ -201,6 +202,10 @@ def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad
     if engine == "spark":
         if not lake:
             raise click.UsageError("--engine spark writes a lake: give --lake PATH")
+        if is_remote(lake):
+            raise click.UsageError(f"--lake {lake}: a load writes the lake to a folder that the driver and executors "
+                                   "share (a path or file:// URI); copy it to the object store afterwards, CURRENT "
+                                   "last, and serve or report it from there")
         target = lake
     elif lake or spark_remote:
         raise click.UsageError("--lake and --spark-remote go with --engine spark")
@@ -332,8 +337,10 @@ def population_of(values: dict) -> dict:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the shareable outcomes report to this file instead: .pdf or .html (with the population "
                    "options below; K is at least 10).")
-@spark_options("spark: read a lake that `mio load --engine spark` wrote (--lake), on Apache Spark; with --out, "
-               "DuckDB reads the lake's Parquet files, as `mio serve --lake` does.")
+@spark_options("spark: read the lake (--lake) on Apache Spark; duckdb: read the warehouse (--db), or with --lake "
+               "the lake's Parquet files, as `mio serve --lake` does.",
+               "Read a lake that `mio load --engine spark` wrote, not --db: a path or file:// URI, or with the duckdb "
+               "engine an object store's URI (s3://…).")
 @population_options
 def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_cell: int, adjusted: bool,
            out: Path | None, engine: str, lake: str | None, spark_remote: str | None, **population: object) -> None:
@@ -346,13 +353,17 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
     chosen = population_of(population)
     if engine == "spark" and not lake:
         raise click.UsageError("--engine spark reads a lake: give --lake PATH")
-    if engine != "spark" and (lake or spark_remote):
-        raise click.UsageError("--lake and --spark-remote go with --engine spark")
+    if engine != "spark" and spark_remote:
+        raise click.UsageError("--spark-remote goes with --engine spark")
+    if engine == "spark" and is_remote(lake) and out is None:
+        raise click.UsageError(f"--lake {lake}: Spark reads a lake from a folder its executors share; read one in an "
+                               "object store with DuckDB (no --engine spark)")
+    if out is not None and spark_remote:
+        raise click.UsageError("--out reads the lake's files directly: no --spark-remote with it")
+    if lake and (engine != "spark" or out is not None):
+        engine, db = "duckdb", _lake_catalog(lake)  # DuckDB reads the lake's Parquet through its catalog
     if out is not None:
-        if spark_remote:
-            raise click.UsageError("--out reads the lake's files directly: no --spark-remote with it")
-        _write_report(out, _lake_catalog(lake) if engine == "spark" else db, chosen, min_cell,
-                      dimension or metric or (adjusted or None))
+        _write_report(out, db, chosen, min_cell, dimension or metric or (adjusted or None))
         return
     if chosen:
         raise click.UsageError("the population options go with --out (the outcomes report)")
@@ -438,7 +449,7 @@ def _lake_catalog(lake: str) -> Path:
 
     try:
         return duckdb_catalog(lake)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(1)
 
@@ -759,7 +770,8 @@ def _streamlit(db: Path, port: int) -> None:
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 @click.option("--lake", default=None,
-              help="Serve a lake that `mio load --engine spark` wrote (DuckDB reads its Parquet), not --db.")
+              help="Serve a lake that `mio load --engine spark` wrote (DuckDB reads its Parquet), not --db: a path, "
+                   "a file:// URI or an object store's URI (s3://…).")
 def serve(db: Path, port: int, lake: str | None) -> None:
     """Start the dashboard on 127.0.0.1."""
     if lake is not None:
@@ -770,6 +782,13 @@ def serve(db: Path, port: int, lake: str | None) -> None:
         except (FileNotFoundError, ValueError) as exc:
             err.print(f"[red]error:[/] {escape(str(exc))}")
             sys.exit(1)
+        if is_remote(lake):  # a load elsewhere moves its CURRENT: the catalog follows it
+            import threading
+
+            from etl.spark.lake import follow
+
+            seconds = float(os.environ.get("MIO_LAKE_POLL_SECONDS", "60"))
+            threading.Thread(target=follow, args=(lake, seconds, threading.Event()), daemon=True).start()
     if not db.exists():
         err.print(f"[red]error:[/] no warehouse at {db}; run `mio load --source DIR --db {db}` first")
         sys.exit(1)

@@ -35,7 +35,11 @@ def connect_read_only(db: Path | str) -> duckdb.DuckDBPyConnection:
         raise FileNotFoundError(f"no warehouse at {path}; run `mio load --source DIR --db {path}` first")
     import duckdb
 
-    return duckdb.connect(str(path), read_only=True)
+    from etl.spark.lake import register_object_store
+
+    con = duckdb.connect(str(path), read_only=True)
+    register_object_store(con, path)  # the catalog of a lake in an object store names its files by URI
+    return con
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -159,8 +159,8 @@ def test_the_report_reads_in_an_80_column_terminal(sample: tuple[Path, Path], di
 
 
 def test_the_spark_engine_options_are_checked_before_anything_runs(tmp_path: Path) -> None:
-    """--engine spark needs --lake; --lake and --spark-remote need --engine spark; a missing lake exits 1 with the
-    reason (no Spark is started for any of these)."""
+    """--engine spark needs --lake; a load's --lake and --spark-remote need --engine spark; a missing lake exits 1
+    with the reason; a load into an object store is refused (no Spark is started for any of these)."""
     source = write_source(tmp_path / "hand", HAND)
     missing_lake = mio("load", "--source", str(source), "--engine", "spark")
     assert missing_lake.exit_code == 2 and "give --lake" in missing_lake.output
@@ -180,10 +180,13 @@ def test_the_spark_engine_options_are_checked_before_anything_runs(tmp_path: Pat
     document = ["report", "--out", str(tmp_path / "r.html")]
     remote = mio(*document, "--engine", "spark", "--lake", str(tmp_path), "--spark-remote", "sc://127.0.0.1:1")
     assert remote.exit_code == 2 and "no --spark-remote" in remote.output
-    no_engine = mio(*document, "--lake", str(tmp_path))
-    assert no_engine.exit_code == 2 and "go with --engine spark" in no_engine.output
-    nowhere = mio(*document, "--engine", "spark", "--lake", str(tmp_path / "nowhere"))
-    assert nowhere.exit_code == 1 and "no lake at" in nowhere.output
+    stray_remote = mio("report", "--by", "industry", "--spark-remote", "sc://127.0.0.1:1")
+    assert stray_remote.exit_code == 2 and "goes with --engine spark" in stray_remote.output
+    for engine in ([], ["--engine", "spark"]):  # DuckDB reads a lake without --engine spark too
+        nowhere = mio(*document, *engine, "--lake", str(tmp_path / "nowhere"))
+        assert nowhere.exit_code == 1 and "no lake at" in nowhere.output
+    store = mio("load", "--source", str(source), "--engine", "spark", "--lake", "s3://bucket/lake")
+    assert store.exit_code == 2 and "copy it to the object store afterwards" in store.output
     assert not (tmp_path / "r.html").exists()
 
 

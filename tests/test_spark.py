@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -418,3 +420,114 @@ def test_the_dashboard_serves_a_lake_with_the_same_pages(both: Path, monkeypatch
     on_duckdb = _page(open_page(both / "w.duckdb", monkeypatch, key))
     assert on_lake == on_duckdb
     assert on_lake["metrics"] or on_lake["tables"] or on_lake["charts"], key
+
+
+@pytest.fixture(scope="module")
+def object_store(both: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - a URI
+    """The `both` lake copied, CURRENT last, into a bucket of an S3 server on 127.0.0.1 (moto's, in this process);
+    the AWS environment points at it, and remote lakes' catalogs are kept in a temporary folder."""
+    import logging
+
+    s3fs = pytest.importorskip("s3fs", reason="object stores are read through fsspec (the lake extra)")
+    server_module = pytest.importorskip("moto.server", reason="the object store tests need moto's S3 server")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {"AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "mio",
+                            "AWS_SECRET_ACCESS_KEY": "mio", "AWS_DEFAULT_REGION": "us-east-1",
+                            "MIO_LAKE_CACHE": str(tmp_path_factory.mktemp("lake-cache"))}.items():
+            patch.setenv(name, value)
+        s3fs.S3FileSystem.clear_instance_cache()
+        fs = s3fs.S3FileSystem()
+        fs.mkdir("mio-lakes")
+        lake = both / "lake"
+        for path in sorted(lake.rglob("*")):
+            if path.is_file() and path.name != POINTER and "_duckdb" not in path.parts:
+                fs.put_file(str(path), f"mio-lakes/term/{path.relative_to(lake)}")
+        fs.put_file(str(lake / POINTER), f"mio-lakes/term/{POINTER}")
+        yield "s3://mio-lakes/term"
+        s3fs.S3FileSystem.clear_instance_cache()
+    server.stop()
+
+
+def test_a_lake_in_an_object_store_is_reported_as_the_warehouse(both: Path, object_store: str) -> None:
+    """`mio report --lake s3://…`: DuckDB reads the lake's Parquet through fsspec, and every dimension, destinations
+    (plain and adjusted) and the outcomes report are the DuckDB engine's, to the last digit."""
+    from etl.spark.lake import catalog_cache
+
+    runner = CliRunner()
+    asks = ([["--by", d] for d in DIMENSIONS] + [["--metric", "destinations"], ["--metric", "destinations",
+                                                                                   "--adjusted"]])
+    for ask in asks:
+        remote = runner.invoke(main, ["report", *ask, "--lake", object_store, "--format", "json"])
+        local = runner.invoke(main, ["report", *ask, "--db", str(both / "w.duckdb"), "--format", "json"])
+        assert remote.exit_code == local.exit_code == 0, (ask, remote.output)
+        assert json.loads(remote.stdout) == json.loads(local.stdout) and json.loads(local.stdout), ask
+    catalogs = list(catalog_cache().glob("*/current.lake-uri"))
+    assert [p.read_text().strip() for p in catalogs] == [object_store]  # kept on this machine, not in the bucket
+    varying = rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|Generated [0-9-]+ [0-9:]+ UTC"
+    written = {}
+    for name, where in (("store", ["--lake", object_store]), ("warehouse", ["--db", str(both / "w.duckdb")])):
+        out = both / f"{name}.html"
+        result = runner.invoke(main, ["report", "--out", str(out), *where, "--industry", "Technology"])
+        assert result.exit_code == 0, result.output
+        written[name] = re.sub(varying, b"-", out.read_bytes())
+    assert written["store"] == written["warehouse"] and b"Technology" in written["store"]
+
+
+def test_a_lake_in_an_object_store_follows_its_pointer(both: Path, object_store: str) -> None:
+    """The catalog of a remote lake moves when CURRENT does (a load copied a new version there), and refusals say
+    why: no lake at a URI, a load into an object store, Spark reading one."""
+    import s3fs
+
+    from etl.spark.lake import duckdb_catalog, follow
+
+    fs = s3fs.S3FileSystem()
+    catalog = duckdb_catalog(object_store)
+    bucket = object_store.removeprefix("s3://")
+    fs.copy(f"{bucket}/versions/000001", f"{bucket}/versions/000002", recursive=True)
+    fs.pipe_file(f"{bucket}/{POINTER}", b"versions/000002\n")
+    stop = threading.Event()
+    follower = threading.Thread(target=follow, args=(object_store, 0.2, stop))
+    follower.start()  # as `mio serve --lake s3://…` runs it
+    try:
+        for _ in range(100):
+            time.sleep(0.2)
+            con = duckdb.connect(str(catalog), read_only=True)
+            seen = con.sql("select version from lake_version").fetchall()
+            con.close()
+            if seen == [("000002",)]:
+                break
+        assert seen == [("000002",)]
+        stop.set()
+        follower.join()
+        moved = CliRunner().invoke(main, ["report", "--by", "channel", "--lake", object_store, "--format", "json"])
+        local = CliRunner().invoke(main, ["report", "--by", "channel", "--db", str(both / "w.duckdb"),
+                                          "--format", "json"])
+        assert moved.exit_code == 0 and json.loads(moved.stdout) == json.loads(local.stdout)
+    finally:
+        stop.set()
+        fs.pipe_file(f"{bucket}/{POINTER}", b"versions/000001\n")
+        fs.rm(f"{bucket}/versions/000002", recursive=True)
+    runner = CliRunner()
+    nothing = runner.invoke(main, ["report", "--by", "channel", "--lake", "s3://mio-lakes/none"])
+    assert nothing.exit_code == 1 and "no lake at s3://mio-lakes/none" in nothing.output
+    load_there = runner.invoke(main, ["load", "--source", str(both / "source"), "--engine", "spark",
+                                      "--lake", object_store])
+    assert load_there.exit_code == 2 and "copy it to the object store afterwards" in load_there.output
+    on_spark = runner.invoke(main, ["report", "--by", "channel", "--engine", "spark", "--lake", object_store])
+    assert on_spark.exit_code == 2 and "read one in an object store with DuckDB" in on_spark.output
+    unknown = runner.invoke(main, ["report", "--by", "channel", "--lake", "nosuchscheme://x/y"])
+    assert unknown.exit_code == 1 and "no file system is known" in unknown.output
+
+
+@pytest.mark.parametrize("key", DIRECTOR_DATA_PAGES)
+def test_the_dashboard_serves_a_lake_in_an_object_store(both: Path, object_store: str,
+                                                        monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    """`mio serve --lake s3://…`: every director's page shows what it shows on the DuckDB engine's warehouse."""
+    catalog = duckdb_catalog(object_store)
+    on_store = _page(open_page(catalog, monkeypatch, key))
+    assert on_store == _page(open_page(both / "w.duckdb", monkeypatch, key))
+    assert on_store["metrics"] or on_store["tables"] or on_store["charts"], key

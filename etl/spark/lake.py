@@ -5,24 +5,38 @@
     LAKE/_staging/<process>/          a running load's staged rows, removed when it ends
 
 A load writes a whole new version beside the current one and switches CURRENT last, so a killed job leaves the
-previous version whole (its half-written folder is removed by the next load). The lake is a folder that the driver
-and every executor reach under the same path: local disk in local mode, a shared file system on a cluster."""
+previous version whole (its half-written folder is removed by the next load). A load writes a folder that the driver
+and every executor reach under the same path: local disk in local mode, a shared file system on a cluster.
+
+A lake copied to an object store (s3://, s3a://, or any other scheme an fsspec file system is installed for) is read
+there by DuckDB, for `mio serve --lake` and `mio report --lake` (RemoteLake): the catalog of views is kept on this
+machine, and DuckDB reads the Parquet files through fsspec."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import sys
+import threading
 from pathlib import Path
 
 POINTER = "CURRENT"
+
+
+def is_remote(uri: str | Path) -> bool:
+    """A URI with a scheme other than file://: an object store."""
+    text = str(uri)
+    return "://" in text and not text.startswith("file://")
 
 
 def lake_path(uri: str | Path) -> Path:
     text = str(uri)
     if text.startswith("file://"):
         text = text.removeprefix("file://")
-    elif "://" in text:
-        raise ValueError(f"{uri}: the lake must be a folder the driver and executors share (a path or file:// URI)")
+    elif is_remote(text):
+        raise ValueError(f"{uri}: a load writes the lake to a folder that the driver and executors share (a path or "
+                         "file:// URI); copy it to an object store afterwards, CURRENT last, and serve it from there")
     return Path(text).resolve()
 
 
@@ -95,40 +109,131 @@ class Lake:
         return folder
 
 
+class RemoteLake:
+    """A lake in an object store, for reading: its pointer and its current version's tables, as URIs."""
+
+    def __init__(self, uri: str) -> None:
+        self.fs = object_store(uri)
+        self.protocol = uri.split("://", 1)[0]
+        self.root = uri.rstrip("/")
+
+    def _path(self, uri: str) -> str:
+        return uri.split("://", 1)[1]
+
+    def current(self) -> str | None:
+        try:
+            pointer = self.fs.cat_file(self._path(f"{self.root}/{POINTER}"))
+        except FileNotFoundError:
+            return None
+        return f"{self.root}/{pointer.decode().strip()}"
+
+    def tables(self, version: str | None = None) -> dict[str, str]:
+        folder = version or self.current()
+        if folder is None:
+            return {}
+        try:
+            entries = self.fs.ls(self._path(folder), detail=True)
+        except FileNotFoundError:
+            return {}
+        names = sorted(entry["name"].rstrip("/").rsplit("/", 1)[-1] for entry in entries
+                       if entry["type"] == "directory")
+        return {name: f"{folder}/{name}" for name in names}
+
+    def exists(self) -> bool:
+        return self.current() is not None
+
+
+def object_store(uri: str):  # noqa: ANN201 - an fsspec file system
+    """The fsspec file system for an object store's URI (credentials and endpoint from the store's usual environment
+    variables, e.g. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL), or ValueError saying what is
+    missing."""
+    try:
+        import fsspec
+
+        return fsspec.filesystem(uri.split("://", 1)[0])
+    except ImportError as exc:
+        raise ValueError(f"{uri}: reading this object store needs a package that is not installed ({exc})") from exc
+    except ValueError as exc:
+        raise ValueError(f"{uri}: no file system is known for this scheme ({exc})") from exc
+
+
+def open_lake(uri: str | Path) -> Lake | RemoteLake:
+    """The lake at `uri` for reading: a folder (a path or file:// URI) or an object store."""
+    return RemoteLake(str(uri)) if is_remote(uri) else Lake(uri)
+
+
 CATALOG = "_duckdb/current.duckdb"
+
+
+def catalog_cache() -> Path:
+    """Where the catalogs of remote lakes are kept on this machine: MIO_LAKE_CACHE, else ~/.cache/mio/lakes."""
+    default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mio" / "lakes"
+    return Path(os.environ.get("MIO_LAKE_CACHE") or default)
+
+
+def remote_marker(catalog: Path) -> Path:
+    """Beside a remote lake's catalog: the lake's URI, so that whoever opens the catalog reads the files through
+    fsspec (current.lake-uri beside current.duckdb)."""
+    return catalog.with_suffix(".lake-uri")
+
+
+def register_object_store(con: object, catalog: Path) -> None:
+    """Let `con`, a connection to `catalog`, read a remote lake's files: its views name them by URI."""
+    marker = remote_marker(catalog)
+    if marker.is_file():
+        con.register_filesystem(object_store(marker.read_text().strip()))  # type: ignore[attr-defined]
 
 
 def duckdb_catalog(uri: str | Path) -> Path:
     """A small DuckDB file of views over the current version's Parquet tables, so that the dashboard (and any
     DuckDB reader) serves a lake that Spark built: `LAKE/_duckdb/current.duckdb`, rebuilt and swapped in one rename
-    when the lake has moved to another version (a running dashboard sees the new file and reconnects)."""
+    when the lake has moved to another version (a running dashboard sees the new file and reconnects). A remote
+    lake's catalog is kept in catalog_cache(), with the lake's URI beside it (register_object_store)."""
     import duckdb
 
-    lake = Lake(uri)
+    lake = open_lake(uri)
     current = lake.current()
     if current is None:
         raise FileNotFoundError(f"no lake at {lake.root} (load one with mio load --engine spark)")
-    target = lake.root / CATALOG
+    version = str(current).rstrip("/").rsplit("/", 1)[-1]
+    if isinstance(lake, RemoteLake):
+        target = catalog_cache() / hashlib.sha256(lake.root.encode()).hexdigest()[:16] / "current.duckdb"
+    else:
+        target = lake.root / CATALOG
     if target.exists():
         con = duckdb.connect(str(target), read_only=True)
         try:
-            if con.sql("select version from lake_version").fetchall() == [(current.name,)]:
+            if con.sql("select version from lake_version").fetchall() == [(version,)]:
                 return target
         except duckdb.Error:
             pass
         finally:
             con.close()
-    target.parent.mkdir(exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(lake, RemoteLake):
+        remote_marker(target).write_text(lake.root + "\n")
     temporary = target.with_name(f".{target.name}.{os.getpid()}")
     temporary.unlink(missing_ok=True)
     con = duckdb.connect(str(temporary))
     try:
-        for name, folder in lake.tables(current).items():
-            files = str(folder / "*.parquet").replace("'", "''")
+        register_object_store(con, target)
+        for name, folder in lake.tables(current).items():  # type: ignore[arg-type]
+            files = f"{folder}/*.parquet".replace("'", "''")
             con.execute(f'create view "{name}" as select * from read_parquet(\'{files}\')')
-        con.execute("create table lake_version as select ? as version", [current.name])
+        con.execute("create table lake_version as select ? as version", [version])
         con.execute("checkpoint")
     finally:
         con.close()
     os.replace(temporary, target)
     return target
+
+
+def follow(uri: str, seconds: float, stop: threading.Event) -> None:
+    """Keep a remote lake's catalog on the version its CURRENT names, looking every `seconds` until `stop` is set:
+    a load elsewhere (a cluster's) moves CURRENT, and a dashboard serving the catalog sees the new file and
+    reconnects. A look that fails (the store unreachable) is told on stderr, and the catalog stays as it was."""
+    while not stop.wait(seconds):
+        try:
+            duckdb_catalog(uri)
+        except Exception as exc:  # noqa: BLE001 - any failure of one look leaves the served version as it is
+            print(f"mio: could not look at {uri}: {exc}", file=sys.stderr)
