@@ -523,6 +523,38 @@ def test_a_lake_in_an_object_store_follows_its_pointer(both: Path, object_store:
     assert unknown.exit_code == 1 and "no file system is known" in unknown.output
 
 
+def test_a_lake_in_an_object_store_is_read_from_it_once(object_store: str) -> None:
+    """A query asked again reads nothing from the store: what DuckDB read stays in its memory (a version's files
+    never change). Counted as the requests the S3 server logs."""
+    import logging
+
+    from etl.warehouse import connect_read_only
+
+    requests: list[str] = []
+
+    class Counted(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            requests.append(record.getMessage())
+
+    con = connect_read_only(duckdb_catalog(object_store))
+    query = ("select channel, count(*), count(distinct student_id) from fact_applications where industry = "
+             "'Technology' group by all order by 1")
+    log = logging.getLogger("werkzeug")
+    handler = Counted()
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        first = con.sql(query).fetchall()
+        asked = len(requests)
+        assert con.sql(query).fetchall() == first and first
+    finally:
+        log.setLevel(logging.ERROR)
+        log.removeHandler(handler)
+        con.close()
+    assert asked > 0 and any("fact_applications" in r for r in requests)  # the first query read the files
+    assert len(requests) == asked, requests[asked:]
+
+
 @pytest.mark.parametrize("key", DIRECTOR_DATA_PAGES)
 def test_the_dashboard_serves_a_lake_in_an_object_store(both: Path, object_store: str,
                                                         monkeypatch: pytest.MonkeyPatch, key: str) -> None:
