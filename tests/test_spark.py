@@ -424,32 +424,17 @@ def test_the_dashboard_serves_a_lake_with_the_same_pages(both: Path, monkeypatch
 
 @pytest.fixture(scope="module")
 def object_store(both: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - a URI
-    """The `both` lake copied, CURRENT last, into a bucket of an S3 server on 127.0.0.1 (moto's, in this process);
-    the AWS environment points at it, and remote lakes' catalogs are kept in a temporary folder."""
-    import logging
+    """The `both` lake published (its files, then CURRENT) into a bucket of an S3 server on 127.0.0.1 (moto's, in
+    this process); remote lakes' catalogs are kept in a temporary folder."""
+    pytest.importorskip("s3fs", reason="object stores are read through fsspec (the lake extra)")
+    pytest.importorskip("moto.server", reason="the object store tests need moto's S3 server")
+    from bench.object_store import publish, s3_server
 
-    s3fs = pytest.importorskip("s3fs", reason="object stores are read through fsspec (the lake extra)")
-    server_module = pytest.importorskip("moto.server", reason="the object store tests need moto's S3 server")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {"AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "mio",
-                            "AWS_SECRET_ACCESS_KEY": "mio", "AWS_DEFAULT_REGION": "us-east-1",
-                            "MIO_LAKE_CACHE": str(tmp_path_factory.mktemp("lake-cache"))}.items():
-            patch.setenv(name, value)
-        s3fs.S3FileSystem.clear_instance_cache()
-        fs = s3fs.S3FileSystem()
+    with s3_server() as fs, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MIO_LAKE_CACHE", str(tmp_path_factory.mktemp("lake-cache")))
         fs.mkdir("mio-lakes")
-        lake = both / "lake"
-        for path in sorted(lake.rglob("*")):
-            if path.is_file() and path.name != POINTER and "_duckdb" not in path.parts:
-                fs.put_file(str(path), f"mio-lakes/term/{path.relative_to(lake)}")
-        fs.put_file(str(lake / POINTER), f"mio-lakes/term/{POINTER}")
+        publish(both / "lake", fs, "s3://mio-lakes/term")
         yield "s3://mio-lakes/term"
-        s3fs.S3FileSystem.clear_instance_cache()
-    server.stop()
 
 
 def test_a_lake_in_an_object_store_is_reported_as_the_warehouse(both: Path, object_store: str) -> None:
