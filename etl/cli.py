@@ -6,6 +6,7 @@ rejected or a check failed, 2 usage error (click's own).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from etl.metrics.columns import DEFAULT_MIN_CELL, DIMENSIONS, PROJECT_ATTRIBUTES
-from etl.spark.lake import is_remote
+from etl.stores import is_remote
 from etl.warehouse import DEFAULT_DB, OLD_FORMAT, connect_read_only, is_current
 
 if TYPE_CHECKING:  # each command imports what it uses: `mio report`, `mio users` and --help start quickly
@@ -89,7 +90,7 @@ def generate(out: Path, students: int, seed: int, fmt: str) -> None:
 
 def _load_with_progress(source: Path, db: Path, max_bad_rows: float = 0.05, mapping: Path | None = None,
                         dry_run: bool = False, validator: str = "sql", lake: str | None = None,
-                        remote: str | None = None):  # noqa: ANN202 - LoadResult
+                        remote: str | None = None, origin: str | None = None):  # noqa: ANN202 - LoadResult
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from etl.ingest.mapping import MappingError
@@ -111,7 +112,7 @@ def _load_with_progress(source: Path, db: Path, max_bad_rows: float = 0.05, mapp
                 return load_lake(source, lake, spark=_spark(remote), max_bad_rows=max_bad_rows,
                                  progress=advance, mapping=mapping, dry_run=dry_run, validator=validator)
             return load_with_metrics(source, db, max_bad_rows=max_bad_rows, progress=advance, mapping=mapping,
-                                     dry_run=dry_run, validator=validator)
+                                     dry_run=dry_run, validator=validator, origin=origin)
     except MappingError as exc:  # a usage error: exit 2, before anything was read or written
         raise click.UsageError(f"in the mapping {exc.path}: {exc}") from None
 
@@ -154,20 +155,24 @@ def spark_options(engine_help: str, lake_help: str):  # noqa: ANN201 - a click d
     return add
 
 
-def _local_folder(uri: str) -> Path:
-    """A source given as a path or a file:// URI; another scheme (an object store) is refused with the reason."""
-    if uri.startswith("file://"):
-        return Path(uri.removeprefix("file://"))
-    if "://" in uri:
-        raise click.UsageError(f"--source {uri}: give a folder on this machine or on a file system the Spark executors "
-                               "share (a path or file:// URI); object stores are not supported yet")
-    return Path(uri)
+def _source_folder(uri: str, engine: str, db: Path) -> contextlib.AbstractContextManager[Path]:
+    """The source's folder: a path or file:// URI as it is; an object store's folder copied beside the warehouse
+    for the load (the DuckDB engine only: the Spark engine's executors read the source where the driver does)."""
+    if not is_remote(uri):
+        return contextlib.nullcontext(Path(uri.removeprefix("file://")))
+    if engine == "spark":
+        raise click.UsageError(f"--source {uri}: the Spark engine reads a folder that its executors share (a path or "
+                               "file:// URI); the DuckDB engine loads from an object store")
+    from etl.stores import fetched
+
+    return fetched(uri, beside=db)
 
 
 @main.command()
 @click.option("--source", "source_uri", required=True, metavar="PATH",
-              help="Folder of input files (a path or file:// URI): one per entity named after it (students.csv, "
-                   "offers.parquet, …), or files in any shape read through a mapping.")
+              help="Folder of input files (a path, a file:// URI, or with the duckdb engine an object store's folder: "
+                   "s3://bucket/exports): one per entity named after it (students.csv, offers.parquet, …), or files "
+                   "in any shape read through a mapping.")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True,
               help="The warehouse file (DuckDB) to load into; created by the first load. Default: MIO_DB, else "
                    "data/warehouse.duckdb.")
@@ -197,7 +202,6 @@ def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad
     Columns, types and rules: docs/data-contract.md.
     Exit codes: 0 loaded (with --dry-run: would load); 1 rejected, the warehouse unchanged; 2 wrong options.
     """
-    source = _local_folder(source_uri)
     target = db
     if engine == "spark":
         if not lake:
@@ -209,8 +213,15 @@ def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad
         target = lake
     elif lake or spark_remote:
         raise click.UsageError("--lake and --spark-remote go with --engine spark")
-    result = _load_with_progress(source, db, max_bad_rows, mapping, dry_run, validator,
-                                 lake=lake if engine == "spark" else None, remote=spark_remote)
+    with contextlib.ExitStack() as stack:
+        try:
+            source = stack.enter_context(_source_folder(source_uri, engine, db))
+        except (FileNotFoundError, ValueError) as exc:  # an object store's folder with no file, or none known
+            err.print(f"[red]error:[/] {escape(str(exc))}")
+            sys.exit(1)
+        result = _load_with_progress(source, db, max_bad_rows, mapping, dry_run, validator,
+                                     lake=lake if engine == "spark" else None, remote=spark_remote,
+                                     origin=source_uri if is_remote(source_uri) else None)
     db = target  # where the messages below say the rows went
     if fmt == "json":
         click.echo(json.dumps({

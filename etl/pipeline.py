@@ -25,9 +25,10 @@ def _checked(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def load(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress | None = None,
-         mapping: Path | None = None, dry_run: bool = False, validator: str = "sql") -> LoadResult:
+         mapping: Path | None = None, dry_run: bool = False, validator: str = "sql", origin: str | None = None
+         ) -> LoadResult:
     """Validate `source` (through `mapping`, or the source's mapping.yaml) and load it into `db` with every table the
     dashboard and reports read; `dry_run` checks everything and writes nothing."""
     builders = (build_outcome_cells, _checked) if os.environ.get("MIO_CHECK_MODELS") == "1" else (build_outcome_cells,)
     return load_source(source, db, max_bad_rows=max_bad_rows, progress=progress, builders=builders,
-                       mapping=mapping, dry_run=dry_run, validator=validator)
+                       mapping=mapping, dry_run=dry_run, validator=validator, origin=origin)

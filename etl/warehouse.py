@@ -29,13 +29,31 @@ QueryObserver = Callable[[str, float], None]
 _observers: list[QueryObserver] = []
 
 
+def remote_marker(catalog: Path) -> Path:
+    """Beside a remote lake's catalog: the lake's URI, so that whoever opens the catalog reads the files through
+    fsspec (current.lake-uri beside current.duckdb)."""
+    return catalog.with_suffix(".lake-uri")
+
+
+def register_object_store(con: object, catalog: Path) -> None:
+    """Let `con`, a connection to `catalog`, read a remote lake's files: its views name them by URI. What DuckDB has
+    read of them stays in its memory (the external file cache) without asking the store again whether they changed:
+    a load never changes a version's files, it writes a new version (through fsspec, DuckDB cannot tell the files'
+    times, and so would read them again at every query: on a page of a hundred queries, a hundred times)."""
+    marker = remote_marker(catalog)
+    if marker.is_file():
+        import fsspec
+
+        scheme = marker.read_text().strip().split("://", 1)[0]
+        con.register_filesystem(fsspec.filesystem(scheme))  # type: ignore[attr-defined]
+        con.execute("set validate_external_file_cache = 'NO_VALIDATION'")  # type: ignore[attr-defined]
+
+
 def connect_read_only(db: Path | str) -> duckdb.DuckDBPyConnection:
     path = Path(db)
     if not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}; run `mio load --source DIR --db {path}` first")
     import duckdb
-
-    from etl.spark.lake import register_object_store
 
     con = duckdb.connect(str(path), read_only=True)
     register_object_store(con, path)  # the catalog of a lake in an object store names its files by URI

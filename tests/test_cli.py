@@ -175,7 +175,7 @@ def test_the_spark_engine_options_are_checked_before_anything_runs(tmp_path: Pat
     by_uri = mio("load", "--source", f"file://{source}", "--db", str(tmp_path / "w.duckdb"), "--dry-run")
     assert by_uri.exit_code == 0, by_uri.output  # a file:// URI names the same folder
     store = mio("load", "--source", "s3://bucket/exports", "--engine", "spark", "--lake", str(tmp_path / "lake"))
-    assert store.exit_code == 2 and "object stores are not supported yet" in store.output
+    assert store.exit_code == 2 and "the Spark engine reads a folder that its executors share" in store.output
     assert not (tmp_path / "lake").exists()
     document = ["report", "--out", str(tmp_path / "r.html")]
     remote = mio(*document, "--engine", "spark", "--lake", str(tmp_path), "--spark-remote", "sc://127.0.0.1:1")

@@ -40,6 +40,22 @@ Progress = Callable[[str, int, int], None]
 Builder = Callable[[duckdb.DuckDBPyConnection], None]
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a load's source and mapping came from, as the load history names them: the folder, or the object
+    store's URI that it was copied from (and the mapping file's own name there, when it came with the source)."""
+    source: str
+    mapping_file: str | None
+
+    @staticmethod
+    def of(source: Path, mapping: Mapping | None, origin: str | None) -> Origin:
+        """`origin`: the URI that the folder `source` is a copy of, or None when `source` is the source itself."""
+        path = mapping.path.resolve() if mapping else None
+        if origin is None or path is None or not path.is_relative_to(source.resolve()):
+            return Origin(origin or str(source.resolve()), str(path) if path else None)
+        return Origin(origin, f"{origin.rstrip('/')}/{path.relative_to(source.resolve()).as_posix()}")
+
+
 @dataclass
 class FileReport:
     entity: str
@@ -524,7 +540,7 @@ def _upsert(con: duckdb.DuckDBPyConnection, item: _Staged) -> None:
     con.execute(f"insert into {entity.name} by name select {columns} from {item.good()}")
 
 
-def _write(db: Path, stage: _Staging, source: Path, staged: dict[str, _Staged], quarantine: pl.DataFrame,
+def _write(db: Path, stage: _Staging, origin: Origin, staged: dict[str, _Staged], quarantine: pl.DataFrame,
            started: datetime, progress: Callable[[str], None], builders: tuple[Builder, ...],
            mapping: Mapping | None) -> int:
     with _rewriting(db, into=stage.con) as con:
@@ -540,10 +556,10 @@ def _write(db: Path, stage: _Staging, source: Path, staged: dict[str, _Staged], 
             "insert into load_history by name select ? as load_id, ? as started_at, ? as finished_at, "
             "? as source, 'loaded' as status, ? as rows_read, ? as rows_loaded, ? as rows_quarantined, "
             "? as mapping_file, ? as mapping_sha256, ? as mapping",
-            [load_id, started, datetime.now(UTC).replace(tzinfo=None), str(source.resolve()),
+            [load_id, started, datetime.now(UTC).replace(tzinfo=None), origin.source,
              sum(r.rows_read for r in reports), sum(r.rows_loaded for r in reports),
              sum(r.rows_quarantined for r in reports),
-             str(mapping.path.resolve()) if mapping else None, mapping.sha256 if mapping else None,
+             origin.mapping_file, mapping.sha256 if mapping else None,
              mapping.text if mapping else None],
         )
         con.executemany(
@@ -662,27 +678,28 @@ class _Warehouse:
     def existing(self, stage: _Staging) -> _Existing:
         return _Existing(stage, self.db)
 
-    def write(self, stage: _Staging, source: Path, staged: dict[str, _Staged], quarantine: pl.DataFrame,
+    def write(self, stage: _Staging, origin: Origin, staged: dict[str, _Staged], quarantine: pl.DataFrame,
               started: datetime, progress: Callable[[str], None], builders: tuple[Builder, ...],
               mapping: Mapping | None) -> int:
-        return _write(self.db, stage, source, staged, quarantine, started, progress, builders, mapping)
+        return _write(self.db, stage, origin, staged, quarantine, started, progress, builders, mapping)
 
 
 def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress | None = None,
                 builders: tuple[Builder, ...] = (), mapping: Path | None = None, dry_run: bool = False,
-                validator: str = "sql") -> LoadResult:
+                validator: str = "sql", origin: str | None = None) -> LoadResult:
     """Validate `source` and load it into `db`; a rejected source leaves `db` exactly as it was.
 
     `mapping`: a mapping file (default: `mapping.yaml` in the source, when there is one); a mistake in it raises
     MappingError before anything is read. `dry_run`: everything but the write. `builders` run after the derived
     tables, in the same transaction (see Builder). `validator`: "sql" runs the expectation suites compiled to SQL,
-    "gx" runs them through Great Expectations on pandas; both give the same quarantine."""
-    return run_load(source, _Warehouse(db), max_bad_rows, progress, builders, mapping, dry_run, validator)
+    "gx" runs them through Great Expectations on pandas; both give the same quarantine. `origin`: where the source
+    came from, for the load history, when `source` is a copy of it (default: `source` itself)."""
+    return run_load(source, _Warehouse(db), max_bad_rows, progress, builders, mapping, dry_run, validator, origin)
 
 
 def run_load(source: Path, target: Any, max_bad_rows: float = 0.05, progress: Progress | None = None,
              builders: tuple[Builder, ...] = (), mapping: Path | None = None, dry_run: bool = False,
-             validator: str = "sql") -> LoadResult:
+             validator: str = "sql", origin: str | None = None) -> LoadResult:
     """load_source into any target (the warehouse file, or the Spark engine's lake): the same reading, checks and
     quarantine; the target stages, looks up and writes."""
     if validator not in VALIDATORS:
@@ -759,7 +776,8 @@ def run_load(source: Path, target: Any, max_bad_rows: float = 0.05, progress: Pr
                               quarantine, -1 if dry_run else None)
             if dry_run:
                 return result("checked", None, quarantine)
-            load_id = target.write(stage, source, staged, quarantine, started, say, builders, plan)
+            load_id = target.write(stage, Origin.of(source, plan, origin), staged, quarantine, started, say,
+                                   builders, plan)
             say("loaded")
         return result("loaded", None, quarantine, load_id)
     finally:

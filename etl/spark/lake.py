@@ -21,13 +21,10 @@ import sys
 import threading
 from pathlib import Path
 
+from etl.stores import is_remote, object_store
+from etl.warehouse import register_object_store, remote_marker
+
 POINTER = "CURRENT"
-
-
-def is_remote(uri: str | Path) -> bool:
-    """A URI with a scheme other than file://: an object store."""
-    text = str(uri)
-    return "://" in text and not text.startswith("file://")
 
 
 def lake_path(uri: str | Path) -> Path:
@@ -143,20 +140,6 @@ class RemoteLake:
         return self.current() is not None
 
 
-def object_store(uri: str):  # noqa: ANN201 - an fsspec file system
-    """The fsspec file system for an object store's URI (credentials and endpoint from the store's usual environment
-    variables, e.g. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL), or ValueError saying what is
-    missing."""
-    try:
-        import fsspec
-
-        return fsspec.filesystem(uri.split("://", 1)[0])
-    except ImportError as exc:
-        raise ValueError(f"{uri}: reading this object store needs a package that is not installed ({exc})") from exc
-    except ValueError as exc:
-        raise ValueError(f"{uri}: no file system is known for this scheme ({exc})") from exc
-
-
 def open_lake(uri: str | Path) -> Lake | RemoteLake:
     """The lake at `uri` for reading: a folder (a path or file:// URI) or an object store."""
     return RemoteLake(str(uri)) if is_remote(uri) else Lake(uri)
@@ -169,23 +152,6 @@ def catalog_cache() -> Path:
     """Where the catalogs of remote lakes are kept on this machine: MIO_LAKE_CACHE, else ~/.cache/mio/lakes."""
     default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mio" / "lakes"
     return Path(os.environ.get("MIO_LAKE_CACHE") or default)
-
-
-def remote_marker(catalog: Path) -> Path:
-    """Beside a remote lake's catalog: the lake's URI, so that whoever opens the catalog reads the files through
-    fsspec (current.lake-uri beside current.duckdb)."""
-    return catalog.with_suffix(".lake-uri")
-
-
-def register_object_store(con: object, catalog: Path) -> None:
-    """Let `con`, a connection to `catalog`, read a remote lake's files: its views name them by URI. What DuckDB has
-    read of them stays in its memory (the external file cache) without asking the store again whether they changed:
-    a load never changes a version's files, it writes a new version (through fsspec, DuckDB cannot tell the files'
-    times, and so would read them again at every query: on a page of a hundred queries, a hundred times)."""
-    marker = remote_marker(catalog)
-    if marker.is_file():
-        con.register_filesystem(object_store(marker.read_text().strip()))  # type: ignore[attr-defined]
-        con.execute("set validate_external_file_cache = 'NO_VALIDATION'")  # type: ignore[attr-defined]
 
 
 def duckdb_catalog(uri: str | Path) -> Path:

@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from etl.ingest.load import Builder, LoadResult, Progress, S, _q, _Staged, run_load
+from etl.ingest.load import Builder, LoadResult, Origin, Progress, S, _q, _Staged, run_load
 from etl.ingest.mapping import Mapping
 from etl.ingest.schema import ENTITIES, LOAD_ORDER
 from etl.spark.connection import SparkConnection
@@ -169,10 +169,10 @@ class LakeTarget:
     def existing(self, stage: SparkStaging) -> LakeExisting:
         return LakeExisting(stage, self.lake)
 
-    def write(self, stage: SparkStaging, source: Path, staged: dict[str, _Staged], quarantine: pl.DataFrame,
+    def write(self, stage: SparkStaging, origin: Origin, staged: dict[str, _Staged], quarantine: pl.DataFrame,
               started: datetime, progress: Callable[[str], None], builders: tuple[Builder, ...],
               mapping: Mapping | None) -> int:
-        return _write_version(self, stage, source, staged, quarantine, started, progress, mapping)
+        return _write_version(self, stage, origin, staged, quarantine, started, progress, mapping)
 
 
 def _save(con: SparkConnection, frame: Any, version: Path, name: str) -> None:
@@ -185,7 +185,7 @@ def _polars_frame(spark: Any, frame: pl.DataFrame) -> Any:
     return spark.createDataFrame(frame.to_arrow())
 
 
-def _write_version(target: LakeTarget, stage: SparkStaging, source: Path, staged: dict[str, _Staged],
+def _write_version(target: LakeTarget, stage: SparkStaging, origin: Origin, staged: dict[str, _Staged],
                    quarantine: pl.DataFrame, started: datetime, progress: Callable[[str], None],
                    mapping: Mapping | None) -> int:
     spark, con, lake = target.spark, stage.con, target.lake
@@ -218,10 +218,10 @@ def _write_version(target: LakeTarget, stage: SparkStaging, source: Path, staged
             load_id = int(con.sql("select coalesce(max(load_id), 0) + 1 from e.main.load_history").fetchall()[0][0])
         reports = [s.report for s in staged.values()]
         new_rows = {
-            "load_history": [[load_id, started, datetime.now(UTC).replace(tzinfo=None), str(source.resolve()),
+            "load_history": [[load_id, started, datetime.now(UTC).replace(tzinfo=None), origin.source,
                               "loaded", sum(r.rows_read for r in reports), sum(r.rows_loaded for r in reports),
                               sum(r.rows_quarantined for r in reports),
-                              str(mapping.path.resolve()) if mapping else None,
+                              origin.mapping_file,
                               mapping.sha256 if mapping else None, mapping.text if mapping else None]],
             "load_files": [[load_id, r.entity, r.file, r.sha256, r.rows_read, r.rows_loaded, r.rows_quarantined,
                             "\n".join(r.warnings) or None] for r in reports],

@@ -1,0 +1,119 @@
+"""Loading from an object store (issue 12): `mio load --source s3://…` on the DuckDB engine copies the folder's
+files beside the warehouse, loads them as from disk, records the URI in the load history and removes the copy.
+Against moto's S3 server on 127.0.0.1, in the test's own process. (A lake in an object store: tests/test_spark.py.)"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from etl.cli import main
+from tests.conftest import HAND, REAL, write_source
+
+pytest.importorskip("s3fs", reason="object stores are read through fsspec (the lake extra)")
+pytest.importorskip("moto.server", reason="the object store tests need moto's S3 server")
+
+from bench.object_store import s3_server  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def store() -> Iterator[Any]:
+    with s3_server() as fs:
+        fs.mkdir("exports")
+        yield fs
+
+
+def _upload(fs: Any, folder: Path, prefix: str) -> str:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            fs.put_file(str(path), f"exports/{prefix}/{path.relative_to(folder)}")
+    return f"s3://exports/{prefix}"
+
+
+def _tables(db: Path) -> dict[str, list[tuple]]:
+    """Every table's rows, but the load history's moments, source and mapping file (where they came from)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        names = [r[0] for r in con.sql("select table_name from information_schema.tables where table_type = "
+                                       "'BASE TABLE' order by 1").fetchall()]
+        varying = "exclude (started_at, finished_at, source, mapping_file)"
+        return {name: con.sql(f"select * {varying if name == 'load_history' else ''} from {name} order by all")
+                .fetchall() for name in names}
+    finally:
+        con.close()
+
+
+def _history(db: Path, column: str = "source") -> list[str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return [r[0] for r in con.sql(f"select {column} from load_history order by load_id").fetchall()]
+    finally:
+        con.close()
+
+
+def test_a_source_in_an_object_store_loads_as_from_disk(tmp_path: Path, store: Any) -> None:
+    """The hand-built source with bad rows and a subfolder the loader does not read: the same warehouse, quarantine
+    and output as from disk; the load history names the store's URI; no copy is left beside the warehouse."""
+    tables = {**HAND, "applications": [*HAND["applications"], "A99,S1,P1,2025-01-10T10:00:00Z,platform,maybe,"]}
+    source = write_source(tmp_path / "hand", tables)
+    (source / "archive").mkdir()
+    (source / "archive" / "old.csv").write_text("not,an,entity\n")
+    uri = _upload(store, source, "hand")
+    runner = CliRunner()
+    remote = runner.invoke(main, ["load", "--source", uri, "--db", str(tmp_path / "s3.duckdb"), "--format", "json",
+                                  "--max-bad-rows", "0.2"])
+    local = runner.invoke(main, ["load", "--source", str(source), "--db", str(tmp_path / "disk.duckdb"),
+                                 "--format", "json", "--max-bad-rows", "0.2"])
+    assert remote.exit_code == local.exit_code == 0, remote.output
+    assert json.loads(remote.stdout) == json.loads(local.stdout)
+    assert _tables(tmp_path / "s3.duckdb") == _tables(tmp_path / "disk.duckdb")
+    assert len(_tables(tmp_path / "s3.duckdb")["quarantine"]) == 1  # the application with a status of its own
+    assert _history(tmp_path / "s3.duckdb") == [uri]
+    assert _history(tmp_path / "disk.duckdb") == [str(source.resolve())]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["disk.duckdb", "hand", "s3.duckdb"]
+
+    again = runner.invoke(main, ["load", "--source", uri, "--db", str(tmp_path / "s3.duckdb"), "--dry-run",
+                                 "--max-bad-rows", "0.2"])
+    assert again.exit_code == 0 and "would load" in again.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["disk.duckdb", "hand", "s3.duckdb"]
+
+
+@pytest.mark.skipif(not REAL.exists(), reason="the real exports in ../shared/real are not here")
+def test_a_real_export_with_its_mapping_in_the_store(tmp_path: Path, store: Any) -> None:
+    """A real export in another shape and the mapping.yaml beside it, both in the store: loaded through the mapping,
+    which the load history keeps, named where it was in the store."""
+    from tests.test_mapping import PLACEMENT_MAPPING, real_copy, write
+
+    source = real_copy(tmp_path / "placement", "Placement_Data_Full_Class.csv")
+    write(source, "mapping.yaml", PLACEMENT_MAPPING)
+    uri = _upload(store, source, "placement")
+    runner = CliRunner()
+    remote = runner.invoke(main, ["load", "--source", uri, "--db", str(tmp_path / "s3.duckdb")])
+    local = runner.invoke(main, ["load", "--source", str(source), "--db", str(tmp_path / "disk.duckdb")])
+    assert remote.exit_code == local.exit_code == 0, remote.output
+    assert _tables(tmp_path / "s3.duckdb") == _tables(tmp_path / "disk.duckdb")
+    assert len(_tables(tmp_path / "s3.duckdb")["students"]) == 215
+    assert _history(tmp_path / "s3.duckdb", "mapping") == [PLACEMENT_MAPPING]
+    assert _history(tmp_path / "s3.duckdb", "mapping_file") == [f"{uri}/mapping.yaml"]
+    assert _history(tmp_path / "disk.duckdb", "mapping_file") == [str((source / "mapping.yaml").resolve())]
+    assert _history(tmp_path / "s3.duckdb") == [uri]
+
+
+def test_what_cannot_be_loaded_from_a_store_says_why(tmp_path: Path, store: Any) -> None:
+    """A folder with no file exits 1; the Spark engine, whose executors read the source's folder, is refused before
+    any Spark starts; an unknown scheme exits 1. Nothing is written."""
+    runner = CliRunner()
+    empty = runner.invoke(main, ["load", "--source", "s3://exports/nothing", "--db", str(tmp_path / "w.duckdb")])
+    assert empty.exit_code == 1 and "s3://exports/nothing: no files there" in empty.output
+    spark = runner.invoke(main, ["load", "--source", "s3://exports/hand", "--engine", "spark",
+                                 "--lake", str(tmp_path / "lake")])
+    assert spark.exit_code == 2 and "the Spark engine reads a folder that its executors share" in spark.output
+    unknown = runner.invoke(main, ["load", "--source", "nosuchscheme://x/y", "--db", str(tmp_path / "w.duckdb")])
+    assert unknown.exit_code == 1 and "no file system is known" in unknown.output
+    assert list(tmp_path.iterdir()) == []
