@@ -165,6 +165,7 @@ def _source_folder(uri: str, engine: str, db: Path) -> contextlib.AbstractContex
                                "file:// URI); the DuckDB engine loads from an object store")
     from etl.stores import fetched
 
+    err.print(f"copying the files under {escape(uri)} beside the warehouse, for this load")
     return fetched(uri, beside=db)
 
 

@@ -111,7 +111,6 @@ class RemoteLake:
 
     def __init__(self, uri: str) -> None:
         self.fs = object_store(uri)
-        self.protocol = uri.split("://", 1)[0]
         self.root = uri.rstrip("/")
 
     def _path(self, uri: str) -> str:
