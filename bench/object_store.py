@@ -19,8 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from etl.spark.lake import POINTER, Lake
-
 
 @contextlib.contextmanager
 def s3_server() -> Iterator[Any]:
@@ -50,20 +48,6 @@ def s3_server() -> Iterator[Any]:
         server.stop()
 
 
-def publish(lake: Path, fs: Any, uri: str) -> None:
-    """Copy the current version of the lake at `lake` to `uri` on `fs`: every file first, CURRENT last, so that a
-    reader never sees a pointer to a version that is not all there."""
-    found = Lake(lake)
-    current = found.current()
-    if current is None:
-        raise FileNotFoundError(f"no lake at {lake}")
-    target = uri.split("://", 1)[1].rstrip("/")
-    for path in sorted(current.rglob("*")):
-        if path.is_file():
-            fs.put_file(str(path), f"{target}/{path.relative_to(found.root)}")
-    fs.put_file(str(found.root / POINTER), f"{target}/{POINTER}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("lake", type=Path)
@@ -74,12 +58,13 @@ def main() -> None:
     import etl.spark.lake as lakes
     from bench.harness import bench_pages
     from etl import warehouse
+    from etl.spark.lake import publish
 
     os.environ["MIO_LAKE_CACHE"] = tempfile.mkdtemp(prefix="mio-lake-cache-")
     results = {"disk": bench_pages(lakes.duckdb_catalog(args.lake), runs=args.runs)}
     with s3_server() as fs:
         fs.mkdir("mio-bench")
-        publish(args.lake, fs, "s3://mio-bench/lake")
+        publish(args.lake, "s3://mio-bench/lake")
         catalog = lakes.duckdb_catalog("s3://mio-bench/lake")
         results["store"] = bench_pages(catalog, runs=args.runs)
         as_mio = warehouse.register_object_store

@@ -209,8 +209,8 @@ def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad
             raise click.UsageError("--engine spark writes a lake: give --lake PATH")
         if is_remote(lake):
             raise click.UsageError(f"--lake {lake}: a load writes the lake to a folder that the driver and executors "
-                                   "share (a path or file:// URI); copy it to the object store afterwards, CURRENT "
-                                   "last, and serve or report it from there")
+                                   "share (a path or file:// URI); then `mio publish --lake PATH --to URI` copies it "
+                                   "to the object store")
         target = lake
     elif lake or spark_remote:
         raise click.UsageError("--lake and --spark-remote go with --engine spark")
@@ -805,6 +805,30 @@ def serve(db: Path, port: int, lake: str | None) -> None:
         err.print(f"[red]error:[/] no warehouse at {db}; run `mio load --source DIR --db {db}` first")
         sys.exit(1)
     _streamlit(db, port)
+
+
+@main.command()
+@click.option("--lake", required=True, help="The lake's folder (a path or file:// URI) that `mio load --engine spark` "
+                                            "wrote.")
+@click.option("--to", "uri", required=True, metavar="URI", help="The object store's folder: s3://bucket/lake.")
+def publish(lake: str, uri: str) -> None:
+    """Copy a lake's current version to an object store, its files first and CURRENT last, for
+    `mio serve --lake URI` and `mio report --lake URI` to read there.
+
+    \b
+    Exit codes: 0 published; 1 no lake, or the store could not be written; 2 --to is not an object store's URI.
+    """
+    from etl.spark.lake import publish as copy_lake
+
+    if not is_remote(uri):
+        raise click.UsageError(f"--to {uri}: give an object store's URI (s3://bucket/lake)")
+    try:
+        version, files, size = copy_lake(lake.removeprefix("file://"), uri)
+    except (FileNotFoundError, ValueError, OSError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(1)
+    err.print(f"[green]published[/] version {version} to {escape(uri)}: {files} files, {size / 1e6:,.1f} MB, then "
+              "CURRENT")
 
 
 @main.command(context_settings={"max_content_width": 100})

@@ -186,7 +186,7 @@ def test_the_spark_engine_options_are_checked_before_anything_runs(tmp_path: Pat
         nowhere = mio(*document, *engine, "--lake", str(tmp_path / "nowhere"))
         assert nowhere.exit_code == 1 and "no lake at" in nowhere.output
     store = mio("load", "--source", str(source), "--engine", "spark", "--lake", "s3://bucket/lake")
-    assert store.exit_code == 2 and "copy it to the object store afterwards" in store.output
+    assert store.exit_code == 2 and "then `mio publish --lake PATH --to URI` copies it" in store.output
     assert not (tmp_path / "r.html").exists()
 
 

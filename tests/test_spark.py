@@ -428,12 +428,16 @@ def object_store(both: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa:
     this process); remote lakes' catalogs are kept in a temporary folder."""
     pytest.importorskip("s3fs", reason="object stores are read through fsspec (the lake extra)")
     pytest.importorskip("moto.server", reason="the object store tests need moto's S3 server")
-    from bench.object_store import publish, s3_server
+    from bench.object_store import s3_server
 
     with s3_server() as fs, pytest.MonkeyPatch.context() as patch:
         patch.setenv("MIO_LAKE_CACHE", str(tmp_path_factory.mktemp("lake-cache")))
         fs.mkdir("mio-lakes")
-        publish(both / "lake", fs, "s3://mio-lakes/term")
+        published = CliRunner().invoke(main, ["publish", "--lake", str(both / "lake"), "--to", "s3://mio-lakes/term"])
+        assert published.exit_code == 0, published.output
+        assert "published version 000001 to s3://mio-lakes/term" in published.output
+        assert fs.cat_file(f"mio-lakes/term/{POINTER}") == (both / "lake" / POINTER).read_bytes()
+        assert not [name for name in fs.find("mio-lakes/term") if name.endswith(".crc")]
         yield "s3://mio-lakes/term"
 
 
@@ -464,7 +468,7 @@ def test_a_lake_in_an_object_store_is_reported_as_the_warehouse(both: Path, obje
 
 def test_a_lake_in_an_object_store_follows_its_pointer(both: Path, object_store: str) -> None:
     """The catalog of a remote lake moves when CURRENT does (a load copied a new version there), and refusals say
-    why: no lake at a URI, a load into an object store, Spark reading one."""
+    why: no lake at a URI, a load into an object store, Spark reading one, publishing no lake or to a folder."""
     import s3fs
 
     from etl.spark.lake import duckdb_catalog, follow
@@ -501,11 +505,15 @@ def test_a_lake_in_an_object_store_follows_its_pointer(both: Path, object_store:
     assert nothing.exit_code == 1 and "no lake at s3://mio-lakes/none" in nothing.output
     load_there = runner.invoke(main, ["load", "--source", str(both / "source"), "--engine", "spark",
                                       "--lake", object_store])
-    assert load_there.exit_code == 2 and "copy it to the object store afterwards" in load_there.output
+    assert load_there.exit_code == 2 and "then `mio publish --lake PATH --to URI` copies it" in load_there.output
     on_spark = runner.invoke(main, ["report", "--by", "channel", "--engine", "spark", "--lake", object_store])
     assert on_spark.exit_code == 2 and "read one in an object store with DuckDB" in on_spark.output
     unknown = runner.invoke(main, ["report", "--by", "channel", "--lake", "nosuchscheme://x/y"])
     assert unknown.exit_code == 1 and "no file system is known" in unknown.output
+    no_lake = runner.invoke(main, ["publish", "--lake", str(both / "nowhere"), "--to", object_store])
+    assert no_lake.exit_code == 1 and "no lake at" in no_lake.output
+    on_disk = runner.invoke(main, ["publish", "--lake", str(both / "lake"), "--to", str(both / "copy")])
+    assert on_disk.exit_code == 2 and "give an object store's URI" in on_disk.output
 
 
 def test_a_lake_in_an_object_store_is_read_from_it_once(object_store: str) -> None:

@@ -33,7 +33,7 @@ def lake_path(uri: str | Path) -> Path:
         text = text.removeprefix("file://")
     elif is_remote(text):
         raise ValueError(f"{uri}: a load writes the lake to a folder that the driver and executors share (a path or "
-                         "file:// URI); copy it to an object store afterwards, CURRENT last, and serve it from there")
+                         "file:// URI); then `mio publish --lake PATH --to URI` copies it to an object store")
     return Path(text).resolve()
 
 
@@ -137,6 +137,25 @@ class RemoteLake:
 
     def exists(self) -> bool:
         return self.current() is not None
+
+
+def publish(lake: str | Path, uri: str) -> tuple[str, int, int]:
+    """Copy the current version of the lake at `lake` (a folder) to the object store at `uri`: every file of the
+    version first, then CURRENT, so that a reader there never sees a pointer to a version that is not all there.
+    Returns the version's name, and how many files and bytes were copied."""
+    found = Lake(lake)
+    current = found.current()
+    if current is None:
+        raise FileNotFoundError(f"no lake at {found.root} (load one with mio load --engine spark)")
+    if not is_remote(uri):
+        raise ValueError(f"{uri}: publish to an object store's URI (s3://bucket/lake)")
+    fs = object_store(uri)
+    target = uri.split("://", 1)[1].rstrip("/")
+    files = [path for path in sorted(current.rglob("*")) if path.is_file() and not path.name.startswith(".")]
+    for path in files:  # Hadoop's .crc checksum files stay behind: nothing reads them
+        fs.put_file(str(path), f"{target}/{path.relative_to(found.root).as_posix()}")
+    fs.pipe_file(f"{target}/{POINTER}", (found.root / POINTER).read_bytes())
+    return current.name, len(files), sum(path.stat().st_size for path in files)
 
 
 def open_lake(uri: str | Path) -> Lake | RemoteLake:
