@@ -794,17 +794,24 @@ def serve(db: Path, port: int, lake: str | None) -> None:
         except (FileNotFoundError, ValueError) as exc:
             err.print(f"[red]error:[/] {escape(str(exc))}")
             sys.exit(1)
-        if is_remote(lake):  # a load elsewhere moves its CURRENT: the catalog follows it
-            import threading
-
-            from etl.spark.lake import follow
-
-            seconds = float(os.environ.get("MIO_LAKE_POLL_SECONDS", "60"))
-            threading.Thread(target=follow, args=(lake, seconds, threading.Event()), daemon=True).start()
     if not db.exists():
         err.print(f"[red]error:[/] no warehouse at {db}; run `mio load --source DIR --db {db}` first")
         sys.exit(1)
-    _streamlit(db, port)
+    if lake is None or not is_remote(lake):
+        _streamlit(db, port)
+        return
+    import threading
+
+    from etl.spark.lake import follow
+
+    # A load elsewhere moves the store's CURRENT: the catalog follows it while the dashboard runs.
+    stop = threading.Event()
+    seconds = float(os.environ.get("MIO_LAKE_POLL_SECONDS", "60"))
+    threading.Thread(target=follow, args=(lake, seconds, stop), daemon=True, name="mio-lake-follower").start()
+    try:
+        _streamlit(db, port)
+    finally:
+        stop.set()
 
 
 @main.command()

@@ -18,6 +18,11 @@ def is_remote(uri: str | Path) -> bool:
     return "://" in text and not text.startswith("file://")
 
 
+def store_path(uri: str) -> str:
+    """Where `uri` is inside its store (bucket/key…), as its fsspec file system names paths."""
+    return uri.split("://", 1)[1].rstrip("/")
+
+
 def object_store(uri: str) -> Any:
     """The fsspec file system for an object store's URI, or ValueError saying what is missing."""
     try:
@@ -36,7 +41,7 @@ def fetched(uri: str, beside: Path) -> Iterator[Path]:
     warehouse, whose disk holds the load's spill too) for as long as the block runs, with their relative paths;
     FileNotFoundError when there is no file there."""
     fs = object_store(uri)
-    root = uri.split("://", 1)[1].rstrip("/")
+    root = store_path(uri)
     try:
         names = [name for name in fs.find(root) if name.rstrip("/") != root]
     except FileNotFoundError:

@@ -442,8 +442,9 @@ def object_store(both: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa:
 
 
 def test_a_lake_in_an_object_store_is_reported_as_the_warehouse(both: Path, object_store: str) -> None:
-    """`mio report --lake s3://…`: DuckDB reads the lake's Parquet through fsspec, and every dimension, destinations
-    (plain and adjusted) and the outcomes report are the DuckDB engine's, to the last digit."""
+    """`mio report --lake s3://…` (and `--lake` a folder, without --engine spark): DuckDB reads the lake's Parquet
+    (through fsspec from the store), and every dimension, destinations (plain and adjusted) and the outcomes report
+    are the DuckDB engine's, to the last digit."""
     from etl.spark.lake import catalog_cache
 
     runner = CliRunner()
@@ -451,9 +452,11 @@ def test_a_lake_in_an_object_store_is_reported_as_the_warehouse(both: Path, obje
                                                                                    "--adjusted"]])
     for ask in asks:
         remote = runner.invoke(main, ["report", *ask, "--lake", object_store, "--format", "json"])
+        on_disk = runner.invoke(main, ["report", *ask, "--lake", str(both / "lake"), "--format", "json"])
         local = runner.invoke(main, ["report", *ask, "--db", str(both / "w.duckdb"), "--format", "json"])
-        assert remote.exit_code == local.exit_code == 0, (ask, remote.output)
-        assert json.loads(remote.stdout) == json.loads(local.stdout) and json.loads(local.stdout), ask
+        assert remote.exit_code == on_disk.exit_code == local.exit_code == 0, (ask, remote.output)
+        assert json.loads(remote.stdout) == json.loads(on_disk.stdout) == json.loads(local.stdout), ask
+        assert json.loads(local.stdout), ask
     catalogs = list(catalog_cache().glob("*/current.lake-uri"))
     assert [p.read_text().strip() for p in catalogs] == [object_store]  # kept on this machine, not in the bucket
     varying = rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|Generated [0-9-]+ [0-9:]+ UTC"
@@ -466,38 +469,44 @@ def test_a_lake_in_an_object_store_is_reported_as_the_warehouse(both: Path, obje
     assert written["store"] == written["warehouse"] and b"Technology" in written["store"]
 
 
-def test_a_lake_in_an_object_store_follows_its_pointer(both: Path, object_store: str) -> None:
-    """The catalog of a remote lake moves when CURRENT does (a load copied a new version there), and refusals say
-    why: no lake at a URI, a load into an object store, Spark reading one, publishing no lake or to a folder."""
+def test_a_lake_in_an_object_store_follows_its_pointer(both: Path, object_store: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """While `mio serve --lake s3://…` runs, the catalog moves when the store's CURRENT does (a new version was
+    published there), and its follower stops with the server; refusals say why: no lake at a URI, a load into an
+    object store, Spark reading one, publishing no lake or to a folder."""
     import s3fs
 
-    from etl.spark.lake import duckdb_catalog, follow
+    import etl.cli
 
     fs = s3fs.S3FileSystem()
-    catalog = duckdb_catalog(object_store)
     bucket = object_store.removeprefix("s3://")
-    fs.copy(f"{bucket}/versions/000001", f"{bucket}/versions/000002", recursive=True)
-    fs.pipe_file(f"{bucket}/{POINTER}", b"versions/000002\n")
-    stop = threading.Event()
-    follower = threading.Thread(target=follow, args=(object_store, 0.2, stop))
-    follower.start()  # as `mio serve --lake s3://…` runs it
-    try:
+    seen: dict[str, object] = {}
+
+    def server(catalog: Path, _port: int) -> None:  # the dashboard's server, while it runs
+        fs.copy(f"{bucket}/versions/000001", f"{bucket}/versions/000002", recursive=True)
+        fs.pipe_file(f"{bucket}/{POINTER}", b"versions/000002\n")
         for _ in range(100):
             time.sleep(0.2)
             con = duckdb.connect(str(catalog), read_only=True)
-            seen = con.sql("select version from lake_version").fetchall()
+            seen["version"] = con.sql("select version from lake_version").fetchall()
             con.close()
-            if seen == [("000002",)]:
+            if seen["version"] == [("000002",)]:
                 break
-        assert seen == [("000002",)]
-        stop.set()
-        follower.join()
+        seen["following"] = [t for t in threading.enumerate() if t.name == "mio-lake-follower"]
+
+    monkeypatch.setenv("MIO_LAKE_POLL_SECONDS", "0.2")
+    monkeypatch.setattr(etl.cli, "_streamlit", server)
+    try:
+        served = CliRunner().invoke(main, ["serve", "--lake", object_store])
+        assert served.exit_code == 0, served.output
+        assert seen["version"] == [("000002",)] and len(seen["following"]) == 1  # type: ignore[arg-type]
+        seen["following"][0].join(timeout=5)  # type: ignore[index]
+        assert not seen["following"][0].is_alive()  # type: ignore[index]
         moved = CliRunner().invoke(main, ["report", "--by", "channel", "--lake", object_store, "--format", "json"])
         local = CliRunner().invoke(main, ["report", "--by", "channel", "--db", str(both / "w.duckdb"),
                                           "--format", "json"])
         assert moved.exit_code == 0 and json.loads(moved.stdout) == json.loads(local.stdout)
     finally:
-        stop.set()
         fs.pipe_file(f"{bucket}/{POINTER}", b"versions/000001\n")
         fs.rm(f"{bucket}/versions/000002", recursive=True)
     runner = CliRunner()

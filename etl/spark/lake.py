@@ -21,7 +21,7 @@ import sys
 import threading
 from pathlib import Path
 
-from etl.stores import is_remote, object_store
+from etl.stores import is_remote, object_store, store_path
 from etl.warehouse import register_object_store, remote_marker
 
 POINTER = "CURRENT"
@@ -113,12 +113,9 @@ class RemoteLake:
         self.fs = object_store(uri)
         self.root = uri.rstrip("/")
 
-    def _path(self, uri: str) -> str:
-        return uri.split("://", 1)[1]
-
     def current(self) -> str | None:
         try:
-            pointer = self.fs.cat_file(self._path(f"{self.root}/{POINTER}"))
+            pointer = self.fs.cat_file(store_path(f"{self.root}/{POINTER}"))
         except FileNotFoundError:
             return None
         return f"{self.root}/{pointer.decode().strip()}"
@@ -128,7 +125,7 @@ class RemoteLake:
         if folder is None:
             return {}
         try:
-            entries = self.fs.ls(self._path(folder), detail=True)
+            entries = self.fs.ls(store_path(folder), detail=True)
         except FileNotFoundError:
             return {}
         names = sorted(entry["name"].rstrip("/").rsplit("/", 1)[-1] for entry in entries
@@ -150,7 +147,7 @@ def publish(lake: str | Path, uri: str) -> tuple[str, int, int]:
     if not is_remote(uri):
         raise ValueError(f"{uri}: publish to an object store's URI (s3://bucket/lake)")
     fs = object_store(uri)
-    target = uri.split("://", 1)[1].rstrip("/")
+    target = store_path(uri)
     files = [path for path in sorted(current.rglob("*")) if path.is_file() and not path.name.startswith(".")]
     for path in files:  # Hadoop's .crc checksum files stay behind: nothing reads them
         fs.put_file(str(path), f"{target}/{path.relative_to(found.root).as_posix()}")
