@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from etl.ingest import draft
-from etl.ingest.load import LoadResult
+from etl.ingest.load import LoadResult, Origin
 from etl.ingest.mapping import DEFAULT_NAME, MappingError, apply, check_headers, read_mapping
 from etl.ingest.read import FORMATS, MAPPING_SUFFIXES, FileRejected, data_files, discover, raw_chunks
 from etl.ingest.schema import ENTITIES, LOAD_ORDER
@@ -120,10 +120,14 @@ def check(folder: ImportFolder, db: Path, max_bad_rows: float = 0.05) -> LoadRes
     return load(folder.path, db, max_bad_rows=max_bad_rows, mapping=_mapping(folder), dry_run=True)
 
 
-def load_into(folder: ImportFolder, db: Path, max_bad_rows: float = 0.05) -> LoadResult:
-    """Load the uploads into the warehouse, then remove them."""
+def load_into(folder: ImportFolder, db: Path, uploaded_by: str, max_bad_rows: float = 0.05) -> LoadResult:
+    """Load the uploads into the warehouse, then remove them. The load history names who uploaded them here, not the
+    temporary folder that held them (its files' own names are in load_files)."""
+    mapping = _mapping(folder)
+    origin = Origin(f"uploaded on the Import page by {uploaded_by}",
+                    f"{DEFAULT_NAME}, written on the Import page" if mapping else None)
     try:
-        return load(folder.path, db, max_bad_rows=max_bad_rows, mapping=_mapping(folder))
+        return load(folder.path, db, max_bad_rows=max_bad_rows, mapping=mapping, origin=origin)
     finally:
         folder.remove()
 

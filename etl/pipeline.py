@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from etl.ingest.load import LoadResult, Progress, load_source
+from etl.ingest.load import LoadResult, Origin, Progress, load_source
 from etl.ingest.model_tests import check_models
 from etl.metrics.outcomes import build_outcome_cells
 
@@ -25,7 +25,7 @@ def _checked(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def load(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress | None = None,
-         mapping: Path | None = None, dry_run: bool = False, validator: str = "sql", origin: str | None = None
+         mapping: Path | None = None, dry_run: bool = False, validator: str = "sql", origin: str | Origin | None = None
          ) -> LoadResult:
     """Validate `source` (through `mapping`, or the source's mapping.yaml) and load it into `db` with every table the
     dashboard and reports read; `dry_run` checks everything and writes nothing."""

@@ -83,6 +83,16 @@ def test_a_director_imports_the_campus_placement_file(tmp_path: Path, monkeypatc
     cohort = shown[shown["cohort"] == "2020"].iloc[0]
     assert cohort["cohort_size"] == 215 and cohort["career_outcomes_rate"] == pytest.approx(round(148 / 215, 4))
     assert "2020" not in before["cohort"].to_list()
+    # Data quality's load history names who uploaded the files and the mapping they wrote, not the folder that is
+    # gone; the files of the load keep their own names.
+    at.switch_page(registry.page("data_quality").file).run()
+    assert not at.exception, at.exception
+    history = at.dataframe[0].value.set_index("load_id")
+    assert history.loc[2, "source"] == "uploaded on the Import page by dana"
+    assert history.loc[2, "mapping_file"] == "mapping.yaml, written on the Import page"
+    assert history.loc[2, "mapping"] == PLACEMENT_MAPPING
+    assert history.loc[1, "source"] == str((tmp_path / "hand").resolve())
+    assert at.dataframe[1].value["file"].tolist() == ["Placement_Data_Full_Class.csv"] * 2
 
 
 def test_a_mapping_uploaded_with_the_files_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,6 +139,8 @@ def test_files_in_the_contracts_shape_load_without_a_mapping(tmp_path: Path, mon
     con = duckdb.connect(str(db), read_only=True)
     try:
         assert con.sql("select count(*) from students").fetchall() == [(7,)]
+        assert con.sql("select source, mapping_file, mapping from load_history").fetchall() == [
+            ("uploaded on the Import page by dana", None, None)]
     finally:
         con.close()
 

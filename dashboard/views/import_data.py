@@ -12,7 +12,7 @@ import streamlit as st
 from dashboard import auth, data, registry, ui
 from etl import importer
 
-auth.require_whole_warehouse()
+user = auth.require_whole_warehouse()
 st.title("Import your exports")
 st.caption(f"Files in the contract's shape load as they are; any other export (Handshake, a posting list, a "
            f"spreadsheet) loads through a mapping, drafted here for you to check. Up to {importer.MAX_UPLOAD_MB} MB "
@@ -97,7 +97,7 @@ if not checked.ok:
 st.subheader("3. Load")
 st.caption("All or nothing: the warehouse changes only if every file loads. The uploads are removed afterwards.")
 if st.button("Load into the warehouse", type="primary", key="import_load", icon=":material/upload:"):
-    result = importer.load_into(folder, db)
+    result = importer.load_into(folder, db, user.username)
     for key in ("import_folder", "import_checked", "import_names"):
         st.session_state.pop(key, None)
     st.session_state["import_round"] += 1

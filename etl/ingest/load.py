@@ -686,20 +686,21 @@ class _Warehouse:
 
 def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress | None = None,
                 builders: tuple[Builder, ...] = (), mapping: Path | None = None, dry_run: bool = False,
-                validator: str = "sql", origin: str | None = None) -> LoadResult:
+                validator: str = "sql", origin: str | Origin | None = None) -> LoadResult:
     """Validate `source` and load it into `db`; a rejected source leaves `db` exactly as it was.
 
     `mapping`: a mapping file (default: `mapping.yaml` in the source, when there is one); a mistake in it raises
     MappingError before anything is read. `dry_run`: everything but the write. `builders` run after the derived
     tables, in the same transaction (see Builder). `validator`: "sql" runs the expectation suites compiled to SQL,
     "gx" runs them through Great Expectations on pandas; both give the same quarantine. `origin`: where the source
-    came from, for the load history, when `source` is a copy of it (default: `source` itself)."""
+    came from, for the load history, when `source` is a copy of it: its URI, or the Origin to record as it is
+    (default: `source` itself)."""
     return run_load(source, _Warehouse(db), max_bad_rows, progress, builders, mapping, dry_run, validator, origin)
 
 
 def run_load(source: Path, target: Any, max_bad_rows: float = 0.05, progress: Progress | None = None,
              builders: tuple[Builder, ...] = (), mapping: Path | None = None, dry_run: bool = False,
-             validator: str = "sql", origin: str | None = None) -> LoadResult:
+             validator: str = "sql", origin: str | Origin | None = None) -> LoadResult:
     """load_source into any target (the warehouse file, or the Spark engine's lake): the same reading, checks and
     quarantine; the target stages, looks up and writes."""
     if validator not in VALIDATORS:
@@ -776,8 +777,8 @@ def run_load(source: Path, target: Any, max_bad_rows: float = 0.05, progress: Pr
                               quarantine, -1 if dry_run else None)
             if dry_run:
                 return result("checked", None, quarantine)
-            load_id = target.write(stage, Origin.of(source, plan, origin), staged, quarantine, started, say,
-                                   builders, plan)
+            named = origin if isinstance(origin, Origin) else Origin.of(source, plan, origin)
+            load_id = target.write(stage, named, staged, quarantine, started, say, builders, plan)
             say("loaded")
         return result("loaded", None, quarantine, load_id)
     finally:
