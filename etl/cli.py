@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from etl.metrics.columns import DEFAULT_MIN_CELL, DIMENSIONS, PROJECT_ATTRIBUTES
-from etl.stores import is_remote
+from etl.stores import StoreError, is_remote
 from etl.warehouse import DEFAULT_DB, OLD_FORMAT, connect_read_only, is_current
 
 if TYPE_CHECKING:  # each command imports what it uses: `mio report`, `mio users` and --help start quickly
@@ -217,7 +217,7 @@ def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad
     with contextlib.ExitStack() as stack:
         try:
             source = stack.enter_context(_source_folder(source_uri, engine, db))
-        except (FileNotFoundError, ValueError) as exc:  # an object store's folder with no file, or none known
+        except (FileNotFoundError, ValueError, StoreError) as exc:  # no file there, no store known, no answer
             err.print(f"[red]error:[/] {escape(str(exc))}")
             sys.exit(1)
         result = _load_with_progress(source, db, max_bad_rows, mapping, dry_run, validator,
@@ -456,12 +456,12 @@ def _open_current(db: Path):  # noqa: ANN202 - a DuckDB connection
 
 def _lake_catalog(lake: str) -> Path:
     """The lake's DuckDB catalog (views over its current version's Parquet, as `mio serve --lake` reads it), or exit 1
-    when there is no lake."""
+    when there is no lake, or its object store does not answer."""
     from etl.spark.lake import duckdb_catalog
 
     try:
         return duckdb_catalog(lake)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, StoreError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(1)
 
@@ -787,13 +787,7 @@ def _streamlit(db: Path, port: int) -> None:
 def serve(db: Path, port: int, lake: str | None) -> None:
     """Start the dashboard on 127.0.0.1."""
     if lake is not None:
-        from etl.spark.lake import duckdb_catalog
-
-        try:
-            db = duckdb_catalog(lake)
-        except (FileNotFoundError, ValueError) as exc:
-            err.print(f"[red]error:[/] {escape(str(exc))}")
-            sys.exit(1)
+        db = _lake_catalog(lake)
     if not db.exists():
         err.print(f"[red]error:[/] no warehouse at {db}; run `mio load --source DIR --db {db}` first")
         sys.exit(1)

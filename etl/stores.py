@@ -12,6 +12,36 @@ from pathlib import Path
 from typing import Any
 
 
+class StoreError(OSError):
+    """The object store could not be reached, or refused a request (credentials, permissions): its client's words,
+    with the URI asked for."""
+
+
+def _client_errors() -> tuple[type[BaseException], ...]:
+    """What a store's client raises when the store does not answer or refuses: OSError from fsspec's file systems,
+    and botocore's own errors (s3fs lets a connection failure or missing credentials through as they are)."""
+    kinds: list[type[BaseException]] = [OSError]
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        kinds += [BotoCoreError, ClientError]
+    except ImportError:
+        pass
+    return tuple(kinds)
+
+
+@contextlib.contextmanager
+def asking(uri: str) -> Iterator[None]:
+    """Inside the block, a failure of the store's client is raised as StoreError naming `uri`; a missing file stays
+    FileNotFoundError (the caller says what was missing)."""
+    try:
+        yield
+    except (FileNotFoundError, StoreError):
+        raise
+    except _client_errors() as exc:
+        raise StoreError(f"{uri}: the object store did not answer or refused ({type(exc).__name__}: {exc})") from exc
+
+
 def is_remote(uri: str | Path) -> bool:
     """A URI with a scheme other than file://: an object store."""
     text = str(uri)
@@ -39,11 +69,12 @@ def object_store(uri: str) -> Any:
 def fetched(uri: str, beside: Path) -> Iterator[Path]:
     """The files under the folder `uri` of an object store, copied into a temporary folder beside `beside` (the
     warehouse, whose disk holds the load's spill too) for as long as the block runs, with their relative paths;
-    FileNotFoundError when there is no file there."""
+    FileNotFoundError when there is no file there, StoreError when the store does not answer."""
     fs = object_store(uri)
     root = store_path(uri)
     try:
-        names = [name for name in fs.find(root) if name.rstrip("/") != root]
+        with asking(uri):
+            names = [name for name in fs.find(root) if name.rstrip("/") != root]
     except FileNotFoundError:
         names = []
     if not names:
@@ -54,7 +85,8 @@ def fetched(uri: str, beside: Path) -> Iterator[Path]:
         for name in names:
             local = folder / name[len(root):].lstrip("/")
             local.parent.mkdir(parents=True, exist_ok=True)
-            fs.get_file(name, str(local))
+            with asking(uri):
+                fs.get_file(name, str(local))
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)

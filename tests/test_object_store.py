@@ -117,3 +117,46 @@ def test_what_cannot_be_loaded_from_a_store_says_why(tmp_path: Path, store: Any)
     unknown = runner.invoke(main, ["load", "--source", "nosuchscheme://x/y", "--db", str(tmp_path / "w.duckdb")])
     assert unknown.exit_code == 1 and "no file system is known" in unknown.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_store_that_does_not_answer_is_an_error_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                  ) -> None:
+    """Every command that reaches a store exits 1 naming the URI and what its client said, when nothing listens at
+    the store's endpoint (a traceback from botocore before): load from it, report and serve a lake there, publish
+    to it. Nothing is left beside the warehouse, and nothing is written to the lake's cache."""
+    import socket
+
+    import s3fs
+
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for name, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "mio",
+                        "AWS_SECRET_ACCESS_KEY": "mio", "AWS_DEFAULT_REGION": "us-east-1", "AWS_MAX_ATTEMPTS": "1",
+                        "MIO_LAKE_CACHE": str(tmp_path / "cache")}.items():
+        monkeypatch.setenv(name, value)
+    s3fs.S3FileSystem.clear_instance_cache()
+    lake = tmp_path / "lake"  # a lake's layout, for publish to try to copy
+    (lake / "versions" / "000001" / "students").mkdir(parents=True)
+    (lake / "versions" / "000001" / "students" / "part-0.parquet").write_bytes(b"PAR1")
+    (lake / "CURRENT").write_text("versions/000001\n")
+    runner = CliRunner()
+    work = tmp_path / "work"
+    work.mkdir()
+    commands = {
+        "s3://exports/hand": ["load", "--source", "s3://exports/hand", "--db", str(work / "w.duckdb")],
+        "s3://office/lake": ["report", "--lake", "s3://office/lake", "--by", "industry"],
+        "s3://office/served": ["serve", "--lake", "s3://office/served"],
+        "s3://office/published": ["publish", "--lake", str(lake), "--to", "s3://office/published"],
+    }
+    try:
+        for uri, command in commands.items():
+            result = runner.invoke(main, command)
+            said = " ".join(result.output.split())
+            assert result.exit_code == 1, (command, result.output, result.exception)
+            assert isinstance(result.exception, SystemExit), (command, result.exception)
+            assert f"error: {uri}: the object store did not answer or refused (EndpointConnectionError" in said, said
+        assert list(work.iterdir()) == []
+        assert not (tmp_path / "cache").exists()
+    finally:
+        s3fs.S3FileSystem.clear_instance_cache()

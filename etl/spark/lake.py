@@ -21,7 +21,7 @@ import sys
 import threading
 from pathlib import Path
 
-from etl.stores import is_remote, object_store, store_path
+from etl.stores import asking, is_remote, object_store, store_path
 from etl.warehouse import register_object_store, remote_marker
 
 POINTER = "CURRENT"
@@ -115,7 +115,8 @@ class RemoteLake:
 
     def current(self) -> str | None:
         try:
-            pointer = self.fs.cat_file(store_path(f"{self.root}/{POINTER}"))
+            with asking(self.root):
+                pointer = self.fs.cat_file(store_path(f"{self.root}/{POINTER}"))
         except FileNotFoundError:
             return None
         return f"{self.root}/{pointer.decode().strip()}"
@@ -125,7 +126,8 @@ class RemoteLake:
         if folder is None:
             return {}
         try:
-            entries = self.fs.ls(store_path(folder), detail=True)
+            with asking(self.root):
+                entries = self.fs.ls(store_path(folder), detail=True)
         except FileNotFoundError:
             return {}
         names = sorted(entry["name"].rstrip("/").rsplit("/", 1)[-1] for entry in entries
@@ -149,9 +151,10 @@ def publish(lake: str | Path, uri: str) -> tuple[str, int, int]:
     fs = object_store(uri)
     target = store_path(uri)
     files = [path for path in sorted(current.rglob("*")) if path.is_file() and not path.name.startswith(".")]
-    for path in files:  # Hadoop's .crc checksum files stay behind: nothing reads them
-        fs.put_file(str(path), f"{target}/{path.relative_to(found.root).as_posix()}")
-    fs.pipe_file(f"{target}/{POINTER}", (found.root / POINTER).read_bytes())
+    with asking(uri):
+        for path in files:  # Hadoop's .crc checksum files stay behind: nothing reads them
+            fs.put_file(str(path), f"{target}/{path.relative_to(found.root).as_posix()}")
+        fs.pipe_file(f"{target}/{POINTER}", (found.root / POINTER).read_bytes())
     return current.name, len(files), sum(path.stat().st_size for path in files)
 
 
