@@ -57,6 +57,7 @@ if mine.name:
     st.sidebar.caption(ui.plain(mine.name))
 auth.sidebar_account(user)
 if user.role == registry.DIRECTOR:
-    st.session_state["filters"] = sidebar_filters(user.institution)
-    st.session_state["min_cell"] = sidebar_min_cell()
+    applies = registry.titled(page.title).population
+    st.session_state["filters"] = sidebar_filters(user.institution, applies)
+    st.session_state["min_cell"] = sidebar_min_cell(applies)
 page.run()

@@ -12,16 +12,23 @@ MULTI = {"institution": "Institution", "college": "College", "major": "Major", "
          "industry": "Industry", "platform": "Platform"}
 
 
+NOT_HERE = "These change the outcome pages, not this one; your choices are kept for them."
+
+
 def _from_url(key: str, allowed: list[str]) -> list[str]:
     return [v for v in st.query_params.get_all(key) if v in allowed]
 
 
-def sidebar_filters(institution: str | None = None) -> Filters:
+def sidebar_filters(institution: str | None = None, applies: bool = True) -> Filters:
     """Draw the filters and return the population they select; unknown URL values are ignored. `institution`: the
-    one institution a bound director sees (the only choice offered)."""
+    one institution a bound director sees (the only choice offered). `applies`: False on a page that the population
+    does not change (Data quality, Import, Glossary): the filters are shown greyed, keeping their choices for the
+    next page, and say so."""
     version = data.version()
     chosen: dict[str, tuple[str, ...]] = {}
     st.sidebar.header("Population")
+    if not applies:
+        st.sidebar.caption(NOT_HERE)
     for column, label in MULTI.items():
         if column == "institution" and institution is not None:
             st.sidebar.multiselect(label, [institution], default=[institution], key="f_institution", disabled=True)
@@ -29,7 +36,7 @@ def sidebar_filters(institution: str | None = None) -> Filters:
             continue
         options = data.choices(column, version, institution)
         picked = st.sidebar.multiselect(label, options, default=_from_url(column, options), key=f"f_{column}",
-                                        placeholder="All", format_func=words)
+                                        placeholder="All", format_func=words, disabled=not applies)
         chosen[column] = tuple(picked)
     terms = data.choices("term", version, institution)
     term_from = term_to = None
@@ -38,7 +45,8 @@ def sidebar_filters(institution: str | None = None) -> Filters:
         url_to = st.query_params.get("term_to")
         start = url_from if url_from in terms else terms[0]
         end = url_to if url_to in terms else terms[-1]
-        term_from, term_to = st.sidebar.select_slider("Terms", options=terms, value=(start, end), key="f_terms")
+        term_from, term_to = st.sidebar.select_slider("Terms", options=terms, value=(start, end), key="f_terms",
+                                                      disabled=not applies)
     for column in MULTI:
         st.query_params[column] = list(chosen[column])
     if terms and (term_from, term_to) != (terms[0], terms[-1]):
@@ -59,14 +67,15 @@ def sidebar_filters(institution: str | None = None) -> Filters:
     )
 
 
-def sidebar_min_cell() -> int:
-    """The director's small-cell threshold (docs/data-contract.md §5); 0 shows every group. Kept in the URL as `k`."""
+def sidebar_min_cell(applies: bool = True) -> int:
+    """The director's small-cell threshold (docs/data-contract.md §5); 0 shows every group. Kept in the URL as `k`.
+    `applies`: as for sidebar_filters."""
     try:
         start = max(0, int(st.query_params.get("k", DEFAULT_MIN_CELL)))
     except ValueError:
         start = DEFAULT_MIN_CELL
     value = st.sidebar.number_input("Minimum cell size", min_value=0, max_value=1000, value=start, step=1,
-                                    key="f_min_cell",
+                                    key="f_min_cell", disabled=not applies,
                                     help="Groups with fewer students behind a figure than this are suppressed "
                                          "(FERPA practice). 0 shows every group; shared exports should keep 10.")
     if value != DEFAULT_MIN_CELL:

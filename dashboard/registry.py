@@ -19,6 +19,7 @@ class PageSpec:
     section: str = ""  # the director's navigation groups pages under these headings
     figures: bool = True  # the page shows figures from the warehouse (the benchmark times these)
     whole_warehouse: bool = False  # about every institution's data at once: not for a director bound to one
+    population: bool = True  # the sidebar's population filters and cell size change what the page shows
 
     def default_for(self, role: str) -> bool:
         """A role's first page opens at the app's root."""
@@ -41,15 +42,15 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("employers", "views/employers.py", "Employers", ":material/business:", "employers", (DIRECTOR,),
              "Students and employers"),
     PageSpec("data_quality", "views/data_quality.py", "Data quality", ":material/fact_check:", "data-quality",
-             (DIRECTOR,), "About the data", whole_warehouse=True),
+             (DIRECTOR,), "About the data", whole_warehouse=True, population=False),
     PageSpec("import", "views/import_data.py", "Import", ":material/upload_file:", "import", (DIRECTOR,),
-             "About the data", figures=False, whole_warehouse=True),
+             "About the data", figures=False, whole_warehouse=True, population=False),
     PageSpec("employer", "views/employer.py", "Your micro-internships", ":material/business_center:", "employer",
              (EMPLOYER,)),
     PageSpec("student", "views/student.py", "Compare industries", ":material/compare_arrows:", "compare",
              (STUDENT,)),
     PageSpec("glossary", "views/glossary.py", "Glossary", ":material/menu_book:", "glossary", ROLES,
-             "About the data", figures=False),
+             "About the data", figures=False, population=False),
 )
 
 
@@ -61,6 +62,11 @@ def pages_for(role: str, bound: bool = False) -> list[PageSpec]:
 
 def page(key: str) -> PageSpec:
     return next(p for p in PAGES if p.key == key)
+
+
+def titled(title: str) -> PageSpec:
+    """The page the navigation opened, by its title (st.navigation gives back the st.Page made from the spec)."""
+    return next(p for p in PAGES if p.title == title)
 
 
 # The director's pages that show figures from the warehouse: what the benchmark times.

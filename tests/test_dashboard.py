@@ -59,6 +59,33 @@ def test_overview_follows_filters_from_the_url(sample: tuple[Path, Path], monkey
                                                      platforms=("Handshake", "Riipen"), class_levels=("senior",)))
 
 
+def test_the_filters_are_greyed_where_they_change_nothing_and_kept_for_the_next_page(
+        sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Data quality, Import and the Glossary show no population's figures: their sidebar filters and cell size are
+    greyed and say so (a director picking an institution there saw nothing change), and the choices made on the
+    overview are still in force when the director comes back to it."""
+    from dashboard.filters import NOT_HERE
+
+    _, db = sample
+    at = run_app(db, monkeypatch, institution="Lakeshore College", k="12")
+    filtered = expected_metrics(db, Filters(institutions=("Lakeshore College",)))
+    assert shown(at) == filtered
+    widgets = ("f_institution", "f_college", "f_major", "f_class_level", "f_industry", "f_platform")
+    for spec in registry.pages_for(registry.DIRECTOR):
+        at.switch_page(spec.file).run()
+        assert not at.exception, (spec.key, at.exception)
+        greyed = [at.multiselect(key=key).disabled for key in widgets]
+        greyed += [at.select_slider(key="f_terms").disabled, at.number_input(key="f_min_cell").disabled]
+        assert greyed == [not spec.population] * len(greyed), spec.key
+        assert (NOT_HERE in [c.value for c in at.sidebar.caption]) == (not spec.population), spec.key
+        assert at.multiselect(key="f_institution").value == ["Lakeshore College"], spec.key
+        assert at.number_input(key="f_min_cell").value == 12, spec.key
+    assert [p.key for p in registry.pages_for(registry.DIRECTOR) if not p.population] == [
+        "data_quality", "import", "glossary"]
+    at.switch_page(registry.page("overview").file).run()
+    assert shown(at) == filtered
+
+
 def test_college_and_major_filter_every_figure(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     """The filters a director expects beside institution: college and major, from the URL and the sidebar, applied
     to the application figures and to the student-based ones (participation, first destinations) alike."""
