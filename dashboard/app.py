@@ -10,7 +10,7 @@ import streamlit as st
 # `streamlit run dashboard/app.py` puts dashboard/ on the path, not the project root.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard import auth, registry, theme, ui  # noqa: E402,F401 - theme registers the chart template
+from dashboard import auth, data, registry, theme, ui  # noqa: E402,F401 - theme registers the chart template
 from dashboard.filters import sidebar_filters, sidebar_min_cell  # noqa: E402
 from dashboard.sign_in import sign_in  # noqa: E402
 from etl.office import office  # noqa: E402
@@ -56,8 +56,12 @@ if mine.logo is not None:
 if mine.name:
     st.sidebar.caption(ui.plain(mine.name))
 auth.sidebar_account(user)
-if user.role == registry.DIRECTOR:
-    applies = registry.titled(page.title).population
-    st.session_state["filters"] = sidebar_filters(user.institution, applies)
-    st.session_state["min_cell"] = sidebar_min_cell(applies)
-page.run()
+try:
+    if user.role == registry.DIRECTOR:
+        applies = registry.titled(page.title).population
+        st.session_state["filters"] = sidebar_filters(user.institution, applies)
+        st.session_state["min_cell"] = sidebar_min_cell(applies)
+    page.run()
+except data.StoreUnavailable as exc:
+    st.error(ui.plain(f"The figures could not be read from the lake's object store. {exc}. The pages come back "
+                      "when it answers again."), icon=":material/cloud_off:")

@@ -6,9 +6,10 @@ it on a cursor of the shared read-only connection and caches the small frame it 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -16,13 +17,38 @@ import polars as pl
 import streamlit as st
 
 from etl.metrics import adjusted, audience, insights, outcomes, quality, report
-from etl.warehouse import DEFAULT_DB, connect_read_only, is_current
+from etl.warehouse import DEFAULT_DB, connect_read_only, is_current, remote_marker
 
 MODULES = {module.__name__: module for module in (outcomes, insights, audience, quality, report, adjusted)}
 
 
 def warehouse_path() -> Path:
     return Path(os.environ.get("MIO_DB", str(DEFAULT_DB)))
+
+
+class StoreUnavailable(RuntimeError):
+    """The lake served from an object store (`mio serve --lake s3://…`) did not answer a page's query: the page says
+    so, rather than showing DuckDB's traceback of the store's client."""
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """A DuckDB error inside the block is StoreUnavailable when the warehouse is a remote lake's catalog and its store
+    does not answer now (asked again, once); any other error goes on as it is."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        marker = remote_marker(path)
+        if not marker.is_file():
+            raise
+        from etl.spark.lake import RemoteLake
+        from etl.stores import StoreError
+
+        try:
+            RemoteLake(marker.read_text().strip()).current()
+        except StoreError as down:
+            raise StoreUnavailable(str(down)) from exc
+        raise
 
 
 # One read-only connection per warehouse file, shared by every session (each query takes its own cursor).
@@ -57,7 +83,8 @@ def connection() -> duckdb.DuckDBPyConnection | None:
     path = warehouse_path()
     if not path.exists():
         return None
-    con, ready = _connect(str(path), version())
+    with _reading(path):
+        con, ready = _connect(str(path), version())
     return con if ready else None
 
 
@@ -66,7 +93,8 @@ def _compute(module: str, name: str, args: tuple, kwargs: tuple, version: str) -
     con = connection()
     if con is None:
         return pl.DataFrame()
-    return getattr(MODULES[module], name)(con, *args, **dict(kwargs))
+    with _reading(warehouse_path()):
+        return getattr(MODULES[module], name)(con, *args, **dict(kwargs))
 
 
 # Sessions asking for the same figure at once (ten directors opening the overview) compute it once: the first takes
@@ -89,4 +117,5 @@ def choices(column: str, version: str, institution: str | None = None) -> list[s
     con = connection()
     if con is None or column not in outcomes.FILTER_COLUMNS:
         return []
-    return outcomes.filter_choices(con, column, institution)
+    with _reading(warehouse_path()):
+        return outcomes.filter_choices(con, column, institution)

@@ -5,6 +5,7 @@ Against moto's S3 server on 127.0.0.1, in the test's own process. (A lake in an 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,77 @@ def test_a_store_that_does_not_answer_is_an_error_not_a_traceback(tmp_path: Path
         assert not (tmp_path / "cache").exists()
     finally:
         s3fs.S3FileSystem.clear_instance_cache()
+
+
+def _lake_of(db: Path, lake: Path) -> Path:
+    """A lake's layout (CURRENT, one version, a folder of Parquet per table) holding a warehouse's tables."""
+    version = lake / "versions" / "000001"
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for (name,) in con.sql("select table_name from information_schema.tables where table_type = 'BASE TABLE'"
+                               ).fetchall():
+            (version / name).mkdir(parents=True)
+            con.execute(f"copy (select * from \"{name}\") to '{version / name / 'part-0.parquet'}' (format parquet)")
+    finally:
+        con.close()
+    (lake / "CURRENT").write_text("versions/000001\n")
+    return lake
+
+
+def test_a_page_says_so_when_the_lakes_store_stops_answering(tmp_path: Path, store: Any,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mio serve --lake s3://…` while the store is down: the page says that the store did not answer (with the
+    URI and the client's words) instead of DuckDB's traceback; the overview was drawn from the store before."""
+    import socket
+
+    import s3fs
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import data
+    from etl.pipeline import load
+    from etl.spark.lake import duckdb_catalog
+    from tests.conftest import DIRECTOR, run_app
+
+    db = tmp_path / "w.duckdb"
+    assert load(write_source(tmp_path / "hand", HAND), db).ok
+    lake = _lake_of(db, tmp_path / "lake")
+    assert CliRunner().invoke(main, ["publish", "--lake", str(lake), "--to", "s3://exports/lake"]).exit_code == 0
+    monkeypatch.setenv("MIO_LAKE_CACHE", str(tmp_path / "cache"))
+    catalog = duckdb_catalog("s3://exports/lake")
+
+    def forget() -> None:  # a new connection, with the file system the environment names now
+        with data._lock:
+            for _, con, _ready in data._open.values():
+                con.close()
+            data._open.clear()
+        data.st.cache_data.clear()
+        s3fs.S3FileSystem.clear_instance_cache()
+
+    forget()
+    from_store = run_app(catalog, monkeypatch)
+    forget()
+    from_warehouse = run_app(db, monkeypatch)
+    drawn = {m.label: m.value for m in from_store.metric}
+    assert drawn == {m.label: m.value for m in from_warehouse.metric} and drawn["Applications"] == "9"
+    assert not from_store.error
+    monkeypatch.setenv("MIO_DB", str(catalog))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    forget()
+    try:
+        for page in ("overview", "data_quality"):
+            at = AppTest.from_file(str(Path(__file__).parents[1] / "dashboard" / "app.py"), default_timeout=60)
+            at.session_state["user"] = DIRECTOR
+            at.run()
+            if page != "overview":
+                at.switch_page(f"views/{page}.py").run()
+            assert not at.exception, (page, at.exception)
+            said = re.sub(r"\\(.)", r"\1", at.error[-1].value).replace("&#8203;", "")  # as the page shows it
+            assert said.startswith("The figures could not be read from the lake's object store. s3://exports/lake: "
+                                   "the object store did not answer or refused (EndpointConnectionError"), said
+    finally:
+        monkeypatch.undo()
+        forget()
