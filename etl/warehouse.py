@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -27,6 +30,17 @@ FORMAT_VERSION = 7
 # Called with (sql, seconds) after every query() while registered; see observe_queries.
 QueryObserver = Callable[[str, float], None]
 _observers: list[QueryObserver] = []
+
+# The results of query() on each read-only connection, kept while the connection lives: it sees one version of the
+# warehouse (a load writes a new file; readers reconnect to it), so a query asked again has the same answer. One
+# page asks the same outcome query several times (the overview's counts by term feed its chart, its headline changes
+# and the choice of the terms they compare): at ten million applications half of the overview's query time and of
+# the Employers page's was such repeats. The latest results of each connection are kept, up to KEPT_BYTES in all;
+# one larger than an eighth of that (rows, not aggregates) is not kept.
+KEPT_BYTES = 128 * 2**20
+_results: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, OrderedDict[tuple, pl.DataFrame]] = \
+    weakref.WeakKeyDictionary()
+_results_lock = threading.Lock()
 
 
 def remote_marker(catalog: Path) -> Path:
@@ -57,7 +71,16 @@ def connect_read_only(db: Path | str) -> duckdb.DuckDBPyConnection:
 
     con = duckdb.connect(str(path), read_only=True)
     register_object_store(con, path)  # the catalog of a lake in an object store names its files by URI
+    with _results_lock:
+        _results[con] = OrderedDict()
     return con
+
+
+def forget_results() -> None:
+    """Forget every kept result (the benchmark's warm runs ask the warehouse again, as a new filter would)."""
+    with _results_lock:
+        for kept in _results.values():
+            kept.clear()
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -87,15 +110,43 @@ OLD_FORMAT = ("the warehouse at {db} was built by an older version of mio; load 
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> pl.DataFrame:
-    """Run one parameterized query on its own cursor (a connection is not thread-safe) and return Polars."""
+    """Run one parameterized query on its own cursor (a connection is not thread-safe) and return Polars; on a
+    connection from connect_read_only, a query asked again is answered from its kept result (_results), without
+    running (observers see only the queries that run)."""
+    with _results_lock:
+        kept = _results.get(con)
+        key = _result_key(sql, params) if kept is not None else None
+        if key is not None and key in kept:
+            kept.move_to_end(key)
+            return kept[key].clone()
     started = time.perf_counter()
     cur = con.cursor()
     try:
-        return plain_numbers(cur.sql(sql, params=params or None).pl())
+        frame = plain_numbers(cur.sql(sql, params=params or None).pl())
     finally:
         cur.close()
         for observer in tuple(_observers):
             observer(sql, time.perf_counter() - started)
+    if key is None:
+        return frame
+    if frame.estimated_size() <= KEPT_BYTES // 8:
+        with _results_lock:
+            kept[key] = frame
+            while sum(f.estimated_size() for f in kept.values()) > KEPT_BYTES:
+                kept.popitem(last=False)
+    return frame.clone()
+
+
+def _result_key(sql: str, params: list[object] | None) -> tuple | None:
+    """What a kept result is found by: the SQL and its positional values (None: values that cannot be a key)."""
+    if params is not None and not isinstance(params, list | tuple):
+        return None
+    key = (sql, tuple(params or ()))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def plain_numbers(frame: pl.DataFrame) -> pl.DataFrame:
