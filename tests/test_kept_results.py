@@ -5,6 +5,7 @@ that asks the same outcome query for several of its figures runs it once."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -17,23 +18,25 @@ from etl.warehouse import connect_read_only, forget_results, observe_queries, qu
 from tests.conftest import run_app
 
 
-def _counting(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """A function `counted(x)` on `con` that notes every call: a query that runs it ran."""
+def _counting(con: duckdb.DuckDBPyConnection) -> tuple[str, list[int]]:
+    """A function on `con` that notes every call (a query that runs it ran), and its name: a name of its own, as
+    another test's connection to the same file shares DuckDB's instance, and with it the functions defined on it."""
     calls: list[int] = []
 
     def counted(x: int) -> int:
         calls.append(x)
         return x
 
-    con.create_function("counted", counted, [int], int)
-    return calls
+    name = f"counted_{uuid.uuid4().hex}"
+    con.create_function(name, counted, [int], int)
+    return name, calls
 
 
 def test_a_query_asked_again_on_a_read_only_connection_does_not_run(hand_db: Path) -> None:
     con = connect_read_only(hand_db)
     try:
-        calls = _counting(con)
-        sql = "select counted(count(*)::int) as n, ? as asked from students"
+        counted, calls = _counting(con)
+        sql = f"select {counted}(count(*)::int) as n, ? as asked from students"
         first = query(con, sql, ["a"])
         again = query(con, sql, ["a"])
         assert calls == [first["n"][0]] and first.equals(again)
@@ -54,24 +57,24 @@ def test_what_is_never_kept(hand_db: Path, tmp_path: Path, monkeypatch: pytest.M
     an eighth of KEPT_BYTES run every time."""
     writable = duckdb.connect(str(tmp_path / "w.duckdb"))
     try:
-        calls = _counting(writable)
+        counted, calls = _counting(writable)
         for _ in range(2):
-            query(writable, "select counted(1) as one")
+            query(writable, f"select {counted}(1) as one")
         assert len(calls) == 2
     finally:
         writable.close()
     con = connect_read_only(hand_db)
     try:
-        calls = _counting(con)
+        counted, calls = _counting(con)
         for _ in range(2):
-            query(con, "select counted(1) as one, ?::varchar[] as listed", [["x", "y"]])
+            query(con, f"select {counted}(1) as one, ?::varchar[] as listed", [["x", "y"]])
         assert len(calls) == 2
         monkeypatch.setattr(warehouse, "KEPT_BYTES", 8 * 64)
-        big = "select counted(i::int) as i from range(100) t(i)"
+        big = f"select {counted}(i::int) as i from range(100) t(i)"
         query(con, big)
         query(con, big)
         assert len(calls) == 2 + 200
-        small = "select counted(1) as one"
+        small = f"select {counted}(1) as one"
         query(con, small)
         query(con, small)
         assert len(calls) == 2 + 200 + 1
