@@ -110,7 +110,8 @@ def _load_with_progress(source: Path, db: Path, max_bad_rows: float = 0.05, mapp
                 from etl.spark.load import load_lake
 
                 return load_lake(source, lake, spark=_spark(remote), max_bad_rows=max_bad_rows,
-                                 progress=advance, mapping=mapping, dry_run=dry_run, validator=validator)
+                                 progress=advance, mapping=mapping, dry_run=dry_run, validator=validator,
+                                 origin=origin)
             return load_with_metrics(source, db, max_bad_rows=max_bad_rows, progress=advance, mapping=mapping,
                                      dry_run=dry_run, validator=validator, origin=origin)
     except MappingError as exc:  # a usage error: exit 2, before anything was read or written
@@ -155,25 +156,30 @@ def spark_options(engine_help: str, lake_help: str):  # noqa: ANN201 - a click d
     return add
 
 
-def _source_folder(uri: str, engine: str, db: Path) -> contextlib.AbstractContextManager[Path]:
-    """The source's folder: a path or file:// URI as it is; an object store's folder copied beside the warehouse
-    for the load (the DuckDB engine only: the Spark engine's executors read the source where the driver does)."""
+def _lake_folder(lake: str) -> Path:
+    from etl.spark.lake import lake_path
+
+    return lake_path(lake)
+
+
+def _source_folder(uri: str, beside: Path, engine: str) -> contextlib.AbstractContextManager[Path]:
+    """The source's folder: a path or file:// URI as it is; an object store's folder copied beside `beside` (the
+    warehouse, or the Spark engine's lake: a folder that the driver and executors share, so the executors read the
+    copy where the driver does) for the load, and removed after it."""
     if not is_remote(uri):
         return contextlib.nullcontext(Path(uri.removeprefix("file://")))
-    if engine == "spark":
-        raise click.UsageError(f"--source {uri}: the Spark engine reads a folder that its executors share (a path or "
-                               "file:// URI); the DuckDB engine loads from an object store")
     from etl.stores import fetched
 
-    err.print(f"copying the files under {escape(uri)} beside the warehouse, for this load")
-    return fetched(uri, beside=db)
+    err.print(f"copying the files under {escape(uri)} beside the {'lake' if engine == 'spark' else 'warehouse'}, "
+              "for this load")
+    return fetched(uri, beside=beside)
 
 
 @main.command()
 @click.option("--source", "source_uri", required=True, metavar="PATH",
-              help="Folder of input files (a path, a file:// URI, or with the duckdb engine an object store's folder: "
-                   "s3://bucket/exports): one per entity named after it (students.csv, offers.parquet, …), or files "
-                   "in any shape read through a mapping.")
+              help="Folder of input files (a path, a file:// URI, or an object store's folder, s3://bucket/exports, "
+                   "copied beside the warehouse or lake for the load): one per entity named after it (students.csv, "
+                   "offers.parquet, …), or files in any shape read through a mapping.")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True,
               help="The warehouse file (DuckDB) to load into; created by the first load. Default: MIO_DB, else "
                    "data/warehouse.duckdb.")
@@ -203,7 +209,7 @@ def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad
     Columns, types and rules: docs/data-contract.md.
     Exit codes: 0 loaded (with --dry-run: would load); 1 rejected, the warehouse unchanged; 2 wrong options.
     """
-    target = db
+    target, beside = db, db  # where the rows go; where a store's source is copied for the load
     if engine == "spark":
         if not lake:
             raise click.UsageError("--engine spark writes a lake: give --lake PATH")
@@ -211,12 +217,12 @@ def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad
             raise click.UsageError(f"--lake {lake}: a load writes the lake to a folder that the driver and executors "
                                    "share (a path or file:// URI); then `mio publish --lake PATH --to URI` copies it "
                                    "to the object store")
-        target = lake
+        target, beside = lake, _lake_folder(lake)
     elif lake or spark_remote:
         raise click.UsageError("--lake and --spark-remote go with --engine spark")
     with contextlib.ExitStack() as stack:
         try:
-            source = stack.enter_context(_source_folder(source_uri, engine, db))
+            source = stack.enter_context(_source_folder(source_uri, beside, engine))
         except (FileNotFoundError, ValueError, StoreError) as exc:  # no file there, no store known, no answer
             err.print(f"[red]error:[/] {escape(str(exc))}")
             sys.exit(1)

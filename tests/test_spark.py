@@ -525,6 +525,60 @@ def test_a_lake_in_an_object_store_follows_its_pointer(both: Path, object_store:
     assert on_disk.exit_code == 2 and "give an object store's URI" in on_disk.output
 
 
+def test_the_spark_engine_loads_a_source_from_an_object_store(tmp_path: Path, object_store: str) -> None:
+    """`mio load --engine spark --source s3://…`: the files are copied beside the lake (a folder the executors
+    share), loaded as from disk (the same lake, quarantine and output, a mapping found among them), the load history
+    names the store's URI and the mapping's place there, and no copy is left, dry run included."""
+    import s3fs
+
+    fs = s3fs.S3FileSystem()
+    bucket = object_store.removeprefix("s3://").split("/", 1)[0]
+    tables = {**HAND, "applications": [*HAND["applications"], "A99,S1,P1,2025-01-10T10:00:00Z,platform,maybe,"]}
+    source = write_source(tmp_path / "hand", tables)
+    (source / "archive").mkdir()
+    (source / "archive" / "old.csv").write_text("not,an,entity\n")
+    uri = f"s3://{bucket}/sources/hand"
+    for path in sorted(source.rglob("*")):
+        if path.is_file():
+            fs.put_file(str(path), f"{bucket}/sources/hand/{path.relative_to(source)}")
+    work = tmp_path / "lakes"
+    work.mkdir()
+    runner = CliRunner()
+    try:
+        ask = ["load", "--engine", "spark", "--format", "json", "--max-bad-rows", "0.2"]
+        remote = runner.invoke(main, [*ask, "--source", uri, "--lake", str(work / "s3")])
+        local = runner.invoke(main, [*ask, "--source", str(source), "--lake", str(work / "disk")])
+        assert remote.exit_code == local.exit_code == 0, remote.output
+        assert f"copying the files under {uri} beside the lake" in remote.stderr
+        assert json.loads(remote.stdout) == json.loads(local.stdout)
+        ours, theirs = _lake_tables(work / "s3"), _lake_tables(work / "disk")
+        assert ours["load_history"]["source"].to_list() == [uri]
+        assert theirs["load_history"]["source"].to_list() == [str(source.resolve())]
+        varying = ["started_at", "finished_at", "source"]
+        assert set(ours) == set(theirs)
+        for name in ours:
+            drop = varying if name == "load_history" else []
+            assert_frame_equal(ours[name].drop(drop).sort(pl.all()), theirs[name].drop(drop).sort(pl.all()))
+        assert ours["quarantine"].height == 1  # the application with a status of its own
+        dry = runner.invoke(main, ["load", "--engine", "spark", "--source", uri, "--lake", str(work / "s3"),
+                                   "--dry-run", "--max-bad-rows", "0.2"])
+        assert dry.exit_code == 0 and "would load" in dry.output
+        assert sorted(p.name for p in work.iterdir()) == ["disk", "s3"]  # no copy left beside the lakes
+
+        columns = "".join(f"      {name}: {name}\n" for name in HAND["offers"][0].split(","))
+        mapping = f"version: 1\nentities:\n  offers:\n    from: offers.csv\n    columns:\n{columns}"
+        fs.pipe_file(f"{bucket}/sources/hand/mapping.yaml", mapping.encode())
+        mapped = runner.invoke(main, ["load", "--engine", "spark", "--source", uri, "--lake", str(work / "s3"),
+                                      "--max-bad-rows", "0.2"])
+        assert mapped.exit_code == 0, mapped.output
+        history = _lake_tables(work / "s3")["load_history"].sort("load_id")
+        assert history["mapping_file"].to_list() == [None, f"{uri}/mapping.yaml"]
+        assert history["mapping"].to_list() == [None, mapping]
+        assert sorted(p.name for p in work.iterdir()) == ["disk", "s3"]
+    finally:
+        fs.rm(f"{bucket}/sources", recursive=True)
+
+
 def test_a_lake_in_an_object_store_is_read_from_it_once(object_store: str) -> None:
     """A query asked again reads nothing from the store: what DuckDB read stays in its memory (a version's files
     never change). Counted as the requests the S3 server logs."""

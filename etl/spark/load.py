@@ -277,12 +277,13 @@ def build_lake_tables(con: SparkConnection, version: Path, progress: Callable[[s
 
 def load_lake(source: Path, lake: str | Path, spark: Any = None, remote: str | None = None,
               max_bad_rows: float = 0.05, progress: Progress | None = None, mapping: Path | None = None,
-              dry_run: bool = False, validator: str = "sql") -> LoadResult:
+              dry_run: bool = False, validator: str = "sql", origin: str | Origin | None = None) -> LoadResult:
     """Validate `source` and load it as a new version of the lake at `lake`; a rejected source leaves the lake as
     it was. The arguments are load_source's; `spark`: a session (default: local mode, or Spark Connect at
     `remote`)."""
     session = spark or spark_session(remote)
-    return run_load(source, LakeTarget(session, Lake(lake)), max_bad_rows, progress, (), mapping, dry_run, validator)
+    return run_load(source, LakeTarget(session, Lake(lake)), max_bad_rows, progress, (), mapping, dry_run, validator,
+                    origin)
 
 
 def lake_connection(lake: str | Path, spark: Any = None, remote: str | None = None) -> SparkConnection:
