@@ -162,6 +162,35 @@ def _lake_folder(lake: str) -> Path:
     return lake_path(lake)
 
 
+def _working_copy(lake: str, stack: contextlib.ExitStack) -> tuple[str, str | None]:
+    """A Spark load into a lake in an object store writes this machine's copy of it, at the store's current version,
+    held for the rest of `stack`; exit 1 when the store does not answer."""
+    from etl.spark.lake import working_copy
+
+    err.print(f"bringing this machine's copy of {escape(lake)} to its current version")
+    try:
+        work, since = stack.enter_context(working_copy(lake))
+    except (ValueError, StoreError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(1)
+    return str(work), since
+
+
+def _publish_load(work: str, lake: str, since: str | None) -> None:
+    """Copy the version a Spark load wrote on this machine to the lake in the object store; exit 1 saying why not
+    (another load published meanwhile, the store does not answer), the store's lake left as it was."""
+    from etl.spark.lake import RemoteLakeMoved, publish
+
+    try:
+        version, files, size = publish(work, lake, since)
+    except (RemoteLakeMoved, OSError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        err.print(f"the load was written on this machine ({escape(work)}) but not published; {escape(lake)} is as it "
+                  "was")
+        sys.exit(1)
+    err.print(f"published version {version} to {escape(lake)}: {files} files, {size / 1e6:,.1f} MB, then CURRENT")
+
+
 def _source_folder(uri: str, beside: Path, engine: str) -> contextlib.AbstractContextManager[Path]:
     """The source's folder: a path or file:// URI as it is; an object store's folder copied beside `beside` (the
     warehouse, or the Spark engine's lake: a folder that the driver and executors share, so the executors read the
@@ -197,7 +226,8 @@ def _source_folder(uri: str, beside: Path, engine: str) -> contextlib.AbstractCo
                    "Both quarantine the same rows.")
 @spark_options("spark: load on Apache Spark into a Parquet lake (--lake) instead of the DuckDB warehouse; the "
                "same checks, quarantine and tables.",
-               "With --engine spark: the lake's folder (a path or file:// URI that the Spark executors share).")
+               "With --engine spark: the lake's folder (a path or file:// URI that the Spark executors share), or "
+               "an object store's (s3://bucket/lake: written on this machine, then published there).")
 def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad_rows: float, fmt: str,
          validator: str, engine: str, lake: str | None, spark_remote: str | None) -> None:
     """Validate a source and load it into the warehouse, all or nothing.
@@ -210,25 +240,32 @@ def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad
     Exit codes: 0 loaded (with --dry-run: would load); 1 rejected, the warehouse unchanged; 2 wrong options.
     """
     target, beside = db, db  # where the rows go; where a store's source is copied for the load
+    writes: str | None = None  # the lake's folder that Spark writes
+    since: str | None = None  # a lake in a store: the version its CURRENT named when the load began
     if engine == "spark":
         if not lake:
             raise click.UsageError("--engine spark writes a lake: give --lake PATH")
-        if is_remote(lake):
-            raise click.UsageError(f"--lake {lake}: a load writes the lake to a folder that the driver and executors "
-                                   "share (a path or file:// URI); then `mio publish --lake PATH --to URI` copies it "
-                                   "to the object store")
-        target, beside = lake, _lake_folder(lake)
+        if is_remote(lake) and (spark_remote or os.environ.get("SPARK_REMOTE")):
+            raise click.UsageError(f"--lake {lake}: with Spark Connect, load into a folder that the cluster shares "
+                                   "(--lake PATH), then `mio publish --lake PATH --to URI` copies it to the object "
+                                   "store")
+        target, writes = lake, lake
     elif lake or spark_remote:
         raise click.UsageError("--lake and --spark-remote go with --engine spark")
     with contextlib.ExitStack() as stack:
+        if writes is not None and is_remote(writes):
+            writes, since = _working_copy(writes, stack)
+        if writes is not None:
+            beside = _lake_folder(writes)
         try:
             source = stack.enter_context(_source_folder(source_uri, beside, engine))
         except (FileNotFoundError, ValueError, StoreError) as exc:  # no file there, no store known, no answer
             err.print(f"[red]error:[/] {escape(str(exc))}")
             sys.exit(1)
-        result = _load_with_progress(source, db, max_bad_rows, mapping, dry_run, validator,
-                                     lake=lake if engine == "spark" else None, remote=spark_remote,
-                                     origin=source_uri if is_remote(source_uri) else None)
+        result = _load_with_progress(source, db, max_bad_rows, mapping, dry_run, validator, lake=writes,
+                                     remote=spark_remote, origin=source_uri if is_remote(source_uri) else None)
+        if result.ok and not dry_run and writes != target:
+            _publish_load(writes, str(target), since)  # type: ignore[arg-type]
     db = target  # where the messages below say the rows went
     if fmt == "json":
         click.echo(json.dumps({

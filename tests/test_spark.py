@@ -513,8 +513,9 @@ def test_a_lake_in_an_object_store_follows_its_pointer(both: Path, object_store:
     nothing = runner.invoke(main, ["report", "--by", "channel", "--lake", "s3://mio-lakes/none"])
     assert nothing.exit_code == 1 and "no lake at s3://mio-lakes/none" in nothing.output
     load_there = runner.invoke(main, ["load", "--source", str(both / "source"), "--engine", "spark",
-                                      "--lake", object_store])
-    assert load_there.exit_code == 2 and "then `mio publish --lake PATH --to URI` copies it" in load_there.output
+                                      "--lake", object_store, "--spark-remote", "sc://localhost:1"])
+    assert load_there.exit_code == 2 and "with Spark Connect, load into a folder that the cluster shares" in (
+        load_there.output)
     on_spark = runner.invoke(main, ["report", "--by", "channel", "--engine", "spark", "--lake", object_store])
     assert on_spark.exit_code == 2 and "read one in an object store with DuckDB" in on_spark.output
     unknown = runner.invoke(main, ["report", "--by", "channel", "--lake", "nosuchscheme://x/y"])
@@ -577,6 +578,88 @@ def test_the_spark_engine_loads_a_source_from_an_object_store(tmp_path: Path, ob
         assert sorted(p.name for p in work.iterdir()) == ["disk", "s3"]
     finally:
         fs.rm(f"{bucket}/sources", recursive=True)
+
+
+def test_the_spark_engine_loads_into_a_lake_in_an_object_store(tmp_path: Path, object_store: str) -> None:
+    """`mio load --engine spark --lake s3://…`: the load writes this machine's copy of the lake (fetched at the
+    store's current version) and publishes the new version there, CURRENT last; the lake in the store reports as a
+    lake loaded on disk, load after load. A dry run publishes nothing (a rejected load takes the same branch). A
+    load that finds CURRENT moved by another publishes nothing, and the next load starts from the store's version."""
+    import s3fs
+
+    from etl.spark.lake import IN_STORE, catalog_cache
+
+    fs = s3fs.S3FileSystem()
+    bucket = object_store.removeprefix("s3://").split("/", 1)[0]
+    uri = f"s3://{bucket}/loaded"
+    first = write_source(tmp_path / "first", HAND)
+    second = write_source(tmp_path / "second", {
+        **HAND, "applications": [*HAND["applications"], "A99,S1,P1,2025-01-10T10:00:00Z,platform,maybe,"]})
+    runner = CliRunner()
+
+    def load_both(source: Path, *more: str) -> tuple[object, object]:
+        ask = ["load", "--engine", "spark", "--source", str(source), "--max-bad-rows", "0.2", *more]
+        return runner.invoke(main, [*ask, "--lake", uri]), runner.invoke(main, [*ask, "--lake", str(tmp_path / "disk")])
+
+    def reports() -> tuple[list, list]:
+        asks = [["--by", "channel"], ["--by", "industry"], ["--metric", "destinations"]]
+        return tuple([json.loads(runner.invoke(main, ["report", *a, "--lake", lake, "--format", "json",  # type: ignore
+                                                     "--min-cell", "1"]).stdout) for a in asks]
+                     for lake in (uri, str(tmp_path / "disk")))
+
+    try:
+        there, here = load_both(first)
+        assert there.exit_code == here.exit_code == 0, there.output
+        assert f"published version 000001 to {uri}" in there.stderr
+        assert fs.cat_file(f"{bucket}/loaded/{POINTER}") == b"versions/000001\n"
+        ours, theirs = reports()
+        assert ours == theirs and ours[0]
+        work = next(catalog_cache().glob("*/work"))
+        assert (work / IN_STORE).read_text() == "000001\n"
+        published = sorted(name.removeprefix(f"{bucket}/loaded/") for name in fs.find(f"{bucket}/loaded/versions"))
+        assert published == sorted(path.relative_to(work).as_posix() for path in (work / "versions").rglob("*")
+                                   if path.is_file() and not path.name.startswith("."))
+
+        dry = runner.invoke(main, ["load", "--engine", "spark", "--source", str(second), "--lake", uri,
+                                   "--max-bad-rows", "0.2", "--dry-run"])
+        assert dry.exit_code == 0 and "would load" in dry.output
+        assert fs.cat_file(f"{bucket}/loaded/{POINTER}") == b"versions/000001\n"
+        assert "published" not in dry.stderr
+
+        there, here = load_both(second)  # on the working copy as the first load left it: nothing fetched
+        assert there.exit_code == here.exit_code == 0, there.output
+        assert fs.cat_file(f"{bucket}/loaded/{POINTER}") == b"versions/000002\n"
+        ours, theirs = reports()
+        assert ours == theirs
+        tables = _lake_tables(work)
+        assert sorted(tables["load_history"]["load_id"]) == [1, 2] and tables["quarantine"].height == 1
+
+        # Another machine publishes version 000003 while a load here runs: this one publishes nothing.
+        import etl.spark.lake as lakes
+
+        real = lakes.publish
+
+        def meanwhile(lake: object, to: str, since: object = None) -> object:
+            fs.copy(f"{bucket}/loaded/versions/000002", f"{bucket}/loaded/versions/000003", recursive=True)
+            fs.pipe_file(f"{bucket}/loaded/{POINTER}", b"versions/000003\n")
+            return real(lake, to, since)  # type: ignore[arg-type]
+
+        lakes.publish = meanwhile  # type: ignore[assignment]
+        try:
+            moved = runner.invoke(main, ["load", "--engine", "spark", "--source", str(first), "--lake", uri])
+        finally:
+            lakes.publish = real  # type: ignore[assignment]
+        assert moved.exit_code == 1, moved.output
+        said = " ".join(moved.stderr.split())  # as read, whatever the terminal's width
+        assert "its CURRENT moved from 000002 to 000003 during this load" in said
+        assert "but not published; s3://mio-lakes/loaded is as it was" in said
+        assert fs.cat_file(f"{bucket}/loaded/{POINTER}") == b"versions/000003\n"
+        again = runner.invoke(main, ["load", "--engine", "spark", "--source", str(first), "--lake", uri])
+        assert again.exit_code == 0, again.output
+        assert fs.cat_file(f"{bucket}/loaded/{POINTER}") == b"versions/000004\n"
+        assert sorted(_lake_tables(work)["load_history"]["load_id"]) == [1, 2, 3]  # 000003 is 000002's copy
+    finally:
+        fs.rm(f"{bucket}/loaded", recursive=True)
 
 
 def test_a_lake_in_an_object_store_is_read_from_it_once(object_store: str) -> None:

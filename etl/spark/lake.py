@@ -10,21 +10,25 @@ and every executor reach under the same path: local disk in local mode, a shared
 
 A lake copied to an object store (s3://, s3a://, or any other scheme an fsspec file system is installed for) is read
 there by DuckDB, for `mio serve --lake` and `mio report --lake` (RemoteLake): the catalog of views is kept on this
-machine, and DuckDB reads the Parquet files through fsspec."""
+machine, and DuckDB reads the Parquet files through fsspec. A Spark load into such a lake writes a working copy on
+this machine (working_copy: the store's current version, fetched) and publishes the new version from it."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from etl.stores import asking, is_remote, object_store, store_path
 from etl.warehouse import register_object_store, remote_marker
 
 POINTER = "CURRENT"
+IN_STORE = ".in-store"  # a working copy of a lake in a store: the store's version that the copy is
 
 
 def lake_path(uri: str | Path) -> Path:
@@ -138,10 +142,17 @@ class RemoteLake:
         return self.current() is not None
 
 
-def publish(lake: str | Path, uri: str) -> tuple[str, int, int]:
+_ANY = object()
+
+
+def publish(lake: str | Path, uri: str, since: str | None | object = _ANY) -> tuple[str, int, int]:
     """Copy the current version of the lake at `lake` (a folder) to the object store at `uri`: every file of the
     version first, then CURRENT, so that a reader there never sees a pointer to a version that is not all there.
-    Returns the version's name, and how many files and bytes were copied."""
+    Returns the version's name, and how many files and bytes were copied.
+
+    `since`: the version the store's CURRENT named when the load began (None: no lake there yet). The copy is refused
+    (RemoteLakeMoved) when CURRENT names another by now, or when the store already holds a folder for this version
+    (another load publishing, or one that stopped half-way): two loads never mix their files."""
     found = Lake(lake)
     current = found.current()
     if current is None:
@@ -150,12 +161,70 @@ def publish(lake: str | Path, uri: str) -> tuple[str, int, int]:
         raise ValueError(f"{uri}: publish to an object store's URI (s3://bucket/lake)")
     fs = object_store(uri)
     target = store_path(uri)
+    folder = current.relative_to(found.root).as_posix()
+    if since is not _ANY:
+        there = RemoteLake(uri)
+        now = there.current()
+        if (now.rsplit("/", 1)[-1] if now else None) != since:
+            raise RemoteLakeMoved(f"{uri}: its CURRENT moved from {since or 'nothing'} to "
+                                  f"{now.rsplit('/', 1)[-1] if now else 'nothing'} during this load (another load "
+                                  "published); nothing was published: load again")
+        with asking(uri):
+            taken = fs.exists(f"{target}/{folder}")
+        if taken:
+            raise RemoteLakeMoved(f"{uri}: {folder} is already there, though CURRENT does not name it (another load "
+                                  "is publishing it, or one stopped half-way); nothing was published. When no other "
+                                  "load runs, remove that folder and load again")
     files = [path for path in sorted(current.rglob("*")) if path.is_file() and not path.name.startswith(".")]
     with asking(uri):
         for path in files:  # Hadoop's .crc checksum files stay behind: nothing reads them
             fs.put_file(str(path), f"{target}/{path.relative_to(found.root).as_posix()}")
         fs.pipe_file(f"{target}/{POINTER}", (found.root / POINTER).read_bytes())
+    if since is not _ANY:  # the working copy is now the store's version (working_copy reuses it)
+        (found.root / IN_STORE).write_text(f"{current.name}\n")
     return current.name, len(files), sum(path.stat().st_size for path in files)
+
+
+class RemoteLakeMoved(RuntimeError):
+    """A Spark load into a lake in an object store found the lake changed by another load before it could publish."""
+
+
+@contextlib.contextmanager
+def working_copy(uri: str) -> Iterator[tuple[Path, str | None]]:
+    """This machine's copy of the lake at `uri` (an object store) for a Spark load to write (catalog_cache(), beside
+    the lake's catalog), brought to the version the store's CURRENT names: its files are fetched unless the copy
+    already has that version (this machine published it). Yields the copy's folder and that version's name (None
+    when there is no lake there yet), holding the copy for the block: a second load on this machine waits."""
+    from etl.ingest.load import _writer_lock
+
+    there = RemoteLake(uri)
+    work = catalog_cache() / hashlib.sha256(there.root.encode()).hexdigest()[:16] / "work"
+    with _writer_lock(work):
+        yield _brought_to_current(there, work)
+
+
+def _brought_to_current(there: RemoteLake, work: Path) -> tuple[Path, str | None]:
+    uri = there.root
+    current = there.current()
+    version = current.rsplit("/", 1)[-1] if current else None
+    mine = Lake(work).current() if work.is_dir() else None
+    marker = work / IN_STORE
+    if (mine is not None and mine.name == version and mine.is_dir() and marker.is_file()
+            and marker.read_text().strip() == version):
+        return work, version  # the copy is the store's version, not one of its own that was never published
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    if current is not None:
+        root = store_path(there.root)
+        with asking(uri):
+            names = there.fs.find(store_path(current))
+            for name in names:
+                local = work / name[len(root):].lstrip("/")
+                local.parent.mkdir(parents=True, exist_ok=True)
+                there.fs.get_file(name, str(local))
+        Lake(work).switch(work / "versions" / version)  # type: ignore[operator]
+        marker.write_text(f"{version}\n")
+    return work, version
 
 
 def open_lake(uri: str | Path) -> Lake | RemoteLake:
