@@ -264,8 +264,8 @@ def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad
             sys.exit(1)
         result = _load_with_progress(source, db, max_bad_rows, mapping, dry_run, validator, lake=writes,
                                      remote=spark_remote, origin=source_uri if is_remote(source_uri) else None)
-        if result.ok and not dry_run and writes != target:
-            _publish_load(writes, str(target), since)  # type: ignore[arg-type]
+        if result.ok and not dry_run and writes is not None and writes != lake:  # a working copy of a store's lake
+            _publish_load(writes, str(lake), since)
     db = target  # where the messages below say the rows went
     if fmt == "json":
         click.echo(json.dumps({

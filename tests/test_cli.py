@@ -160,7 +160,8 @@ def test_the_report_reads_in_an_80_column_terminal(sample: tuple[Path, Path], di
 
 def test_the_spark_engine_options_are_checked_before_anything_runs(tmp_path: Path) -> None:
     """--engine spark needs --lake; a load's --lake and --spark-remote need --engine spark; a missing lake exits 1
-    with the reason; a load into an object store is refused (no Spark is started for any of these)."""
+    with the reason; a load into an object store through Spark Connect is refused (no Spark is started for any of
+    these; tests/test_spark.py loads from and into a store in local mode)."""
     source = write_source(tmp_path / "hand", HAND)
     missing_lake = mio("load", "--source", str(source), "--engine", "spark")
     assert missing_lake.exit_code == 2 and "give --lake" in missing_lake.output
@@ -174,9 +175,6 @@ def test_the_spark_engine_options_are_checked_before_anything_runs(tmp_path: Pat
         assert "no lake at" in result.output, command
     by_uri = mio("load", "--source", f"file://{source}", "--db", str(tmp_path / "w.duckdb"), "--dry-run")
     assert by_uri.exit_code == 0, by_uri.output  # a file:// URI names the same folder
-    store = mio("load", "--source", "s3://bucket/exports", "--engine", "spark", "--lake", str(tmp_path / "lake"))
-    assert store.exit_code == 2 and "the Spark engine reads a folder that its executors share" in store.output
-    assert not (tmp_path / "lake").exists()
     document = ["report", "--out", str(tmp_path / "r.html")]
     remote = mio(*document, "--engine", "spark", "--lake", str(tmp_path), "--spark-remote", "sc://127.0.0.1:1")
     assert remote.exit_code == 2 and "no --spark-remote" in remote.output
@@ -185,8 +183,10 @@ def test_the_spark_engine_options_are_checked_before_anything_runs(tmp_path: Pat
     for engine in ([], ["--engine", "spark"]):  # DuckDB reads a lake without --engine spark too
         nowhere = mio(*document, *engine, "--lake", str(tmp_path / "nowhere"))
         assert nowhere.exit_code == 1 and "no lake at" in nowhere.output
-    store = mio("load", "--source", str(source), "--engine", "spark", "--lake", "s3://bucket/lake")
-    assert store.exit_code == 2 and "then `mio publish --lake PATH --to URI` copies it" in store.output
+    store = mio("load", "--source", str(source), "--engine", "spark", "--lake", "s3://bucket/lake",
+                "--spark-remote", "sc://127.0.0.1:1")
+    said = " ".join(store.output.split())
+    assert store.exit_code == 2 and "then `mio publish --lake PATH --to URI` copies it" in said
     assert not (tmp_path / "r.html").exists()
 
 
