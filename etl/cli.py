@@ -176,9 +176,10 @@ def _working_copy(lake: str, stack: contextlib.ExitStack) -> tuple[str, str | No
     return str(work), since
 
 
-def _publish_load(work: str, lake: str, since: str | None) -> None:
-    """Copy the version a Spark load wrote on this machine to the lake in the object store; exit 1 saying why not
-    (another load published meanwhile, the store does not answer), the store's lake left as it was."""
+def _publish_load(work: str, lake: str, since: str | None) -> str:
+    """Copy the version a Spark load wrote on this machine to the lake in the object store, and say what was copied;
+    exit 1 saying why not (another load published meanwhile, the store does not answer), the store's lake left as it
+    was."""
     from etl.spark.lake import RemoteLakeMoved, publish
 
     try:
@@ -188,7 +189,7 @@ def _publish_load(work: str, lake: str, since: str | None) -> None:
         err.print(f"the load was written on this machine ({escape(work)}) but not published; {escape(lake)} is as it "
                   "was")
         sys.exit(1)
-    err.print(f"published version {version} to {escape(lake)}: {files} files, {size / 1e6:,.1f} MB, then CURRENT")
+    return f"published version {version} to {escape(lake)}: {files} files, {size / 1e6:,.1f} MB, then CURRENT"
 
 
 def _source_folder(uri: str, beside: Path, engine: str) -> contextlib.AbstractContextManager[Path]:
@@ -264,8 +265,9 @@ def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad
             sys.exit(1)
         result = _load_with_progress(source, db, max_bad_rows, mapping, dry_run, validator, lake=writes,
                                      remote=spark_remote, origin=source_uri if is_remote(source_uri) else None)
+        published = None
         if result.ok and not dry_run and writes is not None and writes != lake:  # a working copy of a store's lake
-            _publish_load(writes, str(lake), since)
+            published = _publish_load(writes, str(lake), since)
     db = target  # where the messages below say the rows went
     if fmt == "json":
         click.echo(json.dumps({
@@ -290,6 +292,8 @@ def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad
         err.print(f"[green]would load[/] into {escape(str(db))}; nothing was written")
     else:
         err.print(f"[green]loaded[/] into {escape(str(db))} (load {result.load_id})")
+        if published:
+            err.print(published)
 
 
 @main.command("map")
