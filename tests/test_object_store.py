@@ -121,7 +121,7 @@ def test_a_store_that_does_not_answer_is_an_error_not_a_traceback(tmp_path: Path
                                                                   ) -> None:
     """Every command that reaches a store exits 1 naming the URI and what its client said, when nothing listens at
     the store's endpoint (a traceback from botocore before): load from it, report and serve a lake there, publish
-    to it. Nothing is left beside the warehouse, and nothing is written to the lake's cache."""
+    to it, load into a lake there. Nothing is left beside the warehouse, and nothing is written to the lake's cache."""
     import socket
 
     import s3fs
@@ -146,6 +146,8 @@ def test_a_store_that_does_not_answer_is_an_error_not_a_traceback(tmp_path: Path
         "s3://office/lake": ["report", "--lake", "s3://office/lake", "--by", "industry"],
         "s3://office/served": ["serve", "--lake", "s3://office/served"],
         "s3://office/published": ["publish", "--lake", str(lake), "--to", "s3://office/published"],
+        "s3://office/loaded": ["load", "--engine", "spark", "--source", str(write_source(tmp_path / "hand", HAND)),
+                               "--lake", "s3://office/loaded"],  # before any Spark starts
     }
     try:
         for uri, command in commands.items():

@@ -198,6 +198,7 @@ def working_copy(uri: str) -> Iterator[tuple[Path, str | None]]:
     from etl.ingest.load import _writer_lock
 
     there = RemoteLake(uri)
+    there.current()  # the store answers (StoreError if not) before anything is written on this machine
     work = catalog_cache() / hashlib.sha256(there.root.encode()).hexdigest()[:16] / "work"
     with _writer_lock(work):
         yield _brought_to_current(there, work)
