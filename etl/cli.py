@@ -180,10 +180,10 @@ def _publish_load(work: str, lake: str, since: str | None) -> str:
     """Copy the version a Spark load wrote on this machine to the lake in the object store, and say what was copied;
     exit 1 saying why not (another load published meanwhile, the store does not answer), the store's lake left as it
     was."""
-    from etl.spark.lake import RemoteLakeMoved, publish
+    from etl.spark.lake import RemoteLakeMoved, publish_working_copy
 
     try:
-        version, files, size = publish(work, lake, since)
+        version, files, size = publish_working_copy(Path(work), lake, since)
     except (RemoteLakeMoved, OSError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         err.print(f"the load was written on this machine ({escape(work)}) but not published; {escape(lake)} is as it "

@@ -633,6 +633,7 @@ def test_the_spark_engine_loads_into_a_lake_in_an_object_store(tmp_path: Path, o
         assert ours == theirs
         tables = _lake_tables(work)
         assert sorted(tables["load_history"]["load_id"]) == [1, 2] and tables["quarantine"].height == 1
+        assert [p.name for p in (work / "versions").iterdir()] == ["000002"]  # the store keeps 000001
 
         # Another machine publishes version 000003 while a load here runs: this one publishes nothing.
         import etl.spark.lake as lakes
@@ -644,7 +645,7 @@ def test_the_spark_engine_loads_into_a_lake_in_an_object_store(tmp_path: Path, o
             fs.pipe_file(f"{bucket}/loaded/{POINTER}", b"versions/000003\n")
             return real(lake, to, since)  # type: ignore[arg-type]
 
-        lakes.publish = meanwhile  # type: ignore[assignment]
+        lakes.publish = meanwhile  # type: ignore[assignment] - publish_working_copy calls it by this name
         try:
             moved = runner.invoke(main, ["load", "--engine", "spark", "--source", str(first), "--lake", uri])
         finally:

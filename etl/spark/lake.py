@@ -180,8 +180,6 @@ def publish(lake: str | Path, uri: str, since: str | None | object = _ANY) -> tu
         for path in files:  # Hadoop's .crc checksum files stay behind: nothing reads them
             fs.put_file(str(path), f"{target}/{path.relative_to(found.root).as_posix()}")
         fs.pipe_file(f"{target}/{POINTER}", (found.root / POINTER).read_bytes())
-    if since is not _ANY:  # the working copy is now the store's version (working_copy reuses it)
-        (found.root / IN_STORE).write_text(f"{current.name}\n")
     return current.name, len(files), sum(path.stat().st_size for path in files)
 
 
@@ -202,6 +200,17 @@ def working_copy(uri: str) -> Iterator[tuple[Path, str | None]]:
     work = catalog_cache() / hashlib.sha256(there.root.encode()).hexdigest()[:16] / "work"
     with _writer_lock(work):
         yield _brought_to_current(there, work)
+
+
+def publish_working_copy(work: Path, uri: str, since: str | None) -> tuple[str, int, int]:
+    """Publish the version a load wrote in the working copy `work` of the lake at `uri` (publish, with `since`); then
+    the copy is that version of the store's, and keeps no other (the store has them all)."""
+    version, files, size = publish(work, uri, since)
+    (work / IN_STORE).write_text(f"{version}\n")
+    for child in (work / "versions").iterdir():
+        if child.name != version:
+            shutil.rmtree(child, ignore_errors=True)
+    return version, files, size
 
 
 def _brought_to_current(there: RemoteLake, work: Path) -> tuple[Path, str | None]:
