@@ -414,9 +414,9 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
         raise click.UsageError("--engine spark reads a lake: give --lake PATH")
     if engine != "spark" and spark_remote:
         raise click.UsageError("--spark-remote goes with --engine spark")
-    if engine == "spark" and is_remote(lake) and out is None:
-        raise click.UsageError(f"--lake {lake}: Spark reads a lake from a folder its executors share; read one in an "
-                               "object store with DuckDB (no --engine spark)")
+    if engine == "spark" and is_remote(lake) and out is None and (spark_remote or os.environ.get("SPARK_REMOTE")):
+        raise click.UsageError(f"--lake {lake}: with Spark Connect, Spark reads a lake from a folder the cluster "
+                               "shares; report a lake in an object store with DuckDB (no --engine spark)")
     if out is not None and spark_remote:
         raise click.UsageError("--out reads the lake's files directly: no --spark-remote with it")
     if lake and (engine != "spark" or out is not None):
@@ -433,16 +433,19 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
     if adjusted and metric != "destinations" and dimension not in PROJECT_ATTRIBUTES:
         raise click.UsageError("--adjusted goes with --metric destinations or --by a project attribute: "
                                + ", ".join(PROJECT_ATTRIBUTES))
-    con = _open_lake(lake, spark_remote) if engine == "spark" else _open_current(db)
-    try:
-        if metric != "destinations" and not adjusted and fmt != "csv":  # the quick path: stored rows, no Polars
-            from etl.metrics.stored import stored_outcome_table
+    with contextlib.ExitStack() as stack:
+        if engine == "spark" and is_remote(lake):  # Spark reads this machine's copy, at the store's version
+            lake = _working_copy(_a_lake_there(lake), stack)[0]  # type: ignore[arg-type]
+        con = _open_lake(lake, spark_remote) if engine == "spark" else _open_current(db)  # type: ignore[arg-type]
+        try:
+            if metric != "destinations" and not adjusted and fmt != "csv":  # the quick path: stored rows, no Polars
+                from etl.metrics.stored import stored_outcome_table
 
-            rows = stored_outcome_table(con, dimension, min_cell)
-        else:
-            rows = _computed(con, dimension, metric, adjusted, min_cell, fmt)
-    finally:
-        con.close()
+                rows = stored_outcome_table(con, dimension, min_cell)
+            else:
+                rows = _computed(con, dimension, metric, adjusted, min_cell, fmt)
+        finally:
+            con.close()
     if rows is None:
         return
     if fmt == "json":
@@ -511,6 +514,21 @@ def _lake_catalog(lake: str) -> Path:
     except (FileNotFoundError, ValueError, StoreError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(1)
+
+
+def _a_lake_there(uri: str) -> str:
+    """`uri` when the object store holds a lake there; else exit 1 saying so (or that the store did not answer)."""
+    from etl.spark.lake import RemoteLake
+
+    try:
+        there = RemoteLake(uri).exists()
+    except (ValueError, StoreError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(1)
+    if not there:
+        err.print(f"[red]error:[/] no lake at {escape(uri)} (load one with mio load --engine spark)")
+        sys.exit(1)
+    return uri
 
 
 def _open_lake(lake: str, remote: str | None):  # noqa: ANN202 - etl.spark.connection.SparkConnection

@@ -472,8 +472,9 @@ def test_a_lake_in_an_object_store_is_reported_as_the_warehouse(both: Path, obje
 def test_a_lake_in_an_object_store_follows_its_pointer(both: Path, object_store: str,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """While `mio serve --lake s3://…` runs, the catalog moves when the store's CURRENT does (a new version was
-    published there), and its follower stops with the server; refusals say why: no lake at a URI, a load into an
-    object store, Spark reading one, publishing no lake or to a folder."""
+    published there), and its follower stops with the server; `mio report --engine spark` reads this machine's copy
+    of it; refusals say why: no lake at a URI, a load into a store or a report from one through Spark Connect,
+    publishing no lake or to a folder."""
     import s3fs
 
     import etl.cli
@@ -516,8 +517,17 @@ def test_a_lake_in_an_object_store_follows_its_pointer(both: Path, object_store:
                                       "--lake", object_store, "--spark-remote", "sc://localhost:1"])
     assert load_there.exit_code == 2 and "with Spark Connect, load into a folder that the cluster shares" in (
         load_there.output)
-    on_spark = runner.invoke(main, ["report", "--by", "channel", "--engine", "spark", "--lake", object_store])
-    assert on_spark.exit_code == 2 and "read one in an object store with DuckDB" in on_spark.output
+    on_spark = runner.invoke(main, ["report", "--by", "channel", "--engine", "spark", "--lake", object_store,
+                                    "--format", "json"])  # on this machine's copy of the store's version
+    on_duckdb = runner.invoke(main, ["report", "--by", "channel", "--db", str(both / "w.duckdb"), "--format", "json"])
+    assert on_spark.exit_code == 0, on_spark.output
+    assert json.loads(on_spark.stdout) == json.loads(on_duckdb.stdout)
+    nothing_on_spark = runner.invoke(main, ["report", "--by", "channel", "--engine", "spark", "--lake",
+                                            "s3://mio-lakes/none"])
+    assert nothing_on_spark.exit_code == 1 and "no lake at s3://mio-lakes/none" in nothing_on_spark.output
+    connect = runner.invoke(main, ["report", "--by", "channel", "--engine", "spark", "--lake", object_store,
+                                   "--spark-remote", "sc://localhost:1"])
+    assert connect.exit_code == 2 and "report a lake in an object store with DuckDB" in " ".join(connect.output.split())
     unknown = runner.invoke(main, ["report", "--by", "channel", "--lake", "nosuchscheme://x/y"])
     assert unknown.exit_code == 1 and "no file system is known" in unknown.output
     no_lake = runner.invoke(main, ["publish", "--lake", str(both / "nowhere"), "--to", object_store])

@@ -11,7 +11,8 @@ and every executor reach under the same path: local disk in local mode, a shared
 A lake copied to an object store (s3://, s3a://, or any other scheme an fsspec file system is installed for) is read
 there by DuckDB, for `mio serve --lake` and `mio report --lake` (RemoteLake): the catalog of views is kept on this
 machine, and DuckDB reads the Parquet files through fsspec. A Spark load into such a lake writes a working copy on
-this machine (working_copy: the store's current version, fetched) and publishes the new version from it."""
+this machine (working_copy: the store's current version, fetched) and publishes the new version from it; a report
+on Spark reads that copy."""
 
 from __future__ import annotations
 
