@@ -82,11 +82,17 @@ def fetched(uri: str, beside: Path) -> Iterator[Path]:
     beside.parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f".{beside.name}.source-", dir=beside.parent))
     try:
-        for name in names:
-            local = folder / name[len(root):].lstrip("/")
-            local.parent.mkdir(parents=True, exist_ok=True)
-            with asking(uri):
-                fs.get_file(name, str(local))
+        copy_down(fs, uri, names, folder)
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def copy_down(fs: Any, uri: str, names: list[str], folder: Path) -> None:
+    """Copy the store's files `names` (under the folder `uri`) into `folder`, keeping their paths below `uri`."""
+    root = store_path(uri)
+    with asking(uri):
+        for name in names:
+            local = folder / name[len(root):].lstrip("/")
+            local.parent.mkdir(parents=True, exist_ok=True)
+            fs.get_file(name, str(local))

@@ -626,6 +626,7 @@ def test_the_spark_engine_loads_into_a_lake_in_an_object_store(tmp_path: Path, o
         assert ours == theirs and ours[0]
         work = next(catalog_cache().glob("*/work"))
         assert (work / IN_STORE).read_text() == "000001\n"
+        (work / "kept").touch()  # gone when the copy is fetched again
         published = sorted(name.removeprefix(f"{bucket}/loaded/") for name in fs.find(f"{bucket}/loaded/versions"))
         assert published == sorted(path.relative_to(work).as_posix() for path in (work / "versions").rglob("*")
                                    if path.is_file() and not path.name.startswith("."))
@@ -644,6 +645,7 @@ def test_the_spark_engine_loads_into_a_lake_in_an_object_store(tmp_path: Path, o
         tables = _lake_tables(work)
         assert sorted(tables["load_history"]["load_id"]) == [1, 2] and tables["quarantine"].height == 1
         assert [p.name for p in (work / "versions").iterdir()] == ["000002"]  # the store keeps 000001
+        assert (work / "kept").exists()  # the copy was the store's version: nothing fetched
 
         # Another machine publishes version 000003 while a load here runs: this one publishes nothing.
         import etl.spark.lake as lakes
@@ -669,6 +671,7 @@ def test_the_spark_engine_loads_into_a_lake_in_an_object_store(tmp_path: Path, o
         assert again.exit_code == 0, again.output
         assert fs.cat_file(f"{bucket}/loaded/{POINTER}") == b"versions/000004\n"
         assert sorted(_lake_tables(work)["load_history"]["load_id"]) == [1, 2, 3]  # 000003 is 000002's copy
+        assert not (work / "kept").exists()  # the copy had a version of its own: fetched again
     finally:
         fs.rm(f"{bucket}/loaded", recursive=True)
 

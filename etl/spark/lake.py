@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from etl.stores import asking, is_remote, object_store, store_path
+from etl.stores import asking, copy_down, is_remote, object_store, store_path
 from etl.warehouse import register_object_store, remote_marker
 
 POINTER = "CURRENT"
@@ -226,13 +226,9 @@ def _brought_to_current(there: RemoteLake, work: Path) -> tuple[Path, str | None
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     if current is not None:
-        root = store_path(there.root)
         with asking(uri):
             names = there.fs.find(store_path(current))
-            for name in names:
-                local = work / name[len(root):].lstrip("/")
-                local.parent.mkdir(parents=True, exist_ok=True)
-                there.fs.get_file(name, str(local))
+        copy_down(there.fs, uri, names, work)
         Lake(work).switch(work / "versions" / version)  # type: ignore[operator]
         marker.write_text(f"{version}\n")
     return work, version
