@@ -597,7 +597,7 @@ def test_the_spark_engine_loads_into_a_lake_in_an_object_store(tmp_path: Path, o
     load that finds CURRENT moved by another publishes nothing, and the next load starts from the store's version."""
     import s3fs
 
-    from etl.spark.lake import IN_STORE, catalog_cache
+    from etl.spark.lake import IN_STORE, cached_for
 
     fs = s3fs.S3FileSystem()
     bucket = object_store.removeprefix("s3://").split("/", 1)[0]
@@ -624,7 +624,7 @@ def test_the_spark_engine_loads_into_a_lake_in_an_object_store(tmp_path: Path, o
         assert fs.cat_file(f"{bucket}/loaded/{POINTER}") == b"versions/000001\n"
         ours, theirs = reports()
         assert ours == theirs and ours[0]
-        work = next(catalog_cache().glob("*/work"))
+        work = cached_for(uri) / "work"  # not another test's working copy of its own lake
         assert (work / IN_STORE).read_text() == "000001\n"
         (work / "kept").touch()  # gone when the copy is fetched again
         published = sorted(name.removeprefix(f"{bucket}/loaded/") for name in fs.find(f"{bucket}/loaded/versions"))

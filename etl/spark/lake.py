@@ -198,7 +198,7 @@ def working_copy(uri: str) -> Iterator[tuple[Path, str | None]]:
 
     there = RemoteLake(uri)
     there.current()  # the store answers (StoreError if not) before anything is written on this machine
-    work = catalog_cache() / hashlib.sha256(there.root.encode()).hexdigest()[:16] / "work"
+    work = cached_for(there.root) / "work"
     with _writer_lock(work):
         yield _brought_to_current(there, work)
 
@@ -248,6 +248,12 @@ def catalog_cache() -> Path:
     return Path(os.environ.get("MIO_LAKE_CACHE") or default)
 
 
+def cached_for(uri: str) -> Path:
+    """The folder of catalog_cache() that holds what this machine keeps of the remote lake at `uri`: its catalog,
+    and the working copy of a Spark load into it."""
+    return catalog_cache() / hashlib.sha256(uri.rstrip("/").encode()).hexdigest()[:16]
+
+
 def duckdb_catalog(uri: str | Path) -> Path:
     """A small DuckDB file of views over the current version's Parquet tables, so that the dashboard (and any
     DuckDB reader) serves a lake that Spark built: `LAKE/_duckdb/current.duckdb`, rebuilt and swapped in one rename
@@ -261,7 +267,7 @@ def duckdb_catalog(uri: str | Path) -> Path:
         raise FileNotFoundError(f"no lake at {lake.root} (load one with mio load --engine spark)")
     version = str(current).rstrip("/").rsplit("/", 1)[-1]
     if isinstance(lake, RemoteLake):
-        target = catalog_cache() / hashlib.sha256(lake.root.encode()).hexdigest()[:16] / "current.duckdb"
+        target = cached_for(lake.root) / "current.duckdb"
     else:
         target = lake.root / CATALOG
     if target.exists():
