@@ -23,6 +23,15 @@ REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
 # Every load of the suite runs the data tests of the derived tables inside its transaction (etl/pipeline.py).
 os.environ["MIO_CHECK_MODELS"] = "1"
 DIRECTOR = User("test-director", "director")
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright cannot download a browser here
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict:
+    """pytest-playwright's launch settings: Debian's Chromium, nothing fetched from the network."""
+    return {"executable_path": str(CHROMIUM), "args": ["--no-sandbox", "--disable-gpu",
+                                                      "--disable-background-networking", "--disable-component-update",
+                                                      "--disable-sync", "--no-first-run"]}
 
 # The hand-built source. Its figures are worked out in tests/test_metrics.py; change both together.
 HAND = {

@@ -23,9 +23,8 @@ from dashboard import registry
 from dashboard.serve import command
 from dashboard.theme import words
 from etl.metrics.outcomes import Filters, outcome_counts
-from tests.conftest import REAL
+from tests.conftest import CHROMIUM, REAL
 
-CHROMIUM = Path("/usr/bin/chromium")
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 
 pytestmark = pytest.mark.browser
@@ -33,13 +32,6 @@ if not CHROMIUM.exists():
     if os.environ.get("CI"):
         raise RuntimeError("CI must install Debian's chromium (see .ci/run)")
     pytestmark = [pytest.mark.browser, pytest.mark.skip(reason="needs /usr/bin/chromium (apt-get install chromium)")]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args() -> dict:
-    return {"executable_path": str(CHROMIUM), "args": ["--no-sandbox", "--disable-gpu",
-                                                      "--disable-background-networking", "--disable-component-update",
-                                                      "--disable-sync", "--no-first-run"]}
 
 
 def free_port() -> int:

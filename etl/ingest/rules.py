@@ -17,8 +17,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-EXPECTATIONS_DIR = Path(os.environ.get("MIO_EXPECTATIONS",
-                                       Path(__file__).resolve().parents[2] / "expectations"))
+
+def _suites_folder() -> Path:
+    """MIO_EXPECTATIONS when set; else the suites shipped in the installed package (`etl/expectations/`, built from
+    the checkout's top-level `expectations/` folder); else that folder itself (a source checkout)."""
+    if os.environ.get("MIO_EXPECTATIONS"):
+        return Path(os.environ["MIO_EXPECTATIONS"])
+    packaged = Path(__file__).resolve().parents[1] / "expectations"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "expectations"
+
+
+EXPECTATIONS_DIR = _suites_folder()
 LINE = "__line"  # the staged table's line column (etl.ingest.read.LINE)
 
 
