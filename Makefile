@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint bench lock sample load report clean screenshots
+.PHONY: install demo test test-fast lint bench lock sample load report clean screenshots docs
 
 # Bytecode is compiled at install time: where PYTHONDONTWRITEBYTECODE is set, Python would otherwise compile every
 # module it imports on every start (Great Expectations alone: 7-10 s instead of 3 s per `mio load`); mio's own
@@ -35,6 +35,9 @@ test-fast: install  ## everything but the browser tests
 
 lock: install  ## refresh requirements.lock to the newest versions pyproject.toml allows; then run make test
 	$(BIN)/uv pip compile pyproject.toml --extra test --extra spark --extra lake --python-version 3.11 --upgrade -o requirements.lock
+
+docs: install  ## rewrite docs/cli.md and docs/settings.md from the commands' help and etl/settings.py
+	$(BIN)/python -m etl.reference docs
 
 lint: install
 	$(BIN)/ruff check .

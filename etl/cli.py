@@ -391,7 +391,7 @@ def population_of(values: dict) -> dict:
               help="With --by a project attribute (industry, function, pay_band, hours_band, remote, platform, "
                    "channel): add each group's offer rate adjusted for the mix of students, with its 95% interval "
                    "(adjusted_offer_rate, adjusted_ci_low, adjusted_ci_high). With --metric destinations: per "
-                   "cohort, participants' career outcomes rate against comparable non-participants (README, "
+                   "cohort, participants' career outcomes rate against comparable non-participants (docs/figures.md, "
                    "'Adjusted comparisons').")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the shareable outcomes report to this file instead: .pdf or .html (with the population "
@@ -689,7 +689,7 @@ def schedule() -> None:
 
     \b
     mio schedule add NAME --every weekly --weekday monday --at 07:00 --to mailto:dean@example.edu
-    mio schedule run        (from cron or a systemd timer: delivers what is due; README, "Scheduled reports")
+    mio schedule run        (from cron or a systemd timer: delivers what is due; docs/operations.md)
     """
 
 

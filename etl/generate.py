@@ -1,4 +1,4 @@
-"""`mio generate`: a realistic synthetic source, calibrated to published figures (see the README), deterministic
+"""`mio generate`: a realistic synthetic source, calibrated to published figures (see docs/figures.md), deterministic
 for a seed.
 
 Everything is drawn with NumPy arrays and shaped with Polars (no Python loop per row), so a million applications

@@ -76,10 +76,11 @@ def test_each_role_has_a_default_page() -> None:
         assert [p for p in pages if p.default_for(role)] == pages[:1]
 
 
-@pytest.mark.parametrize("doc", ["docs/architecture.md", "README.md"])
+@pytest.mark.parametrize("doc", ["docs/architecture.md", "README.md", "docs/loading.md", "docs/spark.md",
+                                 "docs/figures.md", "docs/dashboard.md"])
 def test_the_docs_name_files_that_exist(doc: str) -> None:
     text = (ROOT / doc).read_text()
     named = set(re.findall(r"(?<![\w/.])((?:etl|dashboard|bench|expectations|docs|tests)/[\w./*-]*[\w/*])", text))
-    assert len(named) > 5, "the scan found too few paths"
+    assert len(named) > (5 if doc == "docs/architecture.md" else 1), "the scan found too few paths"
     missing = [n for n in sorted(named) if not list(ROOT.glob(n.rstrip("/")))]
     assert not missing, missing

@@ -1,4 +1,5 @@
-"""The README documents every setting, and its commands are the ones the project has."""
+"""The docs: a short README, reference pages written from the code (and failing here when they drift), commands
+that exist, and the worked example run as written."""
 
 from __future__ import annotations
 
@@ -11,29 +12,74 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from etl import reference
 from etl.cli import main
+from etl.settings import OTHERS, SETTINGS
 from tests.conftest import REAL
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
+LOADING = (ROOT / "docs" / "loading.md").read_text()
 
 
-def test_every_environment_setting_is_documented() -> None:
+def settings_read_by_the_code() -> set[str]:
     used = set()
     for path in [*ROOT.glob("etl/**/*.py"), *ROOT.glob("dashboard/**/*.py")]:
-        used |= set(re.findall(r"environ(?:\.get)?\(\s*[\"'](MIO_[A-Z_]+)", path.read_text()))
-        used |= set(re.findall(r"environ\[[\"'](MIO_[A-Z_]+)", path.read_text()))
-    assert used, "no settings found: the scan is broken"
-    for name in used:
-        assert f"`{name}`" in README, f"{name} is not documented in the README"
+        text = path.read_text()
+        used |= set(re.findall(r"environ(?:\.get)?\(\s*[\"']([A-Z][A-Z_]+)", text))
+        used |= set(re.findall(r"environ\[[\"']([A-Z][A-Z_]+)", text))
+    return used
+
+
+def test_every_setting_the_code_reads_is_declared_and_every_declared_one_is_read() -> None:
+    used = settings_read_by_the_code()
+    assert {"MIO_DB", "MIO_USERS", "SPARK_REMOTE"} <= used, "the scan is broken"
+    declared = {s.name for s in SETTINGS}
+    assert used - set(OTHERS) == declared, (used - set(OTHERS) - declared, declared - used)
+    assert len(declared) == len(SETTINGS)
+
+
+@pytest.mark.parametrize("page", sorted(reference.PAGES))
+def test_the_reference_pages_are_written_from_the_code(page: str) -> None:
+    """docs/cli.md and docs/settings.md are what `python -m etl.reference` (make docs) writes now."""
+    assert (ROOT / "docs" / page).read_text(encoding="utf-8") == reference.PAGES[page](), \
+        f"docs/{page} has drifted: run make docs"
+
+
+def test_the_cli_reference_names_every_command() -> None:
+    cli = (ROOT / "docs" / "cli.md").read_text()
+    every = [" ".join(words) for words, _, _ in reference.commands(main, reference.context(main, "mio", None))]
+    assert {"generate", "load", "report", "serve", "demo", "users add", "schedule run", "map", "publish"} <= set(every)
+    for words in every:
+        assert f"## `mio {words}`" in cli and f"Usage: mio {words} " in cli, words
+    for setting in SETTINGS:
+        assert f"`{setting.name}`" in (ROOT / "docs" / "settings.md").read_text()
+
+
+def test_the_readme_is_short_and_has_what_a_newcomer_needs() -> None:
+    words = len(re.findall(r"\S+", README))
+    assert words <= 1200, words
+    assert "make demo" in README and "make test" in README
+    assert "pipx install ." in README and "uv tool install ." in README
+    assert "docs/screenshots/overview.png" in README
+    linked = set(re.findall(r"\]\((docs/[\w./-]+\.md)\)", README))
+    assert {"docs/cli.md", "docs/settings.md", "docs/loading.md", "docs/operations.md", "docs/spark.md"} <= linked
+    assert all((ROOT / page).exists() for page in linked), linked
 
 
 def test_readme_commands_exist() -> None:
-    commands = set(re.findall(r"mio ([a-z]+)", README))
-    assert {"generate", "load", "report", "serve", "demo", "users"} <= commands
-    for command in commands:
-        assert CliRunner().invoke(main, [command, "--help"]).exit_code == 0, command
-    assert "make demo" in README and "make test" in README
+    for doc in (README, LOADING, (ROOT / "docs" / "operations.md").read_text()):
+        commands = set(re.findall(r"mio ([a-z]+)", doc))
+        assert commands
+        for command in commands:
+            assert CliRunner().invoke(main, [command, "--help"]).exit_code == 0, command
+    assert {"load", "serve", "users", "map", "demo"} <= set(re.findall(r"mio ([a-z]+)", README))
+
+
+def test_links_between_the_docs_lead_somewhere() -> None:
+    for page in [ROOT / "README.md", *ROOT.glob("docs/*.md")]:
+        for target in re.findall(r"\]\(([\w./-]+\.md)(?:#[\w-]*)?\)", page.read_text()):
+            assert (page.parent / target).exists(), (page.name, target)
 
 
 def test_the_project_points_to_its_own_docs() -> None:
@@ -49,9 +95,9 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def section(title: str) -> str:
-    start = README.index(title)
-    end = README.find("\n## ", start + 1)
-    return README[start:end if end > 0 else None]
+    start = LOADING.index(title)
+    end = LOADING.find("\n## ", start + 1)
+    return LOADING[start:end if end > 0 else None]
 
 
 def blocks(text: str, language: str) -> list[str]:
@@ -59,10 +105,9 @@ def blocks(text: str, language: str) -> list[str]:
 
 
 
-
 @pytest.mark.skipif(not REAL.exists(), reason="the real exports in ../shared/real are not here")
 def test_the_worked_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every command of the README's worked example, in order, on the real campus-placement file."""
+    """Every command of docs/loading.md's worked example, in order, on the real campus-placement file."""
     example = section("### Worked example")
     mapping, = blocks(example, "yaml")
     commands = [part.strip() for block in blocks(example, "sh") for line in block.splitlines() if line.strip()
