@@ -3,6 +3,7 @@ the file, and the warehouse afterwards (unchanged, or holding exactly the good r
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,11 +45,20 @@ def variant(tmp_path: Path, **changes: list[str]) -> Path:
     return write_source(tmp_path / "variant", {**HAND, **changes})
 
 
+@pytest.fixture(scope="module")
+def loaded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("loaded")
+    db = folder / "w.duckdb"
+    assert load(write_source(folder / "base", HAND), db).ok
+    return db
+
+
 @pytest.fixture
-def loaded_db(tmp_path: Path) -> Path:
-    """A warehouse that already holds the hand-built source, to show that a rejected load leaves it as it was."""
+def loaded_db(tmp_path: Path, loaded_template: Path) -> Path:
+    """A warehouse that already holds the hand-built source, to show that a rejected load leaves it as it was: a copy
+    of one loaded once (a load is the costly part; each test writes to its own copy)."""
     db = tmp_path / "w.duckdb"
-    assert load(write_source(tmp_path / "base", HAND), db).ok
+    shutil.copyfile(loaded_template, db)
     return db
 
 

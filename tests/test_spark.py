@@ -35,6 +35,7 @@ from etl.spark.session import java_available, spark_session  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.spark,
     pytest.mark.skipif(not java_available(), reason="Spark's local mode needs Java 17: apt-get install "
                                                     "openjdk-17-jre-headless (.ci/run installs it)"),
 ]

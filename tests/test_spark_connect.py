@@ -27,6 +27,7 @@ from tests.test_spark import _break, _quarantine, _same_tables  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.spark,
     pytest.mark.skipif(not java_available(), reason="Spark Connect's server needs Java 17: apt-get install "
                                                     "openjdk-17-jre-headless (.ci/run installs it)"),
 ]
