@@ -27,11 +27,15 @@ screenshots: install  ## the README's pictures of the demo's main pages, taken i
 	$(BIN)/mio demo --no-serve
 	$(BIN)/python -m bench.screenshots
 
-test: install  ## the whole suite, browser tests included
-	$(BIN)/pytest -q
+# The whole suite in two processes (pytest-xdist; each test file stays in one, so a file's shared fixtures, Spark's
+# JVM among them, are built once), with the slowest tests listed at the end so that creeping time shows.
+PYTEST_WORKERS ?= 2
 
-test-fast: install  ## everything but the browser tests
-	$(BIN)/pytest -q -m "not browser"
+test: install  ## the whole suite, browser and Spark tests included (what CI runs)
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=25
+
+test-fast: install  ## the inner loop of a change: no browser, no Spark, no servers, nothing slow
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m "not browser and not spark and not slow" --durations=10
 
 lock: install  ## refresh requirements.lock to the newest versions pyproject.toml allows; then run make test
 	$(BIN)/uv pip compile pyproject.toml --extra test --extra spark --extra lake --python-version 3.11 --upgrade -o requirements.lock

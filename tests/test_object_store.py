@@ -22,6 +22,8 @@ pytest.importorskip("moto.server", reason="the object store tests need moto's S3
 
 from bench.object_store import s3_server  # noqa: E402
 
+pytestmark = pytest.mark.slow  # an S3 server on 127.0.0.1: not in make test-fast
+
 
 @pytest.fixture(scope="module")
 def store() -> Iterator[Any]:

@@ -12,13 +12,13 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
-import tomllib
 from click.testing import CliRunner
 
 from etl.cli import main
