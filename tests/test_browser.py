@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -67,11 +67,13 @@ def server(sample: tuple[Path, Path], accounts: tuple[Path, str]) -> Iterator[st
 
 
 @contextlib.contextmanager
-def serving(db: Path, users: Path) -> Iterator[str]:
-    """`streamlit run` the dashboard on `db` with the accounts in `users`, on a free port of 127.0.0.1."""
+def serving(db: Path, users: Path, start: Callable[[int], list[str]] = command, cwd: Path | None = None,
+            env: dict[str, str] | None = None) -> Iterator[str]:
+    """`streamlit run` the dashboard on `db` with the accounts in `users`, on a free port of 127.0.0.1: the command
+    `start(port)` gives (the checkout's server by default), in `cwd`, with `env` (this process's by default)."""
     port = free_port()
-    env = {**os.environ, "MIO_DB": str(db), "MIO_USERS": str(users)}
-    proc = subprocess.Popen(command(port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**(os.environ if env is None else env), "MIO_DB": str(db), "MIO_USERS": str(users)}
+    proc = subprocess.Popen(start(port), env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

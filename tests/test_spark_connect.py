@@ -65,12 +65,17 @@ def connect_server(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]
         server.wait(timeout=60)
 
 
-def _mio(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """The `mio` command in a process of its own: a process holds one kind of Spark session, and the other tests'
-    local one lives in this process."""
+def _python(*argv: str, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """This interpreter in a process of its own, in the checkout: a process holds one kind of Spark session, and the
+    other tests' local one lives in this process."""
     env = {**{k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "etl.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=Path(__file__).resolve().parents[1], timeout=600)
+    return subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).resolve().parents[1], timeout=timeout)
+
+
+def _mio(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The `mio` command in a process of its own."""
+    return _python("-m", "etl.cli", *args, env=env)
 
 
 REPORTS = """
@@ -86,10 +91,7 @@ for ask in json.loads(sys.argv[1]):
 def _reports(asks: list[list[str]], where: list[str]) -> list[tuple[int, str]]:
     """`mio report ASK WHERE --format json` for every ask, in one process of its own (one Spark Connect session for
     all of them, as a notebook or a scheduler holds one): each report's exit code and output."""
-    env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}
-    done = subprocess.run([sys.executable, "-c", REPORTS, json.dumps([[*ask, *where] for ask in asks])],
-                          capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[1],
-                          timeout=900)
+    done = _python("-c", REPORTS, json.dumps([[*ask, *where] for ask in asks]), timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     return [tuple(json.loads(line)) for line in done.stdout.splitlines() if line.startswith("[")]  # type: ignore[misc]
 
