@@ -39,6 +39,17 @@ def test_every_setting_the_code_reads_is_declared_and_every_declared_one_is_read
     assert len(declared) == len(SETTINGS)
 
 
+def test_every_default_written_in_the_code_is_the_declared_one() -> None:
+    """`environ.get("NAME", "value")` in the code: the declared default names that value (the doc cannot say 8 where
+    the code says 12)."""
+    defaults = {s.name: s.default for s in SETTINGS}
+    found = [(name, value) for path in [*ROOT.glob("etl/**/*.py"), *ROOT.glob("dashboard/**/*.py")]
+             for name, value in re.findall(r"environ\.get\(\s*[\"']([A-Z_]+)[\"']\s*,\s*[\"']([^\"']*)[\"']\)",
+                                           path.read_text())]
+    assert len(found) >= 10, "the scan is broken"
+    assert not [(n, v) for n, v in found if f"`{v}`" not in defaults[n]], found
+
+
 @pytest.mark.parametrize("page", sorted(reference.PAGES))
 def test_the_reference_pages_are_written_from_the_code(page: str) -> None:
     """docs/cli.md and docs/settings.md are what `python -m etl.reference` (make docs) writes now."""
