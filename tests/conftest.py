@@ -26,6 +26,21 @@ DIRECTOR = User("test-director", "director")
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright cannot download a browser here
 
 
+# Spark's shuffles in as many partitions as local mode has cores: the tests' sources are small, and each partition
+# of each stage is a task (eight, the product's default, make a load of the hand-built source a third slower).
+os.environ.setdefault("MIO_SPARK_PARTITIONS", "2")
+
+
+@pytest.fixture(scope="session")
+def spark():  # noqa: ANN201 - a SparkSession
+    """One Spark session in local mode (one JVM) for every test of a process that needs it."""
+    from etl.spark.session import spark_session
+
+    session = spark_session()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args() -> dict:
     """pytest-playwright's launch settings: Debian's Chromium, nothing fetched from the network."""

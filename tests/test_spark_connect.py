@@ -51,6 +51,7 @@ def connect_server(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]
             [str(home / "bin" / "spark-submit"), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
              "--master", "local[2]", "--conf", f"spark.connect.grpc.binding.port={port}",
              "--conf", "spark.connect.grpc.binding.address=127.0.0.1", "--conf", "spark.ui.enabled=false",
+             "--conf", f"spark.sql.shuffle.partitions={os.environ['MIO_SPARK_PARTITIONS']}",  # as tests/conftest.py
              "--name", "mio-test-connect", "spark-internal"],
             stdout=out, stderr=subprocess.STDOUT, env=env)
     try:

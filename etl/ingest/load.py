@@ -114,6 +114,7 @@ class _Staged:
     sources: dict[str, str] = field(default_factory=dict)  # mapped: target column -> its source column or template
     mapped_raw: pl.DataFrame | None = None  # mapped rows: the values as the original files have them
     stage: _Staging | None = None  # where it is staged
+    _clean_since: tuple[int, bool] | None = field(default=None, init=False, repr=False)  # (stage.changes, clean)
 
     @property
     def name(self) -> str:
@@ -134,9 +135,15 @@ class _Staged:
         return f"(select distinct line from {S}.issues where entity = {_q(self.name)})"
 
     def _clean(self) -> bool:
-        """No issue yet: every staged row is good, and no statement needs to look the issues up."""
+        """No issue yet: every staged row is good, and no statement needs to look the issues up. Asked of the
+        staged issues once, and again only after issues were added to this entity (each asking is a query: on the
+        Spark engine, a job)."""
         assert self.stage is not None
-        return not self.stage.count(f"(select 1 from {S}.issues where entity = {_q(self.name)} limit 1)")
+        changes = self.stage.changes.get(self.name, 0)
+        if self._clean_since is None or self._clean_since[0] != changes:
+            clean = not self.stage.count(f"(select 1 from {S}.issues where entity = {_q(self.name)} limit 1)")
+            self._clean_since = (changes, clean)
+        return self._clean_since[1]
 
     def good(self) -> str:
         """The rows with no issue so far (a subquery: it sees every issue added before it runs)."""
@@ -161,6 +168,19 @@ def _running(pid: str) -> bool:
     return True
 
 
+def _counted(existing: Any, name: str, table: str) -> int:
+    """The rows of table `name` of the warehouse (or the lake) as it was before this load: counted once per load."""
+    if name not in existing.counted:
+        existing.counted[name] = int(existing.con.sql(f"select count(*) from {table}").fetchall()[0][0]) \
+            if existing.has(name) else 0
+    return existing.counted[name]
+
+
+def _changed(stage: Any, entity: str) -> None:
+    """Issues were added to `entity` in `stage` (either engine's staging): its rows are asked again if clean."""
+    stage.changes[entity] = stage.changes.get(entity, 0) + 1
+
+
 class _Staging:
     """The load's working database: an in-memory DuckDB that spills to a folder beside the warehouse, so that a
     source of any size is read, cast, checked and written in bounded memory."""
@@ -175,6 +195,7 @@ class _Staging:
         self.con.execute("create table issues (n bigint default nextval('issue_order'), entity varchar, "
                          "line bigint, \"column\" varchar, rule varchar, value varchar)")
         self.made: set[str] = set()
+        self.changes: dict[str, int] = {}  # entity -> how many times issues were added to it
 
     def append(self, table: str, frame: pl.DataFrame) -> None:
         self.con.register("piece", frame.to_arrow())
@@ -195,6 +216,7 @@ class _Staging:
                                  f"select {_q(entity)}, line, \"column\", rule, value from found")
             finally:
                 self.con.unregister("found")
+            _changed(self, entity)
 
     def stage_blocks(self, entity: Entity, path: Path) -> int | None:
         """Files are read by this process (the Spark engine's staging reads large ones on its executors)."""
@@ -206,8 +228,10 @@ class _Staging:
 
     def add_failing(self, entity: str, query: str) -> None:
         """Add the rows of `query` (line, column, rule, value) as issues of `entity`."""
-        self.con.execute(f"insert into {S}.issues (entity, line, \"column\", rule, value) "
-                         f"select {_q(entity)}, * from ({query})")
+        added = self.con.execute(f"insert into {S}.issues (entity, line, \"column\", rule, value) "
+                                 f"select {_q(entity)}, * from ({query})").fetchall()[0][0]
+        if added:
+            _changed(self, entity)
 
     def count(self, query: str) -> int:
         return int(self.con.sql(f"select count(*) from {query}").fetchall()[0][0])
@@ -369,6 +393,7 @@ class _Existing:
 
     def __init__(self, stage: _Staging, db: Path) -> None:
         self.con = stage.con
+        self.counted: dict[str, int] = {}
         self.tables: set[str] = set()
         if db.exists():
             self.con.execute(f"attach {_q(str(db))} as e (read_only)")
@@ -385,7 +410,7 @@ class _Existing:
 
 
     def rows(self, name: str) -> int:
-        return int(self.con.sql(f"select count(*) from e.main.{name}").fetchall()[0][0]) if self.has(name) else 0
+        return _counted(self, name, f"e.main.{name}")
 
 
 # A reference looks up only the keys its rows name when they are fewer than this share of the rows pointed at.

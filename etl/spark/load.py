@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from etl.ingest.load import Builder, LoadResult, Origin, Progress, S, _q, _Staged, run_load
+from etl.ingest.load import Builder, LoadResult, Origin, Progress, S, _changed, _counted, _q, _Staged, run_load
 from etl.ingest.mapping import Mapping
 from etl.ingest.schema import ENTITIES, LOAD_ORDER
 from etl.spark.connection import SparkConnection
@@ -45,7 +45,9 @@ class SparkStaging:
         self.folder = folder
         self.con = SparkConnection(spark)
         self.parts: dict[str, int] = {}
+        self.schemas: dict[str, Any] = {}  # each staged table's, known from its first part
         self.batches = 0
+        self.changes: dict[str, int] = {}  # entity -> how many times issues were added to it
         self._write_part("issues", pl.DataFrame(schema=ISSUES))
 
     def _write_part(self, name: str, frame: pl.DataFrame) -> None:
@@ -54,7 +56,10 @@ class SparkStaging:
         number = self.parts.get(name, 0)
         frame.write_parquet(folder / f"part-{number:05d}.parquet")
         self.parts[name] = number + 1
-        self.con.view(name, str(folder))
+        self._view(name)
+
+    def _view(self, name: str) -> None:
+        self.schemas[name] = self.con.view(name, str(self.folder / name), self.schemas.get(name))
 
     def append(self, table: str, frame: pl.DataFrame) -> None:
         self._write_part(_name(table), frame)
@@ -69,6 +74,7 @@ class SparkStaging:
             self._write_part("issues", issues.select(
                 (pl.int_range(pl.len(), dtype=pl.Int64) + first).alias("n"), pl.lit(entity).alias("entity"),
                 pl.col("line").cast(pl.Int64), pl.col("column"), pl.col("rule"), pl.col("value")))
+            _changed(self, entity)
 
     def add_failing(self, entity: str, query: str) -> None:
         """Add the rows of `query` (line, column, rule, value) as issues of `entity`, numbered in Spark."""
@@ -77,8 +83,16 @@ class SparkStaging:
         found = self.spark.sql(f"select {self._batch()} + monotonically_increasing_id() as n, {_q(entity)} as entity, "
                                "cast(line as bigint) as line, `column`, rule, cast(value as string) as value "
                                "from found")
-        found.write.mode("append").parquet(str(self.folder / "issues"))
-        self.con.view("issues", str(self.folder / "issues"))
+        # Counted first (kept in memory meanwhile): most checks find nothing, and then nothing is written and the
+        # entity's rows need not be asked again whether they are clean.
+        found.persist()
+        try:
+            if found.count():
+                found.write.mode("append").parquet(str(self.folder / "issues"))
+                self._view("issues")
+                _changed(self, entity)
+        finally:
+            found.unpersist()
 
     def stage_blocks(self, entity: Any, path: Path) -> int | None:
         """A large unquoted CSV file read, cast and staged by the executors, a block per task (etl/spark/read.py);
@@ -87,10 +101,11 @@ class SparkStaging:
 
         rows = stage_blocks(self.spark, self.folder, entity.name, path, self._batch)
         if rows is not None:
+            _changed(self, entity.name)
             for table in (f"raw_{entity.name}", f"typed_{entity.name}", "issues"):
                 self.parts.setdefault(table, 0)
                 if (self.folder / table).exists():
-                    self.con.view(table, str(self.folder / table))
+                    self._view(table)
         return rows
 
     def frame(self, table: str) -> Any:
@@ -115,6 +130,7 @@ class LakeExisting:
 
     def __init__(self, stage: SparkStaging, lake: Lake) -> None:
         self.con = stage.con
+        self.counted: dict[str, int] = {}
         self.tables = set(lake.tables())
         for name, folder in lake.tables().items():
             self.con.view(f"e_{name}", str(folder))
@@ -123,7 +139,7 @@ class LakeExisting:
         return name in self.tables
 
     def rows(self, name: str) -> int:
-        return int(self.con.sql(f"select count(*) from e_{name}").fetchall()[0][0]) if self.has(name) else 0
+        return _counted(self, name, f"e_{name}")
 
     def close(self) -> None:
         for name in self.tables:
@@ -178,7 +194,7 @@ class LakeTarget:
 def _save(con: SparkConnection, frame: Any, version: Path, name: str) -> None:
     """Write a Spark DataFrame as table `name` of the new version, and see it as a view of that name from there."""
     frame.write.parquet(str(version / name))
-    con.view(name, str(version / name))
+    con.view(name, str(version / name), frame.schema)
 
 
 def _polars_frame(spark: Any, frame: pl.DataFrame) -> Any:
