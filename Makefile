@@ -27,8 +27,10 @@ screenshots: install  ## the README's pictures of the demo's main pages, taken i
 	$(BIN)/mio demo --no-serve
 	$(BIN)/python -m bench.screenshots
 
-# The whole suite in two processes (pytest-xdist; each test file stays in one, so a file's shared fixtures, Spark's
-# JVM among them, are built once), with the slowest tests listed at the end so that creeping time shows.
+# The whole suite in two processes (pytest-xdist; each test file stays in one, so a file's shared fixtures are built
+# once, and a process starts Spark's JVM once for all its files), with the slowest tests listed at the end so that
+# creeping time shows. Four processes were tried (2026-12-07): 49.6 min, the CPU-bound tests starved by three JVMs and
+# Chromium on two cores (the demo-sized disclosure check: 174 s alone, 1,129 s there).
 PYTEST_WORKERS ?= 2
 
 test: install  ## the whole suite, browser and Spark tests included (what CI runs)
