@@ -41,6 +41,20 @@ def spark():  # noqa: ANN201 - a SparkSession
     return session
 
 
+@pytest.fixture(scope="module")
+def s3_bucket(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - an s3fs file system
+    """The bucket `mio-lakes` of an S3 server on 127.0.0.1 (moto's, in this process), and an s3fs file system on the
+    server; remote lakes' catalogs and working copies are kept in a temporary folder."""
+    pytest.importorskip("s3fs", reason="object stores are read through fsspec (the lake extra)")
+    pytest.importorskip("moto.server", reason="the object store tests need moto's S3 server")
+    from bench.object_store import s3_server
+
+    with s3_server() as fs, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MIO_LAKE_CACHE", str(tmp_path_factory.mktemp("lake-cache")))
+        fs.makedirs("mio-lakes", exist_ok=True)  # moto keeps its buckets in the process: another module's is here
+        yield fs
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args() -> dict:
     """pytest-playwright's launch settings: Debian's Chromium, nothing fetched from the network."""

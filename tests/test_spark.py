@@ -14,6 +14,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from etl.generate import generate
+from etl.ingest.load import LoadResult
 from etl.pipeline import load
 from tests.conftest import HAND, REAL, write_source
 from tests.test_rules import assert_same_validation, every_expectation_broken
@@ -70,7 +71,7 @@ def _quarantine(frame: pl.DataFrame) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def hand(tmp_path_factory: pytest.TempPathFactory, spark: object) -> tuple[Path, object, object]:
+def hand(tmp_path_factory: pytest.TempPathFactory, spark: object) -> tuple[Path, LoadResult, LoadResult]:
     """The hand-built source loaded both ways, once: FOLDER/hand, FOLDER/lake and FOLDER/w.duckdb, with each load's
     result. Tests read them; a test that loads again works on a copy of the lake."""
     folder = tmp_path_factory.mktemp("hand")
@@ -78,10 +79,10 @@ def hand(tmp_path_factory: pytest.TempPathFactory, spark: object) -> tuple[Path,
     return folder, load_lake(source, folder / "lake", spark), load(source, folder / "w.duckdb")
 
 
-def test_hand_built_source_gives_the_same_warehouse(hand: tuple[Path, object, object]) -> None:
+def test_hand_built_source_gives_the_same_warehouse(hand: tuple[Path, LoadResult, LoadResult]) -> None:
     folder, ours, theirs = hand
-    assert ours.status == theirs.status == "loaded"  # type: ignore[attr-defined]
-    assert ours.load_id == theirs.load_id == 1  # type: ignore[attr-defined]
+    assert ours.status == theirs.status == "loaded"
+    assert ours.load_id == theirs.load_id == 1
     _same_tables(folder / "lake", folder / "w.duckdb")
 
 
@@ -295,7 +296,7 @@ def test_great_expectations_on_spark_dataframes_quarantines_as_the_compiled_suit
 
 
 def test_a_failed_load_leaves_the_previous_version_whole(tmp_path: Path, spark: object,
-                                                         hand: tuple[Path, object, object],
+                                                         hand: tuple[Path, LoadResult, LoadResult],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     source, lake = hand[0] / "hand", tmp_path / "lake"
     shutil.copytree(hand[0] / "lake", lake)  # the hand-built source's first load

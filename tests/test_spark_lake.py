@@ -125,22 +125,15 @@ def test_the_dashboard_serves_a_lake_with_the_same_pages(both: Path, monkeypatch
 
 
 @pytest.fixture(scope="module")
-def object_store(both: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - a URI
-    """The `both` lake published (its files, then CURRENT) into a bucket of an S3 server on 127.0.0.1 (moto's, in
-    this process); remote lakes' catalogs are kept in a temporary folder."""
-    pytest.importorskip("s3fs", reason="object stores are read through fsspec (the lake extra)")
-    pytest.importorskip("moto.server", reason="the object store tests need moto's S3 server")
-    from bench.object_store import s3_server
-
-    with s3_server() as fs, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MIO_LAKE_CACHE", str(tmp_path_factory.mktemp("lake-cache")))
-        fs.mkdir("mio-lakes")
-        published = CliRunner().invoke(main, ["publish", "--lake", str(both / "lake"), "--to", "s3://mio-lakes/term"])
-        assert published.exit_code == 0, published.output
-        assert "published version 000001 to s3://mio-lakes/term" in published.output
-        assert fs.cat_file(f"mio-lakes/term/{POINTER}") == (both / "lake" / POINTER).read_bytes()
-        assert not [name for name in fs.find("mio-lakes/term") if name.endswith(".crc")]
-        yield "s3://mio-lakes/term"
+def object_store(both: Path, s3_bucket: object) -> str:
+    """The `both` lake published (its files, then CURRENT) into the test S3 server's bucket."""
+    fs = s3_bucket
+    published = CliRunner().invoke(main, ["publish", "--lake", str(both / "lake"), "--to", "s3://mio-lakes/term"])
+    assert published.exit_code == 0, published.output
+    assert "published version 000001 to s3://mio-lakes/term" in published.output
+    assert fs.cat_file(f"mio-lakes/term/{POINTER}") == (both / "lake" / POINTER).read_bytes()  # type: ignore[attr-defined]
+    assert not [name for name in fs.find("mio-lakes/term") if name.endswith(".crc")]  # type: ignore[attr-defined]
+    return "s3://mio-lakes/term"
 
 
 def test_a_lake_in_an_object_store_is_reported_as_the_warehouse(both: Path, object_store: str) -> None:

@@ -20,17 +20,9 @@ from tests.test_spark import _lake_tables, _same_tables, pytestmark  # noqa: E40
 
 
 @pytest.fixture(scope="module")
-def object_store(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - a URI
-    """A bucket of an S3 server on 127.0.0.1 (moto's, in this process); remote lakes' catalogs and working copies
-    are kept in a temporary folder."""
-    pytest.importorskip("s3fs", reason="object stores are read through fsspec (the lake extra)")
-    pytest.importorskip("moto.server", reason="the object store tests need moto's S3 server")
-    from bench.object_store import s3_server
-
-    with s3_server() as fs, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MIO_LAKE_CACHE", str(tmp_path_factory.mktemp("lake-cache")))
-        fs.mkdir("mio-lakes")
-        yield "s3://mio-lakes"
+def object_store(s3_bucket: object) -> str:
+    """The test S3 server's bucket (tests/conftest.py), as a URI."""
+    return "s3://mio-lakes"
 
 
 def test_the_spark_engine_loads_a_source_from_an_object_store(tmp_path: Path, object_store: str) -> None:
