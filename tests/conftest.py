@@ -29,6 +29,8 @@ CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright cannot download a b
 # Spark's shuffles in as many partitions as local mode has cores: the tests' sources are small, and each partition
 # of each stage is a task (eight, the product's default, make a load of the hand-built source a third slower).
 os.environ.setdefault("MIO_SPARK_PARTITIONS", "2")
+# Spark interpreted, not compiled, for the tests' small sources (tests/spark-conf/spark-defaults.conf says why).
+os.environ.setdefault("SPARK_CONF_DIR", str(Path(__file__).resolve().parent / "spark-conf"))
 
 
 @pytest.fixture(scope="session")

@@ -104,10 +104,11 @@ def test_no_employer_view_shows_a_small_figure_or_lets_a_hidden_one_be_recovered
     employers = truth(con, "employer_id")
     seen = {"shown": 0, "hidden": 0}
     for employer, true_total in sorted(employers.items()):
-        summary = audience.employer_summary(con, employer).row(0, named=True)
+        shown = audience.employer_summary(con, employer)  # judged once, handed to each view as the page's would be
+        summary = shown.row(0, named=True)
         check_floor(summary, true_total, employer)
         check_rates(summary, true_total, employer)
-        projects = audience.employer_projects(con, employer).to_dicts()
+        projects = audience.employer_projects(con, employer, summary=shown).to_dicts()
         true_projects = truth(con, "project_id", "employer_id = ?", [employer])
         parts = [p for p in projects if p["project_id"] in true_projects]  # projects without applications
         assert all(p["applications"] is None for p in projects if p["project_id"] not in true_projects)
@@ -118,17 +119,28 @@ def test_no_employer_view_shows_a_small_figure_or_lets_a_hidden_one_be_recovered
             seen["shown" if project["applications"] is not None else "hidden"] += 1
         check_sums(parts, summary, [true_projects[p["project_id"]] for p in parts], true_total, list(STAGES),
                    employer)
-        comparison = {r["figure"]: r["yours"] for r in audience.industry_comparison(con, employer).to_dicts()}
+        comparison = {r["figure"]: r["yours"]
+                      for r in audience.industry_comparison(con, employer, summary=shown).to_dicts()}
         for rate in RATES:
             if summary[rate] is None:
                 assert comparison[rate] is None, (employer, rate, "the comparison shows what the summary hides")
         for dimension in audience.POOL_DIMENSIONS:
-            check_pool(con, employer, dimension)
+            check_pool(con, employer, dimension, shown)
     assert seen["shown"] and seen["hidden"]  # the check met both kinds of project
+    # A view given the summary shows what it shows when it judges the summary itself.
+    for employer in sorted(employers)[:3]:
+        shown = audience.employer_summary(con, employer)
+        assert audience.employer_projects(con, employer).equals(audience.employer_projects(con, employer,
+                                                                                          summary=shown))
+        assert audience.industry_comparison(con, employer).equals(audience.industry_comparison(con, employer,
+                                                                                              summary=shown))
+        for dimension in audience.POOL_DIMENSIONS:
+            assert audience.applicant_pool(con, employer, dimension).sort("group").equals(  # hidden rows: any order
+                audience.applicant_pool(con, employer, dimension, summary=shown).sort("group"))
 
 
-def check_pool(con: duckdb.DuckDBPyConnection, employer: str, dimension: str) -> None:
-    pool = audience.applicant_pool(con, employer, dimension).to_dicts()
+def check_pool(con: duckdb.DuckDBPyConnection, employer: str, dimension: str, summary: object) -> None:
+    pool = audience.applicant_pool(con, employer, dimension, summary=summary).to_dicts()
     true = dict(con.sql(f"select {dimension}, count(distinct student_id) from fact_applications "
                         "where employer_id = ? group by 1", params=[employer]).fetchall())
     total = sum(true.values())

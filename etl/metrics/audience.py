@@ -35,6 +35,13 @@ def employer_summary(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell:
     return disclose(counts, public_k(min_cell), ("group", "group2", "projects"), denominator="denominator")
 
 
+def _summary(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int, given: pl.DataFrame | None
+             ) -> pl.DataFrame:
+    """The employer's summary as its breakdowns are judged against: the caller's (a view computes it once for all
+    its tables), or computed."""
+    return employer_summary(con, employer_id, min_cell) if given is None else given
+
+
 def _summary_hidden(summary: pl.DataFrame) -> bool:
     """Whether the employer's own summary is hidden whole: then every breakdown of it is too, or its parts would add
     up to what the summary hides."""
@@ -44,10 +51,11 @@ def _summary_hidden(summary: pl.DataFrame) -> bool:
 PROJECT_INFO = ("project_id", "title", "function", "platform", "posted_date")
 
 
-def employer_projects(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL
-                      ) -> pl.DataFrame:
+def employer_projects(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL,
+                      summary: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per project of the employer: the outcome table grouped by project, with days to first applicant and
-    to first selection, through the disclosure rule; the projects add up to the employer's summary, their total."""
+    to first selection, through the disclosure rule; the projects add up to the employer's summary, their total
+    (`summary`: employer_summary's row at the same min_cell, when the caller has it)."""
     days = _project_days(con, "m.employer_id", employer_id)
     if days.is_empty():
         return days
@@ -58,7 +66,7 @@ def employer_projects(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell
     figures = ["applications", "selected", "selection_rate", "completed", "completion_rate", "offers", "offer_rate",
                "converted", "days_to_first_applicant", "days_to_first_selection"]
     frame = frame.select(*PROJECT_INFO, *figures, "denominator", *STUDENTS)
-    summary = employer_summary(con, employer_id, min_cell)
+    summary = _summary(con, employer_id, min_cell, summary)
     shown = disclose(frame, public_k(min_cell), PROJECT_INFO, denominator="denominator", totals=totals_of(summary),
                      hide_all=_summary_hidden(summary))  # else the projects would add up to the hidden summary
     return shown.select(*PROJECT_INFO, *figures, "suppressed").sort(["posted_date", "project_id"], descending=True)
@@ -73,9 +81,10 @@ def _project_days(con: duckdb.DuckDBPyConnection, scope: str, value: str | None)
 
 
 def applicant_pool(con: duckdb.DuckDBPyConnection, employer_id: str, dimension: str,
-                   min_cell: int = PUBLIC_MIN_CELL) -> pl.DataFrame:
+                   min_cell: int = PUBLIC_MIN_CELL, summary: pl.DataFrame | None = None) -> pl.DataFrame:
     """Distinct applicants to the employer's projects by major, class level or institution (each student is in one
-    group, so the groups add up to the summary's applicants), through the disclosure rule."""
+    group, so the groups add up to the summary's applicants), through the disclosure rule (`summary`: as in
+    employer_projects)."""
     if dimension not in POOL_DIMENSIONS:
         raise ValueError(f"the applicant pool is shown by {', '.join(POOL_DIMENSIONS)}")
     # Applicants only: selections by group would add up to the employer's selected count, which its summary hides
@@ -86,7 +95,7 @@ def applicant_pool(con: duckdb.DuckDBPyConnection, employer_id: str, dimension: 
         return frame.with_columns(pl.lit(None, pl.Float64).alias("share"), pl.lit(False).alias("suppressed"))
     frame = frame.with_columns(pl.col("applicants").cast(pl.Int64)).with_columns(
         (pl.col("applicants") / pl.col("applicants").sum()).alias("share"))
-    summary = employer_summary(con, employer_id, min_cell)
+    summary = _summary(con, employer_id, min_cell, summary)
     shown = disclose(frame, public_k(min_cell), ("group",), denominator="applicants", totals=totals_of(summary),
                      rests_on={"applicants": "applicants", "share": "applicants"}, hide_all=_summary_hidden(summary))
     # A share beside a hidden count would give it back (share × the total that the shares reveal).
@@ -99,8 +108,8 @@ COMPARED = ("selection_rate", "completion_rate", "offer_rate", "conversion_rate"
             "days_to_first_selection", "employer_rating", "student_rating")
 
 
-def industry_comparison(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL
-                        ) -> pl.DataFrame:
+def industry_comparison(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL,
+                        summary: pl.DataFrame | None = None) -> pl.DataFrame:
     """The employer's figures beside the median of its industry's other employers (when at least five have one).
 
     Every employer's figures, its own included, come from the outcome table grouped by employer_id and go through the
@@ -118,7 +127,7 @@ def industry_comparison(con: duckdb.DuckDBPyConnection, employer_id: str, min_ce
     per_employer = disclose(per_employer, k, ("employer_id",), denominator="denominator")
     mine = per_employer.filter(pl.col("employer_id") == employer_id)
     others = per_employer.filter(pl.col("employer_id") != employer_id)
-    hidden = _summary_hidden(employer_summary(con, employer_id, min_cell))  # then none of the employer's own is shown
+    hidden = _summary_hidden(_summary(con, employer_id, min_cell, summary))  # then none of the employer's own is shown
     rows = []
     for figure in COMPARED:
         peers = others[figure].drop_nulls()

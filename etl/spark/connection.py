@@ -4,11 +4,22 @@ runs on Spark, transpiled (etl/spark/sql.py). One definition of each figure, two
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from etl.spark.sql import to_spark
+
+# A table's Spark schema, saved beside its Parquet files when it is written (Spark's readers skip names that start
+# with an underscore, as they skip _SUCCESS): a reader then need not run a job to find it in a file's footer.
+SCHEMA_FILE = "_schema.json"
+
+
+def save_schema(folder: Path, schema: Any) -> None:
+    if folder.is_dir():  # Spark wrote it where this process sees it
+        (folder / SCHEMA_FILE).write_text(schema.json(), encoding="utf-8")
 
 
 def to_polars(frame: Any) -> pl.DataFrame:
@@ -76,12 +87,21 @@ class SparkConnection:
 
     def view(self, name: str, path: str, schema: Any = None) -> Any:
         """A view named `name` over the Parquet files at `path`, and its schema. Given the schema (the frame just
-        written there, or an earlier part of the same table), Spark reads no file footer for it: finding a schema
-        is a Spark job of its own, about a tenth of a second however small the files."""
-        reader = self.spark.read if schema is None else self.spark.read.schema(schema)
-        frame = reader.parquet(path)
+        written there, or an earlier part of the same table), or finding it saved beside the files (`save_schema`),
+        Spark reads no file footer for it: finding a schema is a Spark job of its own, about a tenth of a second
+        however small the files."""
+        frame = self.read(path, schema)
         frame.createOrReplaceTempView(name)
         return frame.schema
+
+    def read(self, path: str, schema: Any = None) -> Any:
+        """The Parquet files at `path` as a Spark DataFrame, of `schema` or of the schema saved beside them."""
+        saved = Path(path) / SCHEMA_FILE
+        if schema is None and saved.is_file():  # a folder this process sees (a client of a cluster may not)
+            from pyspark.sql.types import StructType
+
+            schema = StructType.fromJson(json.loads(saved.read_text(encoding="utf-8")))
+        return (self.spark.read if schema is None else self.spark.read.schema(schema)).parquet(path)
 
     def close(self) -> None:
         pass

@@ -21,7 +21,7 @@ import polars as pl
 from etl.ingest.load import Builder, LoadResult, Origin, Progress, S, _changed, _counted, _q, _Staged, run_load
 from etl.ingest.mapping import Mapping
 from etl.ingest.schema import ENTITIES, LOAD_ORDER
-from etl.spark.connection import SparkConnection
+from etl.spark.connection import SparkConnection, save_schema
 from etl.spark.lake import Lake, duckdb_catalog
 from etl.spark.session import spark_session
 from etl.spark.sql import models, to_spark
@@ -194,6 +194,7 @@ class LakeTarget:
 def _save(con: SparkConnection, frame: Any, version: Path, name: str) -> None:
     """Write a Spark DataFrame as table `name` of the new version, and see it as a view of that name from there."""
     frame.write.parquet(str(version / name))
+    save_schema(version / name, frame.schema)
     con.view(name, str(version / name), frame.schema)
 
 
@@ -253,7 +254,7 @@ def _write_version(target: LakeTarget, stage: SparkStaging, origin: Origin, stag
                 new = pl.DataFrame(new_rows[name], schema=schema, orient="row")
             frame = _polars_frame(spark, new)
             if name in previous:
-                frame = spark.read.parquet(str(previous[name])).unionByName(frame)
+                frame = con.read(str(previous[name])).unionByName(frame)
             _save(con, frame, version, name)
         build_lake_tables(con, version, progress)
     except BaseException:
