@@ -101,6 +101,32 @@ def sign_in(page, server: str, username: str, query: str = "") -> None:  # noqa:
     page.get_by_text("Signed in as").wait_for(timeout=60_000)
 
 
+SCRIPT_STATE = "document.querySelector(\"[data-testid='stApp']\").getAttribute('data-test-script-state')"
+
+
+def open_page(page, title: str) -> None:  # noqa: ANN001 - playwright page
+    """Click the navigation's link to `title` and wait until the script run it starts has ended (Streamlit marks its
+    root with `data-test-script-state`), then a moment for the browser to draw what the run sent. The link to the
+    page already shown starts no run: then only the last run's end is waited for."""
+    def path(url: str | None) -> str:
+        return urllib.parse.urlparse(url or "").path.rstrip("/")
+
+    link = page.get_by_role("link", name=title, exact=True)
+    target = path(link.get_attribute("href"))
+    shown = path(page.url) or path(page.locator("[data-testid='stSidebarNav'] a").first.get_attribute("href"))
+    page.evaluate(f"""() => {{
+        window.mioRuns = 0;
+        const app = document.querySelector("[data-testid='stApp']");
+        new MutationObserver(() => {{ if ({SCRIPT_STATE} === "running") window.mioRuns++; }})
+            .observe(app, {{attributes: true, attributeFilter: ["data-test-script-state"]}});
+    }}""")
+    link.click()
+    started = "true" if target == shown else "window.mioRuns > 0"
+    page.wait_for_function(f"() => {started} && {SCRIPT_STATE} === 'notRunning'", timeout=60_000)
+    assert path(page.url) in (target, ""), (title, page.url)
+    page.wait_for_timeout(300)
+
+
 def test_overview_in_chromium(server: str, sample: tuple[Path, Path], page) -> None:  # noqa: ANN001 - playwright
     sign_in(page, server, "director", "?institution=Bayview+University")  # the default page lives at /
     page.wait_for_selector("[data-testid='stMetric']", timeout=60_000)
@@ -166,12 +192,10 @@ def test_every_page_reads_as_a_person_reads_it_in_chromium(server: str, page, ro
     the text, the grids' headers or the charts' labels, and no axis writing the same tick label twice in a row."""
     sign_in(page, server, role)
     for spec in registry.pages_for(role):
-        page.get_by_role("link", name=spec.title, exact=True).click()
-        page.wait_for_selector("h1", timeout=60_000)
+        open_page(page, spec.title)
         if CHARTS.get(spec.key):
             page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {CHARTS[spec.key]}",
                                    timeout=60_000)
-        page.wait_for_timeout(1_500)
         assert page.locator("[data-testid='stException']").count() == 0, spec.key
         text = page.evaluate(VISIBLE_TEXT)
         assert len(text) > 200, (spec.key, text)
@@ -413,9 +437,7 @@ def test_hostile_names_stay_text_on_every_page(tmp_path: Path, page) -> None:  #
                                  ("employer", ["Your micro-internships"]), ("student", ["Compare industries"])):
             sign_in(page, url, username)
             for title in titles:
-                page.get_by_role("link", name=title, exact=True).click()
-                page.wait_for_selector("h1", timeout=60_000)
-                page.wait_for_timeout(2_500)
+                open_page(page, title)
                 assert page.locator("[data-testid='stException']").count() == 0, (username, title)
                 made = page.locator(MADE_FROM_DATA)
                 assert made.count() == 0, (username, title, made.evaluate_all("els => els.map(e => e.outerHTML)"))
