@@ -92,39 +92,94 @@ def serving(db: Path, users: Path, start: Callable[[int], list[str]] = command, 
         proc.wait(timeout=20)
 
 
-def sign_in(page, server: str, username: str, query: str = "") -> None:  # noqa: ANN001 - playwright page
-    """Open the app (with `query`), sign in, and wait for the signed-in frame."""
+class Runs:
+    """The script runs Streamlit reports to one browser page, read from the protocol messages its sockets receive:
+    a run begins with a `new_session` message and ends with `script_finished`. (The attribute Streamlit's root
+    carries, `data-test-script-state`, can skip "running" when a short run's messages are drawn in one React
+    render.)"""
+
+    def __init__(self, page) -> None:  # noqa: ANN001 - playwright page
+        self.page = page
+        self.events: list[str] = []
+        page.on("websocket", lambda socket: socket.on("framereceived", self._received))
+
+    def _received(self, payload: bytes | str) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if isinstance(payload, str):
+            return
+        message = ForwardMsg()
+        message.ParseFromString(payload)
+        kind = message.WhichOneof("type")
+        if kind == "new_session":
+            self.events.append("begun")
+        elif kind == "script_finished" and message.script_finished in (
+                ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR):
+            self.events.append("ended")
+
+    def wait_for_run(self, since: int, timeout: float = 60) -> None:
+        """Wait until a run begun after event `since` has ended (events arrive while Playwright waits)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            later = self.events[since:]
+            if "begun" in later and "ended" in later[later.index("begun"):]:
+                return
+            assert time.monotonic() < deadline, f"no script run ended within {timeout} s: {later}"
+            self.page.wait_for_timeout(25)
+
+
+def sign_in(page, server: str, username: str, query: str = "") -> Runs:  # noqa: ANN001 - playwright page
+    """Open the app (with `query`), sign in, and wait for the signed-in frame's run to end and be drawn; the page's
+    runs are watched from then on (see `open_page`)."""
+    runs = page.mio_runs = getattr(page, "mio_runs", None) or Runs(page)
     page.goto(f"{server}/{query}")
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    since = len(runs.events)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Signed in as").wait_for(timeout=60_000)
+    runs.wait_for_run(since)
+    settle(page)
+    return runs
 
 
-SCRIPT_STATE = "document.querySelector(\"[data-testid='stApp']\").getAttribute('data-test-script-state')"
+# True once the browser has drawn the end of the last run (at `target`'s path when given), and neither the run state
+# Streamlit marks its root with nor the address has changed for 300 ms. The socket's messages reach Playwright
+# before the page's script has handled them (a busy page lags by seconds), and the address changes a moment before
+# the state "running" is drawn: either alone would let a click land on a page still being drawn.
+SETTLED = """(target) => {
+    const app = document.querySelector("[data-testid='stApp']");
+    const now = performance.now();
+    if (!window.mioWatch) {
+        window.mioWatch = {changed: now, path: location.pathname};
+        new MutationObserver(() => { window.mioWatch.changed = performance.now(); })
+            .observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+    }
+    const watch = window.mioWatch;
+    if (location.pathname !== watch.path) { watch.path = location.pathname; watch.changed = now; }
+    return (target === null || location.pathname.replace(/\\/$/, "") === target)
+        && app.getAttribute("data-test-script-state") === "notRunning" && now - watch.changed > 300;
+}"""
+
+
+def settle(page, target: str | None = None) -> None:  # noqa: ANN001 - playwright page
+    page.wait_for_function(SETTLED, arg=target, timeout=60_000, polling=50)
 
 
 def open_page(page, title: str) -> None:  # noqa: ANN001 - playwright page
-    """Click the navigation's link to `title` and wait until the script run it starts has ended (Streamlit marks its
-    root with `data-test-script-state`), then a moment for the browser to draw what the run sent. The link to the
-    page already shown starts no run: then only the last run's end is waited for."""
+    """Click the navigation's link to `title` and wait until the script run it starts has ended and the browser has
+    drawn it. The page must have been signed in by `sign_in`, which watches its runs."""
     def path(url: str | None) -> str:
         return urllib.parse.urlparse(url or "").path.rstrip("/")
 
     link = page.get_by_role("link", name=title, exact=True)
     target = path(link.get_attribute("href"))
     shown = path(page.url) or path(page.locator("[data-testid='stSidebarNav'] a").first.get_attribute("href"))
-    page.evaluate(f"""() => {{
-        window.mioRuns = 0;
-        const app = document.querySelector("[data-testid='stApp']");
-        new MutationObserver(() => {{ if ({SCRIPT_STATE} === "running") window.mioRuns++; }})
-            .observe(app, {{attributes: true, attributeFilter: ["data-test-script-state"]}});
-    }}""")
+    since = len(page.mio_runs.events)
     link.click()
-    started = "true" if target == shown else "window.mioRuns > 0"
-    page.wait_for_function(f"() => {started} && {SCRIPT_STATE} === 'notRunning'", timeout=60_000)
-    assert path(page.url) in (target, ""), (title, page.url)
-    page.wait_for_timeout(300)
+    if target != shown:  # the link to the page already shown starts no run
+        page.mio_runs.wait_for_run(since)
+    settle(page, target)
 
 
 def test_overview_in_chromium(server: str, sample: tuple[Path, Path], page) -> None:  # noqa: ANN001 - playwright
@@ -216,15 +271,13 @@ def test_every_page_in_chromium(server: str, page, spec: registry.PageSpec) -> N
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     sign_in(page, server, "director")
-    page.wait_for_timeout(1_000)
-    page.get_by_role("link", name=spec.title, exact=True).click()
+    open_page(page, spec.title)
     page.wait_for_selector("h1", timeout=60_000)
     if CHARTS[spec.key]:
         page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {CHARTS[spec.key]}",
                                timeout=60_000)
     else:
         page.wait_for_selector("[data-testid='stMarkdown'], [data-testid='stDataFrame']", timeout=60_000)
-    page.wait_for_timeout(500)
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.get_by_text("Page not found").count() == 0
     assert not errors, errors
@@ -232,9 +285,8 @@ def test_every_page_in_chromium(server: str, page, spec: registry.PageSpec) -> N
 
 def test_filters_survive_navigation_in_chromium(server: str, page) -> None:  # noqa: ANN001
     sign_in(page, server, "director", "?institution=Lakeshore+College")
-    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
-    page.wait_for_timeout(2_000)  # the sidebar is inert while the first run is still drawing
-    page.get_by_role("link", name="Channels").click()
+    page.wait_for_url("**institution=Lakeshore*", timeout=30_000)  # the filter the link asked for, kept in the URL
+    open_page(page, "Channels")
     page.wait_for_url("**/channels**", timeout=30_000)
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     assert "institution=Lakeshore+College" in page.url or "institution=Lakeshore%20College" in page.url
@@ -244,7 +296,6 @@ def test_filters_survive_navigation_in_chromium(server: str, page) -> None:  # n
 def test_outcomes_report_downloads_in_one_click(server: str, sample: tuple[Path, Path], page) -> None:  # noqa: ANN001
     sign_in(page, server, "director", "?institution=Riverside+Institute+of+Technology")
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
-    page.wait_for_timeout(1_500)
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Download the outcomes report (HTML)").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
@@ -518,10 +569,9 @@ def test_clicking_a_cell_or_a_table_row_opens_what_lies_behind_it(server: str, p
     """A heatmap's cell (Plotly reports no click on a heatmap: the page puts a clickable marker on each cell) and a
     table's row (its checkbox) open the projects and employers behind them."""
     sign_in(page, server, "director", "?k=0")
-    page.get_by_role("link", name="Channels", exact=True).click()
+    open_page(page, "Channels")
     page.get_by_role("heading", name="Channels and platforms").wait_for(timeout=60_000)
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=60_000)
-    page.wait_for_timeout(2_000)
     heat = page.locator(".js-plotly-plot").last
     heat.scroll_into_view_if_needed()
     opened = page.locator("[data-testid='stCaptionContainer']", has_text="employers and")
