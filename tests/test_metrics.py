@@ -111,6 +111,28 @@ def test_stored_outcome_tables_equal_the_live_query(sample: tuple[Path, Path], m
             assert (from_cells[pair][column] - live[column]).abs().max() < 1e-9, (pair, column)
 
 
+def test_the_one_pass_outcome_cells_equal_the_stored_ones(sample: tuple[Path, Path]) -> None:
+    """outcome_cells_sql (the Spark engine's: every grouping in one aggregation, hash-set distinct counts) gives the
+    rows the loader stored one grouping at a time with bitmaps, run here on DuckDB."""
+    con = con_for(sample[1])
+    stored = con.sql("select * from outcome_cells").pl()
+    one_pass = con.sql(metrics.outcome_cells_sql()).pl()
+    assert one_pass.columns == stored.columns
+    assert one_pass.height == stored.height > 200
+    averages = ["employer_rating", "student_rating", "new_contacts", "completed_pay_per_hour", "completed_hours"]
+    keys = ["dimension", "second", "group", "group2"]
+    joined = stored.join(one_pass, on=keys, how="full", nulls_equal=True, suffix="_one")
+    assert joined.height == stored.height
+    for column in stored.columns:
+        if column in keys:
+            continue
+        a, b = joined[column], joined[f"{column}_one"]
+        if column in averages or column == "median_days_to_offer":
+            assert ((a - b).abs() < 1e-9).fill_null(True).all() and (a.is_null() == b.is_null()).all(), column
+        else:
+            assert (a == b).fill_null(a.is_null() & b.is_null()).all(), column
+
+
 def test_filters_are_bound_parameters(hand_db: Path) -> None:
     con = con_for(hand_db)
     table = outcome_table(con, "overall", Filters(institutions=("U1",)), min_cell=0)

@@ -189,7 +189,7 @@ def _outcome_sql(sizes: dict[str, int], dimension: str, second: str, where: str,
         return distinct_count(key, sizes[keys], groups, condition, bitmaps)
 
     return metric_sql("outcomes.sql").format(
-        dimension=dimension_column(dimension), second=dimension_column(second), where=where,
+        dimension=dimension_column(dimension), second=dimension_column(second), where=where, cells="",
         students=count("student_key", "students"), projects=count("project_key", "projects"),
         selectees=count("student_key", "students", "status = 'selected'"),
         completers=count("student_key", "students", "placement_status = 'completed'"),
@@ -214,6 +214,34 @@ def build_outcome_cells(con: duckdb.DuckDBPyConnection) -> None:
 def outcome_cell_queries(sizes: dict[str, int], bitmaps: bool = True) -> list[tuple[str, str, str]]:
     """(dimension, second, query) for every stored grouping of PRECOMPUTED_OUTCOMES, unfiltered."""
     return [(d, s, _outcome_sql(sizes, d, s, "1 = 1", bitmaps)) for d, s in PRECOMPUTED_OUTCOMES]
+
+
+def outcome_cells_sql() -> str:
+    """outcome_cells in one statement: each fact crossed with the list of PRECOMPUTED_OUTCOMES and grouped once, the
+    distinct counts as hash sets (the Spark engine's: one aggregation where a union of the groupings costs Spark
+    tens of small jobs). The same rows as outcome_cell_queries' queries, each grouping's values as text."""
+    names = sorted({d for pair in PRECOMPUTED_OUTCOMES for d in pair})
+
+    def value(column: str) -> str:
+        return f"case {column} " + " ".join(f"when '{d}' then cast({dimension_column(d)} as varchar)"
+                                           for d in names) + " end"
+
+    def count(key: str, condition: str | None = None) -> str:
+        return distinct_count(key, 0, 0, condition, bitmaps=False)
+
+    groupings = ", ".join(f"('{d}', '{s}')" for d, s in PRECOMPUTED_OUTCOMES)
+    grouping = f"struct_pack(dimension := cell_dimension, second := cell_second, value := {value('cell_dimension')})"
+    cells = metric_sql("outcomes.sql").format(
+        dimension=grouping,
+        second=value("cell_second"), where="1 = 1",
+        cells=f" cross join (values {groupings}) as cells(cell_dimension, cell_second)",
+        students=count("student_key"), projects=count("project_key"),
+        selectees=count("student_key", "status = 'selected'"),
+        completers=count("student_key", "placement_status = 'completed'"),
+        offer_holders=count("student_key", "placement_status = 'completed' and has_offer"),
+        converters=count("student_key", "placement_status = 'completed' and has_accepted_offer"))
+    return (f'select "group".dimension as dimension, "group".second as second, "group".value as "group", '
+            f'* exclude ("group") from ({cells})')
 
 
 def outcome_report_rows(con: Any) -> pl.DataFrame:

@@ -276,18 +276,15 @@ def build_lake_tables(con: SparkConnection, version: Path, progress: Callable[[s
                       ) -> None:
     """The derived tables (etl/ingest/sql, transpiled) and the stored outcome tables of the metrics layer, each
     written to `version` and read back from there by the next."""
-    from etl.metrics.outcomes import outcome_cell_queries, outcome_report_rows
+    from etl.metrics.outcomes import outcome_cells_sql, outcome_report_rows
 
     spark = con.spark
     for name, select in models():
         progress(f"building {name}")
         _save(con, spark.sql(select), version, name)
     _save(con, spark.sql(f"select {FORMAT_VERSION} as version"), version, "warehouse_format")
-    sizes = {name: int(value) for name, value in con.sql("select * from fact_sizes").pl().row(0, named=True).items()}
-    cells = " union all ".join(f"select {_q(d)} as dimension, {_q(s)} as second, * from ({q})"
-                               for d, s, q in outcome_cell_queries(sizes, bitmaps=False))
     progress("building outcome_cells")
-    _save(con, spark.sql(to_spark(cells)), version, "outcome_cells")
+    _save(con, spark.sql(to_spark(outcome_cells_sql())), version, "outcome_cells")
     progress("building outcome_report")
     _save(con, _polars_frame(spark, outcome_report_rows(con)), version, "outcome_report")
 

@@ -8,6 +8,8 @@
 -- exact distinct counts of student_key and project_key (the students behind each stage: the disclosure rule in
 -- etl/metrics/disclosure.py reads them): bitmaps (bit_count(bitstring_agg(...))) when the groups are few, hash sets (count(distinct ...))
 -- when bitmaps for every group would not fit a fixed memory budget; metrics.py chooses.
+-- {cells} is empty for one grouping; for every stored grouping at once (etl/metrics/outcomes.py, outcome_cells_sql)
+-- it crosses each fact with the list of groupings, and {dimension} then names the grouping as well as the group.
 with applied as (
     select
         {dimension} as "group",
@@ -18,7 +20,7 @@ with applied as (
         count_if(status <> 'withdrawn') as not_withdrawn,
         {projects} as projects,
         {selectees} as selectees
-    from fact_applications
+    from fact_applications{cells}
     where {where}
     group by 1, 2
 ),
@@ -45,7 +47,7 @@ placed as (
         count(case when placement_status = 'completed' then new_contacts end) as contacts_reported,
         avg(case when placement_status = 'completed' then pay_usd / estimated_hours end) as completed_pay_per_hour,
         avg(case when placement_status = 'completed' then estimated_hours end) as completed_hours
-    from fact_placements
+    from fact_placements{cells}
     where {where}
     group by 1, 2
 )
