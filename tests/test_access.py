@@ -118,19 +118,25 @@ def test_each_role_sees_only_its_pages(hand_db: Path, monkeypatch: pytest.Monkey
     assert director.title[0].value == "Which micro-internships lead to job offers?"
 
 
+@pytest.mark.parametrize("role", ["employer", "student"])
+def test_director_pages_are_not_in_other_roles_navigation(hand_db: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          role: str) -> None:
+    """Through the router: no page only a director may open is in this role's navigation at all."""
+    at = app(hand_db, monkeypatch, User("u", role, "E1" if role == "employer" else None))
+    assert not at.exception
+    for page in registry.DIRECTOR_ONLY_PAGES:
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(registry.page(page).file)
+
+
 @pytest.mark.parametrize("page", registry.DIRECTOR_ONLY_PAGES)
 @pytest.mark.parametrize("role", ["employer", "student"])
 def test_director_pages_give_other_roles_no_data(hand_db: Path, monkeypatch: pytest.MonkeyPatch, page: str,
                                                  role: str) -> None:
-    user = User("u", role, "E1" if role == "employer" else None)
-    # Through the router: the page is not in this role's navigation at all.
-    at = app(hand_db, monkeypatch, user)
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page(registry.page(page).file)
-    # Run directly: the page itself refuses before any query.
+    """Run directly (not through the router): the page itself refuses before any query."""
     monkeypatch.setenv("MIO_DB", str(hand_db))
     direct = AppTest.from_file(str(DASHBOARD / registry.page(page).file), default_timeout=60)
-    direct.session_state["user"] = user
+    direct.session_state["user"] = User("u", role, "E1" if role == "employer" else None)
     direct.run()
     assert [e.value for e in direct.error] == ["This page is not available to your account."]
     assert not direct.metric and not direct.dataframe and not direct.get("plotly_chart")
