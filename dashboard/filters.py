@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.theme import words
+from etl.metrics.disclosure import PUBLIC_MIN_CELL
 from etl.metrics.outcomes import DEFAULT_MIN_CELL, Filters
 
 MULTI = {"institution": "Institution", "college": "College", "major": "Major", "class_level": "Class level",
@@ -77,7 +78,8 @@ def sidebar_min_cell(applies: bool = True) -> int:
     value = st.sidebar.number_input("Minimum cell size", min_value=0, max_value=1000, value=start, step=1,
                                     key="f_min_cell", disabled=not applies,
                                     help="Groups with fewer students behind a figure than this are suppressed "
-                                         "(FERPA practice). 0 shows every group; shared exports should keep 10.")
+                                         f"(FERPA practice). 0 shows every group; shared outputs never go below "
+                                         f"{PUBLIC_MIN_CELL}.")
     if value != DEFAULT_MIN_CELL:
         st.query_params["k"] = str(value)
     else:

@@ -14,7 +14,7 @@ import streamlit as st
 from dashboard import auth, data
 from dashboard.theme import CODES, words
 from etl.metrics.export import to_csv
-from etl.metrics.outcomes import DEFAULT_MIN_CELL, DEFINITIONS, Filters
+from etl.metrics.outcomes import DEFAULT_MIN_CELL, DEFINITIONS, Filters, small_cells
 
 DIMENSION_LABELS = {
     "industry": "Industry",
@@ -310,8 +310,7 @@ def suppression_note(frame: pl.DataFrame, k: int | None = None) -> None:
     if "suppressed" in frame.columns and frame["suppressed"].any():
         user = auth.current_user()
         director = user is not None and user.role == "director"
-        st.caption(f"Blank rows are suppressed: fewer than {k or min_cell()} students behind them (or the smallest "
-                   "group beside a single suppressed one), so no one can be singled out."
+        st.caption(f"Blank rows are suppressed: {small_cells(k or min_cell())}, so no one can be singled out."
                    + (" Lower the minimum cell size in the sidebar to see them." if director else ""))
 
 

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import duckdb
 
-from etl.metrics.outcomes import Filters
+from etl.metrics.disclosure import public_rule
+from etl.metrics.outcomes import DEFAULT_MIN_CELL, Filters
 
 DEFAULT_SCHEDULES = Path("data/schedules.json")
 EVERY = ("daily", "weekly", "monthly")
@@ -55,7 +56,7 @@ class Schedule:
     to: str = ""  # a folder, or mailto:one@example.org,two@example.org
     formats: tuple[str, ...] = FORMATS
     population: dict = field(default_factory=dict)  # POPULATION fields with their values
-    min_cell: int = 10
+    min_cell: int = DEFAULT_MIN_CELL
     created_at: str = ""  # ISO, UTC: no slot before it is due
 
     def __post_init__(self) -> None:
@@ -228,8 +229,7 @@ def to_mail(schedule: Schedule, slot: datetime, files: dict[str, bytes]) -> str:
     message["To"] = ", ".join(recipients(schedule.to))
     message.set_content(
         f"The outcomes report \"{schedule.name}\", due {slot:%Y-%m-%d %H:%M} ({schedule.when()}), is attached "
-        f"({', '.join(f.upper() for f in files)}).\n\nA figure resting on fewer than {max(10, schedule.min_cell)} "
-        "students is left blank.\n\n-- mio schedule")
+        f"({', '.join(f.upper() for f in files)}).\n\n{public_rule(schedule.min_cell)}\n\n-- mio schedule")
     for fmt, name in file_names(schedule, slot, files).items():
         kind, subtype = MEDIA[fmt]
         message.add_attachment(files[fmt], maintype=kind, subtype=subtype, filename=name)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from rich import box
 from rich.table import Table
 
+from etl.metrics.outcomes import small_cells
+
 # (column, header) for the two tables of the outcome table and the one of first destinations.
 COUNTS = (("applications", "applications"), ("applicants", "students"), ("placements", "placed"),
           ("completed", "completed"), ("offers", "offers"), ("median_days_to_offer", "days to\noffer"))
@@ -84,6 +86,5 @@ def participation_table(frame: Rows) -> Table:
 
 def footnote(frame: Rows, min_cell: int) -> str | None:
     if any(row.get("suppressed") for row in frame):
-        return (f"{MARK} suppressed: fewer than {min_cell} behind the group (completed projects, or applications where "
-                "none completed; students for destinations), or beside a single such group. — no figure.")
+        return f"{MARK} suppressed: {small_cells(min_cell)}. — no figure."
     return None

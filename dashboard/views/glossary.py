@@ -6,7 +6,8 @@ import streamlit as st
 
 from dashboard import ui
 from etl.metrics.benchmarks import NATIONAL
-from etl.metrics.outcomes import DEFINITIONS
+from etl.metrics.disclosure import PUBLIC_MIN_CELL
+from etl.metrics.outcomes import DEFINITIONS, small_cells
 
 st.title("Glossary")
 st.markdown("Every figure in this dashboard comes from one metrics layer, shared with `mio report` and every "
@@ -40,13 +41,12 @@ st.markdown("Dotted lines on the charts are published national figures, quoted f
             "from this warehouse:")
 st.markdown("\n".join(f"- {b.caption()}" for b in NATIONAL))
 st.subheader("Small cells")
-st.markdown("Following FERPA practice, a group with fewer than the minimum cell size behind it (completed "
-            "projects, or applications where none completed; cohort size for destinations) is suppressed, and when "
-            "exactly one group of a breakdown is suppressed the next smallest is too. A rate is shown only when its "
-            "own denominator reaches the minimum cell size.")
+st.markdown(f"Following FERPA practice, a director's tables suppress a group for "
+            f"{small_cells('the minimum cell size')}. A rate is shown only when its own denominator reaches the "
+            "minimum cell size.")
 st.markdown("Everything shown outside the director's pages (the employer and student views, their downloads and the "
             "shareable outcomes report) follows one disclosure rule, after NCES SLDS Technical Brief 3 (2010), with "
-            "at least 10 as the minimum: a group below it is hidden whole; a figure of a shown group needs at least "
-            "that many distinct students behind it (for a rate, the students of its numerator); where rows add up to "
-            "a total shown beside them, a column never has exactly one hidden cell; and a rate hides with its "
-            "counts.")
+            f"at least {PUBLIC_MIN_CELL} as the minimum: a group below it is hidden whole; a figure of a shown group "
+            "needs at least that many distinct students behind it (for a rate, the students of its numerator); "
+            "where rows add up to a total shown beside them, a column never has exactly one hidden cell; and a rate "
+            "hides with its counts.")

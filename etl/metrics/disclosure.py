@@ -59,6 +59,13 @@ def public_k(min_cell: int) -> int:
     return max(int(min_cell), PUBLIC_MIN_CELL)
 
 
+def public_rule(min_cell: int) -> str:
+    """What the disclosure rule left blank, in the sentence every shared output carries (the outcomes report in HTML
+    and PDF, the e-mail a schedule sends it with)."""
+    return (f"A figure resting on fewer than {public_k(min_cell)} students is left blank, with a second one beside "
+            "a single blank in a column that adds up to a shown total.")
+
+
 Totals = Mapping[str, object] | None
 
 

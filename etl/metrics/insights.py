@@ -94,7 +94,7 @@ def participation(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filte
 
 
 def equity_table(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
-                 min_cell: int = 10) -> pl.DataFrame:
+                 min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
     """Participation, selection, completion and offer rates per group, with each one's gap to the overall rate.
 
     The gap's interval is the group's 95% Wilson interval less the overall rate (the overall rate rests on the
@@ -148,7 +148,7 @@ RANKED_BY = ("projects", "applicants", "completed", "conversion_rate")
 
 
 def ranked_employers(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), order: str = "projects",
-                     min_n: int = 10, min_cell: int = 10) -> pl.DataFrame:
+                     min_n: int = 10, min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
     """Employers ranked by engagement or conversion, with 95% Wilson intervals of the conversion rate; ranked by
     conversion only among employers with at least `min_n` completed projects; suppressed below `min_cell`."""
     if order not in RANKED_BY:
@@ -185,7 +185,7 @@ def skill_summary(gains: pl.DataFrame) -> dict[str, float | int]:
             "improved_share": float(gains["improved"].sum() / pairs)}
 
 
-def test_drive_summary(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = 10
+def test_drive_summary(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = DEFAULT_MIN_CELL
                        ) -> dict[str, float | int | None]:
     """Students with completed projects, those who tried two or more industries, and the share whose first
     destination lies in an industry they tried (among those whose destination names one); a figure resting on
@@ -226,7 +226,8 @@ def _with_paths(name: str, filters: Filters) -> tuple[str, list[object]]:
     return metric_sql(name).format(paths=metric_sql("offer_paths.sql").format(where=where)), params
 
 
-def test_drive(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = 10) -> pl.DataFrame:
+def test_drive(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
+        min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
     """Students with completed projects, by the number of industries they tried; a row resting on fewer than
     `min_cell` students is suppressed (with complementary suppression)."""
     frame = query(con, *_with_paths("test_drive.sql", filters))
@@ -247,7 +248,8 @@ def projects_to_offer(con: duckdb.DuckDBPyConnection, filters: Filters = Filters
     return frame.with_columns(pl.col("projects_to_offer", "students").cast(pl.Int64)).sort("projects_to_offer")
 
 
-def outcome_mix(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = 10) -> pl.DataFrame:
+def outcome_mix(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
+        min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
     """Each cohort and participation group's first destinations: students and share per outcome ('no record' for
     students without a first-destination row). A group smaller than `min_cell` is suppressed whole, with
     complementary suppression within its cohort, as in the destinations table."""
@@ -267,7 +269,7 @@ BEHIND_COLUMNS = ("applications", "completed", "offers", "offer_rate", "converte
 
 
 def projects_behind(con: duckdb.DuckDBPyConnection, dimension: str, group: str, filters: Filters = Filters(),
-                    min_cell: int = 10, also: tuple[str, str] | None = None) -> pl.DataFrame:
+                    min_cell: int = DEFAULT_MIN_CELL, also: tuple[str, str] | None = None) -> pl.DataFrame:
     """Drill-down: the projects behind one group of a breakdown (`dimension` = `group`, within the population), or
     one cell of a two-way table (and `also`, a second (dimension, group)), each with the outcome table's figures and
     its employer, most completed first, suppressed like every table of the director's pages."""
@@ -279,7 +281,7 @@ def projects_behind(con: duckdb.DuckDBPyConnection, dimension: str, group: str, 
 
 
 def employers_behind(con: duckdb.DuckDBPyConnection, dimension: str, group: str, filters: Filters = Filters(),
-                     min_cell: int = 10, also: tuple[str, str] | None = None) -> pl.DataFrame:
+                     min_cell: int = DEFAULT_MIN_CELL, also: tuple[str, str] | None = None) -> pl.DataFrame:
     """Drill-down: the employers behind one group of a breakdown or one cell of a two-way table, as
     projects_behind."""
     within = dataclasses.replace(filters, within=((dimension, group), *([also] if also else [])))

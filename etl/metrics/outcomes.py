@@ -384,6 +384,16 @@ def suppression_thresholds(frame: pl.DataFrame, denominator: str, group: str | l
     return pl.Series("threshold", [thresholds[i] for i in range(frame.height)], dtype=pl.Int64)
 
 
+# What a group's size is measured by, for §5 (the `denominator` of the outcome counts; students for destinations).
+SUPPRESSION_BASIS = "completed projects, or applications where none completed; students for destinations"
+
+
+def small_cells(k: int | str) -> str:
+    """§5 in the words every screen and output uses (the pages' notes, `mio report`'s footnote, the glossary): what
+    a group is suppressed for at minimum cell size `k` (a number, or words such as "the minimum cell size")."""
+    return f"fewer than {k} behind the group ({SUPPRESSION_BASIS}), or the smallest group beside a single such group"
+
+
 def suppress(frame: pl.DataFrame, denominator: str, group: str | list[str], min_cell: int,
              within: list[str] | None = None) -> pl.Series:
     """docs/data-contract.md §5: which rows to suppress at `min_cell`, with complementary suppression."""

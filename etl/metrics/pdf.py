@@ -16,8 +16,8 @@ from xml.sax.saxutils import escape
 import duckdb
 import polars as pl
 
-from etl.metrics.disclosure import public_k
-from etl.metrics.outcomes import DEFINITIONS, Filters
+from etl.metrics.disclosure import public_rule
+from etl.metrics.outcomes import DEFAULT_MIN_CELL, DEFINITIONS, Filters
 from etl.metrics.report import BREAKDOWNS, EQUITY, describe_population, report_tables, text_of
 from etl.office import office
 
@@ -49,7 +49,8 @@ def _short(text: str) -> str:
     return text if len(text) <= NAME_CHARS else text[:NAME_CHARS - 1] + "…"
 
 
-def outcomes_pdf(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = 10) -> bytes:
+def outcomes_pdf(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
+        min_cell: int = DEFAULT_MIN_CELL) -> bytes:
     """The outcomes report as one PDF document (A4 portrait)."""
     from reportlab.lib import colors
     from reportlab.lib.enums import TA_RIGHT
@@ -101,8 +102,7 @@ def outcomes_pdf(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), m
         story.append(para(mine.name, head))
     story += [Paragraph("Micro-internship outcomes", h1),
               para(f"Population: {describe_population(filters)}. Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
-                   f"A figure resting on fewer than {public_k(min_cell)} students is left blank, with a second one "
-                   "beside a single blank in a column that adds up to a shown total.", small)]
+                   f"{public_rule(min_cell)}", small)]
     overall = tables["overall"]
     if overall.is_empty():
         story.append(para("No applications match this population."))

@@ -15,9 +15,16 @@ import plotly.graph_objects as go
 import polars as pl
 
 from etl.ingest.schema import CODES
-from etl.metrics.disclosure import RESTS_ON, disclose, public_k, totals_of
+from etl.metrics.disclosure import RESTS_ON, disclose, public_k, public_rule, totals_of
 from etl.metrics.insights import equity_table, with_wilson
-from etl.metrics.outcomes import DEFINITIONS, DESTINATION_COLUMNS, Filters, destinations_counts, outcome_counts
+from etl.metrics.outcomes import (
+    DEFAULT_MIN_CELL,
+    DEFINITIONS,
+    DESTINATION_COLUMNS,
+    Filters,
+    destinations_counts,
+    outcome_counts,
+)
 from etl.office import office
 
 STYLE = """
@@ -91,7 +98,7 @@ EQUITY_COLUMNS = ("group", "students", "participation_rate", "participation_gap"
                   "suppressed")
 
 
-def report_tables(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = 10
+def report_tables(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = DEFAULT_MIN_CELL
                   ) -> dict[str, pl.DataFrame]:
     """Every table of the report, through the disclosure rule: `overall` (the headline row), `industry` (ranked by
     offer rate among the shown ones), each of BREAKDOWNS and EQUITY by its dimension, and `destinations`."""
@@ -130,7 +137,8 @@ def report_tables(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), 
     return tables
 
 
-def outcomes_report(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = 10) -> str:
+def outcomes_report(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
+        min_cell: int = DEFAULT_MIN_CELL) -> str:
     """The report as one HTML document."""
     tables = report_tables(con, filters, min_cell)
     mine = office()
@@ -139,8 +147,7 @@ def outcomes_report(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()
         f"<p class='office'>{html.escape(mine.name)}</p>" if mine.name else ""])
     population = html.escape(describe_population(filters))
     parts = [f"{heading}<h1>Micro-internship outcomes</h1><p class='meta'>Population: {population}. Generated "
-             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. A figure resting on fewer than {public_k(min_cell)} students "
-             "is left blank, with a second one beside a single blank in a column that adds up to a shown total.</p>"]
+             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. {public_rule(min_cell)}</p>"]
     overall = tables["overall"]
     if overall.is_empty():
         return "".join(parts) + "<p>No applications match this population.</p>"
