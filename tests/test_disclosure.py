@@ -248,3 +248,45 @@ def test_no_table_of_the_shared_report_shows_a_small_figure_or_lets_a_hidden_one
             if row["participation_rate"] is not None:
                 assert participants.get(row["group"], 0) >= K, (dimension, row["group"])
     assert hidden  # the sources are small enough for some breakdown to hide a figure
+
+
+def test_a_figure_nobody_declared_is_hidden_and_shown_once_declared() -> None:
+    """Closed by default: a column `rests_on` does not name (a figure added to a view and forgotten in the rule) is
+    hidden in every row, however many students stand behind its group; declared, it is judged like the others."""
+    import polars as pl
+
+    from etl.metrics.disclosure import POSTED, RESTS_ON, disclose
+
+    frame = pl.DataFrame({"group": ["a", "b"], "applications": [50, 60], "applicants": [20, 4],
+                          "mystery": [1.5, 2.5], "posted_pay_per_hour": [18.0, 21.0], "denominator": [50, 60]})
+    shown = disclose(frame, 10, ("group",), denominator="denominator")
+    assert shown["mystery"].to_list() == [None, None]
+    assert shown["applications"].to_list() == [50, None]  # b's applications rest on 4 students
+    assert shown["denominator"].to_list() == [None, None]  # a basis is not a figure to show
+    assert "posted_pay_per_hour" in POSTED and shown["posted_pay_per_hour"].to_list() == [18.0, 21.0]
+    declared = disclose(frame, 10, ("group",), denominator="denominator",
+                        rests_on={**RESTS_ON, "mystery": "applicants"})
+    assert declared["mystery"].to_list() == [1.5, None]
+
+
+def test_every_figure_of_the_employer_and_student_views_is_declared(con: duckdb.DuckDBPyConnection) -> None:
+    """Each figure an employer's or a student's view can show has a basis in the rule: no shown number comes from a
+    column the rule does not name (it would be hidden everywhere, and a view would show an empty column)."""
+    from etl.metrics.disclosure import POSTED, RESTS_ON
+
+    employer = con.sql("select employer_id from micro_internships group by 1 order by count(*) desc limit 1"
+                       ).fetchall()[0][0]
+    summary = audience.employer_summary(con, employer)
+    industries = [r[0] for r in con.sql("select industry from fact_applications group by 1 order by count(*) desc "
+                                        "limit 3").fetchall()]
+    outputs = {
+        "summary": (summary, ("group", "group2", "projects", "suppressed")),
+        "projects": (audience.employer_projects(con, employer, summary=summary),
+                     (*audience.PROJECT_INFO, "suppressed")),
+        "compare": (audience.compare_groups(con, "industry", tuple(industries)), ("group", "suppressed")),
+    }
+    declared = set(RESTS_ON) | set(POSTED) | {"offer_ci_low", "offer_ci_high", "applications_per_slot"}
+    for name, (frame, keys) in outputs.items():
+        shown = [c for c in frame.columns if c not in keys and frame[c].null_count() < frame.height]
+        assert shown, name
+        assert set(shown) <= declared, (name, sorted(set(shown) - declared))

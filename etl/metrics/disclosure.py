@@ -8,7 +8,9 @@ in Aggregate Reporting" (2010), with K of at least 10:
    breakdown (docs/data-contract.md §5, as in `mio report`).
 2. **Cells.** Inside a shown group, a figure is shown only when the distinct students it rests on are at least K:
    a count rests on the students it counts, a rate on the students of its numerator (those of its denominator are
-   then at least as many), a median or a rating on the students it is taken over (`RESTS_ON`).
+   then at least as many), a median or a rating on the students it is taken over (`RESTS_ON`). A figure whose
+   students nobody declared is hidden, whatever they are: the rule is closed by default (only the postings' own
+   figures, `POSTED`, rest on no student).
 3. **Sums.** Where the groups of a table add up to a total shown beside them (projects to the employer's summary,
    channels to an industry, breakdowns to the report's headline), never exactly one cell of a column and its total
    is hidden: the smallest shown cell of that column is hidden beside it (ties: the smallest group), so no hidden
@@ -47,7 +49,28 @@ RESTS_ON = {
     "acceptance_rate": "converters",  # accepted attributed offers belong to the converted placements
     "employer_rating": "ratings_given",  # ratings: the completed placements rated
     "student_rating": "ratings_received",
+    # Counts whose own students are not counted apart: a count of students they always include, so that a figure
+    # shown here rests on at least as many students as that count says.
+    "not_withdrawn": "selectees",  # selected applications are not withdrawn
+    "placements": "completers",  # every completed placement is a placement
+    "closed": "completers",  # closed: completed, cancelled or no-show
+    "offers_accepted": "converters",  # accepted offers are the converted placements'
+    "offers_decided": "converters",  # accepted or declined
+    "projects": "applicants",  # the projects the students applied to
+    "new_contacts": "contacts_reported",  # an average over the completed placements that reported it
+    "completed_pay_per_hour": "completers",
+    "completed_hours": "completers",
+    # The students (and rated placements) a figure rests on are figures too, each resting on itself.
+    "selectees": "selectees",
+    "completers": "completers",
+    "offer_holders": "offer_holders",
+    "converters": "converters",
+    "ratings_given": "ratings_given",
+    "ratings_received": "ratings_received",
+    "contacts_reported": "contacts_reported",
 }
+# Figures of the postings alone (what employers advertised), behind which no student stands: shown as they are.
+POSTED = ("posted_pay_per_hour", "typical_hours")
 # Counts that add up over the groups of a breakdown to its total.
 ADDITIVE = ("applications", "applicants", "selected", "completed", "offers", "converted")
 # Figures that give back a count when shown beside another: each rate with its two counts.
@@ -79,7 +102,8 @@ def disclose(frame: pl.DataFrame, k: int, keys: Sequence[str], *, denominator: s
     into breakdowns (a two-way table). `totals`: what each breakdown adds up to where it is shown beside it (a
     mapping from column to value, null when hidden; for a two-way table a mapping from the `within` values, as a
     tuple, to such a mapping); no totals, no step 3. The student-count columns of `rests_on` must be in the frame;
-    the caller drops them if they are not shown. `hide_all`: everything hidden (the total it would add up to rests
+    a column that `rests_on` does not name (the step 1 denominator, a basis the caller drops) comes back hidden.
+    `hide_all`: everything hidden (the total it would add up to rests
     on fewer than K students). `depends_on`: figures beyond DEPENDS_ON that would give a hidden figure back (an
     interval beside its hidden rate), each with the figures it hides with, applied after DEPENDS_ON.
     """
@@ -97,7 +121,9 @@ def disclose(frame: pl.DataFrame, k: int, keys: Sequence[str], *, denominator: s
     for i, row in enumerate(rows):  # step 2
         for column in figures:
             students = rests_on.get(column)
-            if students is not None and (row[students] or 0) < k:
+            if column in POSTED:
+                continue
+            if students is None or (row[students] or 0) < k:  # declared nowhere: hidden (closed by default)
                 hidden.add((i, column))
     if totals is not None:  # step 3
         lines: dict[tuple, list[int]] = {}
