@@ -35,7 +35,7 @@ import polars as pl
 
 from etl.ingest.schema import POSITIVE_OUTCOMES
 from etl.metrics.columns import PROJECT_ATTRIBUTES
-from etl.metrics.outcomes import Filters, dimension_column
+from etl.metrics.outcomes import Filters, dimension_column, hidden_at
 from etl.warehouse import query
 
 STUDENT_MIX = ("class_level", "major", "institution", "first_generation", "pell_eligible")
@@ -280,7 +280,7 @@ def participation_effects(con: duckdb.DuckDBPyConnection, filters: Filters = Fil
     for (cohort,), part in career_population(con, filters).partition_by("cohort", as_dict=True,
                                                                         maintain_order=True).items():
         row, _, _ = weighted_comparison(part, min_group)
-        if cohort in hidden or min(row["participants"], row["non_participants"]) < min_cell:
+        if cohort in hidden or hidden_at(min(row["participants"], row["non_participants"]), min_cell):
             row = {key: None for key in row}
         rows.append({"cohort": cohort, **row})
     frame = pl.DataFrame(rows, schema=EFFECT_SCHEMA)

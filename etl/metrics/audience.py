@@ -10,7 +10,7 @@ import polars as pl
 
 from etl.metrics.disclosure import PUBLIC_MIN_CELL, RESTS_ON, disclose, public_k, totals_of
 from etl.metrics.insights import with_wilson
-from etl.metrics.outcomes import Filters, metric_sql, outcome_counts
+from etl.metrics.outcomes import Filters, hidden_at, metric_sql, outcome_counts
 from etl.warehouse import query
 
 POOL_DIMENSIONS = ("major", "class_level", "institution")
@@ -237,7 +237,7 @@ def what_leads_to_offers(con: duckdb.DuckDBPyConnection, min_cell: int = PUBLIC_
     k = public_k(min_cell)
     for dimension, phrases in PHRASES.items():
         counts = outcome_counts(con, dimension, Filters()).filter(
-            (pl.col("completed") >= 3 * k) & (pl.col(RESTS_ON["offer_rate"]) >= k)
+            (pl.col("completed") >= 3 * k) & ~hidden_at(pl.col(RESTS_ON["offer_rate"]), k)
             & pl.col("group").is_in(list(phrases)))
         if counts.height < 2:
             continue

@@ -4,6 +4,8 @@ start quickly."""
 
 from __future__ import annotations
 
+from typing import Any
+
 DIMENSIONS = (
     "overall",
     "industry",
@@ -36,5 +38,16 @@ OUTCOME_COLUMNS = [
     "suppressed",
 ]
 DEFAULT_MIN_CELL = 10
+
+
+def hidden_at(students: Any, k: Any) -> Any:
+    """The one comparison of every small-cell rule (§5, the disclosure rule, the pages' own blanks): a figure resting
+    on `students` is hidden at minimum cell size `k` exactly when they are fewer than k. `students` and `k`: numbers
+    or Polars expressions (a boolean or an expression back), or both SQL text (SQL text back)."""
+    if isinstance(students, str):
+        return f"({students} < {k})"
+    return students < k
+
+
 # The project attributes whose offer rates `mio report --adjusted` adjusts for the mix of students.
 PROJECT_ATTRIBUTES = ("industry", "function", "pay_band", "hours_band", "remote", "platform", "channel")

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from etl.metrics.outcomes import DEFAULT_MIN_CELL, RATE_PARTS, suppress
+from etl.metrics.outcomes import DEFAULT_MIN_CELL, RATE_PARTS, hidden_at, suppress
 
 PUBLIC_MIN_CELL = DEFAULT_MIN_CELL  # the floor of K for every figure outside the director's pages
 
@@ -123,7 +123,7 @@ def disclose(frame: pl.DataFrame, k: int, keys: Sequence[str], *, denominator: s
             students = rests_on.get(column)
             if column in POSTED:
                 continue
-            if students is None or (row[students] or 0) < k:  # declared nowhere: hidden (closed by default)
+            if students is None or hidden_at(row[students] or 0, k):  # declared nowhere: hidden (closed by default)
                 hidden.add((i, column))
     if totals is not None:  # step 3
         lines: dict[tuple, list[int]] = {}

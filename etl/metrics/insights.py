@@ -20,6 +20,7 @@ from etl.metrics.outcomes import (
     dimension_column,
     distinct_count,
     fact_sizes,
+    hidden_at,
     metric_sql,
     outcome_counts,
     suppress,
@@ -129,7 +130,7 @@ def equity_table(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filter
     # A stage's rate rests on its own denominator, not on the group's students: an offer rate over 2 completed
     # projects is blanked even in a group of 500 students (shared reports included).
     return frame.with_columns(
-        pl.when(pl.col(den) >= min_cell).then(pl.col(column)).alias(column)
+        pl.when(~hidden_at(pl.col(den), min_cell)).then(pl.col(column)).alias(column)
         for name, (num, den) in pieces.items()
         for column in (num, f"{name}_rate", f"{name}_gap", f"{name}_gap_low", f"{name}_gap_high", f"{name}_ci_low",
                        f"{name}_ci_high")
@@ -197,9 +198,10 @@ def test_drive_summary(con: duckdb.DuckDBPyConnection, filters: Filters = Filter
     students = int(table["students"].sum())
     several = int(table.filter(pl.col("industries_tried") != "1")["students"].sum())
     return {
-        "students": students if students >= min_cell else None,
-        "several_industries": several if several >= min_cell else None,
-        "destination_in_tried_share": table["destination_in_tried"].sum() / known if known >= min_cell else None,
+        "students": None if hidden_at(students, min_cell) else students,
+        "several_industries": None if hidden_at(several, min_cell) else several,
+        "destination_in_tried_share": None if hidden_at(known, min_cell)
+        else table["destination_in_tried"].sum() / known,
     }
 
 

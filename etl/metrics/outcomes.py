@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 
 from etl.ingest.schema import CLASS_LEVELS, POSITIVE_OUTCOMES
-from etl.metrics.columns import DEFAULT_MIN_CELL, DIMENSIONS, OUTCOME_COLUMNS  # noqa: F401 - the layer's names
+from etl.metrics.columns import DEFAULT_MIN_CELL, DIMENSIONS, OUTCOME_COLUMNS, hidden_at  # noqa: F401 - the layer's names
 from etl.warehouse import plain_numbers, query, sql_text
 
 # Further attributes of fact_applications the dashboard may group by (not part of `mio report`'s contract); the
@@ -397,7 +397,7 @@ def small_cells(k: int | str) -> str:
 def suppress(frame: pl.DataFrame, denominator: str, group: str | list[str], min_cell: int,
              within: list[str] | None = None) -> pl.Series:
     """docs/data-contract.md §5: which rows to suppress at `min_cell`, with complementary suppression."""
-    return (suppression_thresholds(frame, denominator, group, within) < min_cell).alias("suppressed")
+    return hidden_at(suppression_thresholds(frame, denominator, group, within), min_cell).alias("suppressed")
 
 
 def blank_suppressed(frame: pl.DataFrame, flags: pl.Series, keep: tuple[str, ...]) -> pl.DataFrame:

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import duckdb
 
-from etl.metrics.columns import OUTCOME_COLUMNS
+from etl.metrics.columns import OUTCOME_COLUMNS, hidden_at
 
 
 def stored_outcome_table(con: duckdb.DuckDBPyConnection, dimension: str, min_cell: int) -> list[dict]:
     """The rows of `mio report --by dimension --min-cell min_cell`, in the order of the group."""
     figures = OUTCOME_COLUMNS[1:-1]
-    hidden = ", ".join(f'case when threshold < $k then null else "{c}" end as "{c}"' for c in figures)
+    below = hidden_at("threshold", "$k")
+    hidden = ", ".join(f'case when {below} then null else "{c}" end as "{c}"' for c in figures)
     cur = con.cursor()
     try:
-        cursor = cur.execute(f"""select "group", {hidden}, threshold < $k as suppressed from outcome_report
+        cursor = cur.execute(f"""select "group", {hidden}, {below} as suppressed from outcome_report
                                  where dimension = $dimension order by "group" """,
                              {"k": min_cell, "dimension": dimension})
         names = [d[0] for d in cursor.description]
