@@ -13,28 +13,9 @@ import streamlit as st
 
 from dashboard import auth, data
 from dashboard.theme import CODES, words
+from etl.metrics.columns import DIMENSION_LABELS  # noqa: F401 - the pages' labels, declared with the dimensions
 from etl.metrics.export import to_csv
 from etl.metrics.outcomes import DEFAULT_MIN_CELL, DEFINITIONS, Filters, small_cells
-
-DIMENSION_LABELS = {
-    "industry": "Industry",
-    "function": "Function",
-    "platform": "Platform",
-    "channel": "Channel",
-    "employer": "Employer",
-    "institution": "Institution",
-    "class_level": "Class level",
-    "first_generation": "First-generation",
-    "pell_eligible": "Pell-eligible",
-    "gender": "Gender",
-    "race_ethnicity": "Race/ethnicity",
-    "remote": "Remote",
-    "pay_band": "Pay band ($/hour)",
-    "hours_band": "Hours band",
-    "term": "Term",
-    "major": "Major",
-    "college": "College",
-}
 
 
 def filters() -> Filters:

@@ -218,3 +218,14 @@ def test_attribution_window_boundaries(tmp_path: Path) -> None:
     got = dict(con_for(db).sql("select offer_id, placement_id from offer_attribution "
                                "where offer_id in ('O9', 'O10', 'O11', 'O12', 'O13')").fetchall())
     assert got == {"O9": "PL2", "O10": None, "O11": "PL2", "O12": None, "O13": "PL6"}
+
+
+def test_every_declared_dimension_is_counted_in_fact_sizes(hand_db: Path) -> None:
+    """Each dimension of the catalogue (etl/metrics/columns.py) has its distinct values counted in fact_sizes, which
+    the outcome query sizes its distinct counts by; a dimension left out is refused by name, never guessed."""
+    from etl.metrics.columns import CATALOGUE
+
+    sizes = metrics.fact_sizes(con_for(hand_db))
+    assert {d.name for d in CATALOGUE} - {"overall"} <= set(sizes)
+    with pytest.raises(KeyError, match="06_fact_sizes.sql"):
+        metrics._outcome_sql({k: v for k, v in sizes.items() if k != "major"}, "major", "overall", "1 = 1")

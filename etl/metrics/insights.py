@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 
 from etl.ingest.schema import NACE
+from etl.metrics.columns import EQUITY_DIMENSIONS, STUDENT_DIMENSIONS  # noqa: F401 - the equity page reads them here
 from etl.metrics.disclosure import disclose, public_k
 from etl.metrics.outcomes import (
     DEFAULT_MIN_CELL,
@@ -29,9 +30,6 @@ from etl.metrics.outcomes import (
 from etl.warehouse import query
 
 Z95 = 1.959963984540054
-STUDENT_DIMENSIONS = ("first_generation", "pell_eligible", "gender", "race_ethnicity", "institution", "class_level",
-                      "major", "college")
-EQUITY_DIMENSIONS = ("first_generation", "pell_eligible", "gender", "race_ethnicity")
 
 
 def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float | None, float | None]:

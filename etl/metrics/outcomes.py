@@ -13,12 +13,15 @@ import duckdb
 import polars as pl
 
 from etl.ingest.schema import CLASS_LEVELS, POSITIVE_OUTCOMES
-from etl.metrics.columns import DEFAULT_MIN_CELL, DIMENSIONS, OUTCOME_COLUMNS, hidden_at  # noqa: F401 - the layer's names
+from etl.metrics.columns import (  # noqa: F401 - the layer's names
+    CATALOGUE,
+    DEFAULT_MIN_CELL,
+    DIMENSIONS,
+    EXTRA_DIMENSIONS,
+    OUTCOME_COLUMNS,
+    hidden_at,
+)
 from etl.warehouse import plain_numbers, query, sql_text
-
-# Further attributes of fact_applications the dashboard may group by (not part of `mio report`'s contract); the
-# employer view groups one employer's figures by project_id and an industry's by employer_id.
-EXTRA_DIMENSIONS = ("gender", "race_ethnicity", "major", "college", "project_id", "employer_id")
 
 DESTINATION_COLUMNS = [
     "cohort",
@@ -174,16 +177,26 @@ def rate(numerator: str, denominator: str) -> pl.Expr:
 # opens with read a few stored rows: every one-way table and the two-way tables the dashboard's pages default to.
 # A figure with filters, or any other pair, is computed from the fact tables when asked for.
 PRECOMPUTED_OUTCOMES = (
-    [(d, "overall") for d in DIMENSIONS + EXTRA_DIMENSIONS if d not in ("project_id", "employer_id")]
+    [(d.name, "overall") for d in CATALOGUE if d.stored]
     + [("industry", "pay_band"), ("platform", "channel"), ("term", "institution"), ("industry", "channel"),
        ("function", "channel")]
 )
 
 
+def _distinct_values(sizes: dict[str, int], dimension: str) -> int:
+    """How many groups `dimension` makes, from fact_sizes (the whole population: one)."""
+    if dimension_column(dimension) == "'all'":  # an unknown dimension is refused here
+        return 1
+    if dimension not in sizes:
+        raise KeyError(f"fact_sizes has no column for the dimension {dimension!r}: add it to "
+                       "etl/ingest/sql/06_fact_sizes.sql (a guess would misjudge the distinct counts' memory)")
+    return sizes[dimension]
+
+
 def _outcome_sql(sizes: dict[str, int], dimension: str, second: str, where: str, bitmaps: bool = True) -> str:
     """The outcome query (outcomes.sql) for one grouping. `bitmaps=False`: distinct counts as hash sets only (Spark
     has no bitstring_agg; both give the same exact counts)."""
-    groups = sizes.get(dimension, 1) * sizes.get(second, 1)
+    groups = _distinct_values(sizes, dimension) * _distinct_values(sizes, second)
 
     def count(key: str, keys: str, condition: str | None = None) -> str:
         return distinct_count(key, sizes[keys], groups, condition, bitmaps)
