@@ -120,33 +120,6 @@ def _break(source: Path) -> None:
     edit("placements", placements)
 
 
-def test_generated_source_with_bad_rows_and_a_second_load(tmp_path: Path, spark: object) -> None:
-    first = tmp_path / "first"
-    generate(first, students=300, seed=11)
-    _break(first)
-    ours = load_lake(first, tmp_path / "lake", spark)
-    theirs = load(first, tmp_path / "w.duckdb")
-    assert ours.status == theirs.status == "loaded", (ours.reason, theirs.reason)
-    assert theirs.quarantine.height >= 5
-    assert _quarantine(ours.quarantine) == _quarantine(theirs.quarantine)
-    assert [(f.entity, f.rows_read, f.rows_quarantined) for f in ours.files] == \
-           [(f.entity, f.rows_read, f.rows_quarantined) for f in theirs.files]
-    _same_tables(tmp_path / "lake", tmp_path / "w.duckdb")
-
-    # A second load on top: rows with the same keys replace the old ones, new ones are added, history grows.
-    second = tmp_path / "second"
-    generate(second, students=120, seed=12)
-    for path in second.iterdir():
-        if path.stem not in ("students", "employers", "micro_internships"):
-            path.unlink()
-    ours = load_lake(second, tmp_path / "lake", spark)
-    theirs = load(second, tmp_path / "w.duckdb")
-    assert ours.status == theirs.status == "loaded"
-    assert ours.load_id == theirs.load_id == 2
-    _same_tables(tmp_path / "lake", tmp_path / "w.duckdb")
-    assert len(list((tmp_path / "lake" / "versions").iterdir())) == 2
-
-
 @pytest.fixture
 def read_there(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int | None]]:
     """CSV files read in blocks of 16 KB, and each file the Spark engine stages with the rows its executors read
@@ -167,13 +140,15 @@ def read_there(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int | None]]:
     return seen
 
 
-def test_large_files_are_read_on_the_executors(tmp_path: Path, spark: object, monkeypatch: pytest.MonkeyPatch,
-                                             read_there: list[tuple[str, int | None]]) -> None:
-    """With blocks of 16 KB, the unquoted CSV files of a generated source (bad rows in several blocks) are read, split
-    and cast by Spark's executors, a block per task: the same lake and quarantine as the DuckDB engine's warehouse
-    (which reads the same blocks one after the other). A ragged row in a late block rejects the load with the DuckDB
-    engine's reason, and leaves the lake as it was; MIO_SPARK_READ=driver reads every file in the driver, to the same
-    rows and quarantine."""
+def test_a_generated_source_read_on_the_executors_with_bad_rows_a_ragged_one_and_a_second_load(
+        tmp_path: Path, spark: object, monkeypatch: pytest.MonkeyPatch,
+        read_there: list[tuple[str, int | None]]) -> None:
+    """A generated source with bad rows of every kind the checks catch, read in blocks of 16 KB: its unquoted CSV
+    files are read, split and cast by Spark's executors, a block per task, to the same lake and quarantine as the
+    DuckDB engine's warehouse (which reads the same blocks one after the other). A ragged row in a late block rejects
+    the load with the DuckDB engine's reason and leaves the lake as it was; MIO_SPARK_READ=driver reads every file in
+    the driver, to the same rows and quarantine. A second load on top: rows with the same keys replace the old ones,
+    new ones are added, history grows."""
     source = tmp_path / "source"
     generate(source, students=300, seed=11)
     _break(source)
@@ -189,6 +164,7 @@ def test_large_files_are_read_on_the_executors(tmp_path: Path, spark: object, mo
     ours = load_lake(source, tmp_path / "lake", spark)
     theirs = load(source, tmp_path / "w.duckdb")
     assert ours.status == theirs.status == "loaded", (ours.reason, theirs.reason)
+    assert theirs.quarantine.height >= 5
     there = {name for name, rows in read_there if rows is not None}
     assert {"applications.csv", "students.csv"} <= there, read_there
     assert dict(read_there)["applications.csv"] == next(f.rows_read for f in theirs.files
@@ -196,8 +172,8 @@ def test_large_files_are_read_on_the_executors(tmp_path: Path, spark: object, mo
     _same_tables(tmp_path / "lake", tmp_path / "w.duckdb")
     assert _quarantine(ours.quarantine) == _quarantine(theirs.quarantine)
     assert "yesterday" in set(ours.quarantine["value"].drop_nulls())
-    assert [(f.file, f.rows_read, f.rows_quarantined) for f in ours.files] == \
-        [(f.file, f.rows_read, f.rows_quarantined) for f in theirs.files]
+    assert [(f.entity, f.file, f.rows_read, f.rows_quarantined) for f in ours.files] == \
+        [(f.entity, f.file, f.rows_read, f.rows_quarantined) for f in theirs.files]
 
     lines[-7] += ",one too many"
     path.write_text("\n".join(lines) + "\n")
@@ -216,6 +192,19 @@ def test_large_files_are_read_on_the_executors(tmp_path: Path, spark: object, mo
     assert _quarantine(by_driver.quarantine) == _quarantine(theirs.quarantine)
     assert [(f.file, f.rows_read, f.rows_quarantined) for f in by_driver.files] == \
         [(f.file, f.rows_read, f.rows_quarantined) for f in theirs.files]
+    monkeypatch.delenv("MIO_SPARK_READ")
+
+    second = tmp_path / "second"
+    generate(second, students=120, seed=12)
+    for path in second.iterdir():
+        if path.stem not in ("students", "employers", "micro_internships"):
+            path.unlink()
+    ours = load_lake(second, tmp_path / "lake", spark)
+    theirs = load(second, tmp_path / "w.duckdb")
+    assert ours.status == theirs.status == "loaded"
+    assert ours.load_id == theirs.load_id == 2
+    _same_tables(tmp_path / "lake", tmp_path / "w.duckdb")
+    assert len(list((tmp_path / "lake" / "versions").iterdir())) == 2
 
 
 def test_quoted_files_are_read_on_the_executors(tmp_path: Path, spark: object,
