@@ -19,6 +19,7 @@ from etl.metrics.audience import (
     employer_summary,
     industry_comparison,
 )
+from etl.metrics.disclosure import PUBLIC_MIN_CELL, public_rule
 
 user = auth.require_role("employer")
 employer_id = user.employer_id
@@ -31,9 +32,8 @@ if found is None:
     st.stop()
 name, industry = found
 st.title(ui.plain(name))
-st.caption(f"{ui.plain(industry)} · Figures cover your own micro-internships only. Any figure resting on fewer than 10 "
-           "students is hidden (shown blank), with the next smallest beside a single hidden one, to protect "
-           "students' privacy.")
+st.caption(f"{ui.plain(industry)} · Figures cover your own micro-internships only. {public_rule(PUBLIC_MIN_CELL)} "
+           "This protects students' privacy.")
 summary = data.figure(employer_summary, employer_id)
 if summary.is_empty():
     st.info("No applications to your projects yet.")

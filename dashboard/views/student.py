@@ -8,14 +8,14 @@ import streamlit as st
 
 from dashboard import auth, data, ui
 from etl.metrics.audience import compare_groups, selection_channels, top_skills, what_leads_to_offers
+from etl.metrics.disclosure import PUBLIC_MIN_CELL, public_rule
 
 auth.require_role("student")
 st.title("Compare industries and functions")
 if data.connection() is None:
     st.info("No figures yet: the warehouse is empty, or needs a new load by the career services office.")
     st.stop()
-st.caption("Figures from all students' micro-internships, never one student's. Any figure resting on fewer than 10 "
-           "students is hidden.")
+st.caption(f"Figures from all students' micro-internships, never one student's. {public_rule(PUBLIC_MIN_CELL)}")
 dimension = st.radio("Compare", ["industry", "function"], horizontal=True, format_func=ui.DIMENSION_LABELS.get,
                      key="student_dim")
 options = [o for o in data.choices(dimension, data.version()) if o != "unknown"]
