@@ -125,7 +125,7 @@ else:
     points = ui.chart(heat, f"{rate.replace('_', ' ')} by {ui.DIMENSION_LABELS[rows].lower()} and "
                             f"{ui.DIMENSION_LABELS[cols].lower()}", select=True)
     st.caption(f"Each cell: {rate.replace('_', ' ')} and completed projects (n). Empty cells have no completed "
-               f"project or are suppressed ({small_cells(max(ui.min_cell(), 1))}). Click a cell for the projects and "
+               f"project, or are suppressed: {small_cells(max(ui.min_cell(), 1))}. Click a cell for the projects and "
                "employers behind it.")
     ui.behind_a_group((rows, cols), [(g, h) for g in y for h in x if (g, h) in cells], filters,
                       [(p["y"], p["x"]) for p in points if p.get("curve_number") == 1])
