@@ -200,7 +200,13 @@ def largest_cohort(con: object) -> dict:
     return effects.sort("participants", descending=True).row(0, named=True)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+def seeds(*numbers: int) -> list:
+    """Each a 50,000-student source generated and loaded (9 s): `make test-fast` (the inner loop) checks the first,
+    `make test` every one."""
+    return [pytest.param(n, marks=[pytest.mark.slow] * (i > 0)) for i, n in enumerate(numbers)]
+
+
+@pytest.mark.parametrize("seed", seeds(1, 2, 3))
 def test_generated_data_planted_effects_are_found_and_the_raw_gaps_miss_them(
         tmp_path_factory: pytest.TempPathFactory, seed: int) -> None:
     import duckdb
@@ -225,7 +231,7 @@ def test_generated_data_planted_effects_are_found_and_the_raw_gaps_miss_them(
     assert propensities["propensity"].is_between(0, 1, closed="none").all()
 
 
-@pytest.mark.parametrize("seed", [4, 5])
+@pytest.mark.parametrize("seed", seeds(4, 5))
 def test_generated_data_without_planted_effects_the_adjusted_intervals_cover_zero(
         tmp_path_factory: pytest.TempPathFactory, seed: int) -> None:
     import duckdb

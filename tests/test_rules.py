@@ -7,9 +7,11 @@ and the quarantines, the per-expectation summaries and the row counts must be eq
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -80,6 +82,27 @@ def _break(entity: str, index: int, header: list[str], rows: list[list[str]], at
             rows[r][col[a]] = _earlier(types[a], fraction=n % 2 == 1)
     else:
         raise AssertionError(f"no way to break {kind}")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _each_unchanged_file_validated_once() -> Iterator[None]:
+    """Great Expectations' answer for a file it has validated before in this module, unchanged, is its answer again
+    (a case's referenced files are the hand-built ones every time; only the broken file is new): GX's cost is per
+    suite, most of these tests' time. The broken file and the generated source are always validated afresh."""
+    from etl.ingest import validate as gx
+
+    answers: dict[tuple[str, str], tuple[pl.DataFrame, list]] = {}
+    run = gx.validate
+
+    def remembered(entity: str, typed: pl.DataFrame) -> tuple[pl.DataFrame, list]:
+        key = (entity, hashlib.sha256(typed.write_ipc(None).getvalue()).hexdigest())
+        if key not in answers:
+            answers[key] = run(entity, typed)
+        return answers[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gx, "validate", remembered)
+        yield
 
 
 def _both(source: Path, tmp_path: Path) -> tuple[LoadResult, LoadResult]:
