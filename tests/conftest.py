@@ -217,13 +217,19 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return source, db
 
 
+@functools.cache
+def _process_users_file() -> Path:
+    return Path(tempfile.mkdtemp(prefix="mio-users-")) / "users.json"
+
+
 def register(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
     """Make `user` an account of the users file the app reads (a session's user must still be one at every rerun):
-    the file MIO_USERS names, or a new one."""
+    the file MIO_USERS names, or the process's own (an account is added, its password hashed, only when the file
+    does not hold it as it is: hashing was a tenth of the dashboard tests' time)."""
     from etl.accounts import UserStore
 
     current = os.environ.get("MIO_USERS")
-    path = Path(current) if current else Path(tempfile.mkdtemp(prefix="mio-users-")) / "users.json"
+    path = Path(current) if current else _process_users_file()
     store = UserStore(path)
     if store.get(user.username) != user:
         store.add(user.username, user.role, "test-password-" + user.username, user.employer_id, user.institution)
