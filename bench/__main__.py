@@ -32,7 +32,7 @@ err = Console(stderr=True)
 @click.option("--from-results", is_flag=True, help="Measure nothing: rewrite the tables from WORK/results.json.")
 @click.option("--replace", is_flag=True,
               help="Overwrite --out when it exists. Without it the tables go to WORK/benchmarks.md: docs/benchmarks.md "
-                   "also holds measurements written by hand (mio bench, the load and report pairs, the profiles) "
+                   "also holds measurements written by hand (bench.targets, the load and report pairs, the profiles) "
                    "that a rewrite would lose.")
 def main(sizes: str, work: Path, out: Path, runs: int, browser: bool, directors: int, from_results: bool,
          replace: bool) -> None:

@@ -1,4 +1,4 @@
-"""`mio bench`: the scale targets of one machine, measured and printed against each
+"""`python -m bench.targets`: the scale targets of one machine, measured and printed against each
 target. At each size, a source generated once under WORK (`mio generate --students N/10 --seed 1`, reused) is
 loaded by `mio load` and by DuckDB's bare bulk load of the same CSV files, in alternating pairs (medians; peak
 resident memory, the largest of the runs); then `mio report --by industry --format json` on the loaded warehouse
@@ -12,11 +12,17 @@ target and whether it was met; a size without a target is measured and shown all
 
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from bench.harness import bench_duckdb_bulk, bench_generate, bench_load, bench_peer
 
@@ -146,3 +152,44 @@ def markdown(results: list[Measured]) -> str:
                        f"| {r.bulk_s:.2f} s | {r.bulk_peak_mb:,.0f} MB | {r.report_s:.3f} s | {r.pandas_s:.3f} s "
                        f"| {r.floor_s:.3f} s |")
     return "\n".join(lines + details) + "\n"
+
+
+@click.command(context_settings={"max_content_width": 100, "help_option_names": ["-h", "--help"]})
+@click.option("--sizes", default="1000000", show_default=True,
+              help="Comma-separated numbers of applications (about ten per generated student).")
+@click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=Path("data/bench"),
+              show_default=True, help="Where the generated sources are kept (and reused) and the loads written.")
+@click.option("--pairs", type=click.IntRange(1, 20), default=3, show_default=True,
+              help="Alternating runs of `mio load` and DuckDB's bulk load (medians).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
+              show_default=True)
+def main(sizes: str, work: Path, pairs: int, fmt: str) -> None:
+    """Measure the scale targets: load time against DuckDB's bulk load, peak memory, report against pandas.
+
+    \b
+    From a source checkout (the harness is not shipped with the package). `make bench` (python -m bench) measures
+    pages and the browser too, and writes docs/benchmarks.md.
+    Exit codes: 0 measured (whether or not each target is met); 2 wrong options.
+    """
+    try:
+        numbers = [int(part.replace("_", "")) for part in sizes.split(",") if part.strip()]
+    except ValueError:
+        raise click.UsageError("--sizes takes numbers such as 1000000,10000000") from None
+    if not numbers or min(numbers) < 100:
+        raise click.UsageError("--sizes takes numbers of applications, 100 or more")
+    err = Console(stderr=True)
+    results = [measure(size, work.resolve(), pairs, progress=lambda m: err.print(escape(m))) for size in numbers]
+    if fmt == "json":
+        click.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo(markdown(results), nl=False)
+    else:
+        table = Table("applications", "what", "measured", "target", "verdict", title="scale targets")
+        for result in results:
+            for row in result.verdicts():
+                table.add_row(f"{result.applications:,}", *row)
+        err.print(table)
+
+
+if __name__ == "__main__":
+    main()

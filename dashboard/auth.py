@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import sessions
+from dashboard.markdown import plain
 from etl.accounts import DEFAULT_USERS, User, UserStore
 
 
@@ -113,7 +114,5 @@ def require_whole_warehouse() -> User:
 def sidebar_account(user: User) -> None:
     label = (f"{user.role}, employer {user.employer_id}" if user.employer_id
              else f"{user.role}, {user.institution}" if user.institution else user.role)
-    from dashboard.ui import plain
-
     st.sidebar.caption(f"Signed in as **{plain(user.username)}** ({plain(label)})")
     st.sidebar.button("Sign out", on_click=sign_out, key="sign_out", icon=":material/logout:")

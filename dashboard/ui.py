@@ -12,6 +12,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import auth, data
+from dashboard.markdown import plain  # noqa: F401 - the pages write names through ui.plain
 from dashboard.theme import CODES, words
 from etl.metrics.columns import DIMENSION_LABELS  # noqa: F401 - the pages' labels, declared with the dimensions
 from etl.metrics.export import to_csv
@@ -293,19 +294,6 @@ def suppression_note(frame: pl.DataFrame, k: int | None = None) -> None:
         director = user is not None and user.role == "director"
         st.caption(f"Blank rows are suppressed: {small_cells(k or min_cell())}, so no one can be singled out."
                    + (" Lower the minimum cell size in the sidebar to see them." if director else ""))
-
-
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:])")
-
-
-def plain(text: str) -> str:
-    """Text that Streamlit's Markdown shows as written: every character Markdown or HTML would read is escaped, so a
-    name like `**x** [a](http://…)` or `<img src=…>` is shown, never rendered or fetched. Markdown also turns a bare
-    `http://…`, `www.…` or e-mail address into a link whatever is escaped: an invisible break keeps those text."""
-    text = _MARKDOWN.sub(r"\\\1", text)
-    text = re.sub(r"(?i)\\:(//)", r"\\:&#8203;\1", text)
-    text = re.sub(r"(?i)\b(www)\\\.", r"\1&#8203;\\.", text)
-    return text.replace("@", "&#64;")
 
 
 def count(value: int | None) -> str:

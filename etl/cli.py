@@ -897,51 +897,6 @@ def publish(lake: str, uri: str) -> None:
               "CURRENT")
 
 
-@main.command(context_settings={"max_content_width": 100})
-@click.option("--sizes", default="1000000", show_default=True,
-              help="Comma-separated numbers of applications (about ten per generated student).")
-@click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=Path("data/bench"),
-              show_default=True, help="Where the generated sources are kept (and reused) and the loads written.")
-@click.option("--pairs", type=click.IntRange(1, 20), default=3, show_default=True,
-              help="Alternating runs of `mio load` and DuckDB's bulk load (medians).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
-              show_default=True)
-def bench(sizes: str, work: Path, pairs: int, fmt: str) -> None:
-    """Measure the scale targets: load time against DuckDB's bulk load, peak memory, report against pandas.
-
-    \b
-    From a source checkout: the harness (bench/) is not shipped with the package. `make bench` (python -m bench)
-    measures pages and the browser too, and writes docs/benchmarks.md.
-    Exit codes: 0 measured (whether or not each target is met); 1 no harness here; 2 wrong options.
-    """
-    checkout = Path(__file__).resolve().parents[1]
-    if not (checkout / "bench" / "targets.py").exists():
-        err.print("[red]error:[/] mio bench runs from a source checkout (its bench/ folder is not installed)")
-        sys.exit(1)
-    try:
-        numbers = [int(part.replace("_", "")) for part in sizes.split(",") if part.strip()]
-    except ValueError:
-        raise click.UsageError("--sizes takes numbers such as 1000000,10000000") from None
-    if not numbers or min(numbers) < 100:
-        raise click.UsageError("--sizes takes numbers of applications, 100 or more")
-    if str(checkout) not in sys.path:
-        sys.path.insert(0, str(checkout))
-    from bench import targets
-
-    results = [targets.measure(size, work.resolve(), pairs, progress=lambda m: err.print(escape(m)))
-               for size in numbers]
-    if fmt == "json":
-        click.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
-    elif fmt == "markdown":
-        click.echo(targets.markdown(results), nl=False)
-    else:
-        table = Table("applications", "what", "measured", "target", "verdict", title="scale targets")
-        for result in results:
-            for row in result.verdicts():
-                table.add_row(f"{result.applications:,}", *row)
-        err.print(table)
-
-
 @main.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 @click.option("--no-serve", is_flag=True, help="Generate and load only.")

@@ -59,14 +59,14 @@ def test_one_director_in_chromium_among_others_through_the_protocol(sample: tupl
     assert result["sign_in_p95_s"] > 0 and result["server_peak_mb"] > 0
 
 
-def test_mio_bench_measures_each_target_and_says_whether_it_is_met(tmp_path: Path) -> None:
-    """`mio bench` at a small size, then the verdicts on figures of the sizes the targets name."""
+def test_the_scale_targets_are_measured_each_and_says_whether_it_is_met(tmp_path: Path) -> None:
+    """`python -m bench.targets` at a small size, then the verdicts on figures of the sizes the targets name."""
     import json
 
     from bench.targets import Measured
-    from etl.cli import main as mio
+    from bench.targets import main as targets
 
-    result = CliRunner().invoke(mio, ["bench", "--sizes", "2000", "--pairs", "1", "--work", str(tmp_path),
+    result = CliRunner().invoke(targets, ["--sizes", "2000", "--pairs", "1", "--work", str(tmp_path),
                                       "--format", "json"])
     assert result.exit_code == 0, result.output
     [found] = json.loads(result.stdout)
