@@ -79,6 +79,19 @@ def test_no_import_circle() -> None:
     assert not circles, circles
 
 
+def test_no_module_imports_another_modules_private_names() -> None:
+    """A name with a leading underscore is its module's own: the Spark engine, the command line and the pages use
+    the loader's and the metrics layer's public names (etl/ingest/load.py says which the Spark engine uses)."""
+    private = []
+    for layer in ("etl", "dashboard"):
+        for path in modules(layer):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("etl", "dashboard")):
+                    private += [f"{path.relative_to(ROOT)}: {node.module}.{alias.name}" for alias in node.names
+                                if alias.name.startswith("_")]
+    assert not private, private
+
+
 def test_the_warehouse_module_imports_no_layer() -> None:
     assert not [n for n in imports(ROOT / "etl" / "warehouse.py") if n.startswith(("etl.", "dashboard", "bench"))]
 

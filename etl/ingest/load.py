@@ -97,12 +97,17 @@ S = "memory.main"  # the staging database: the load's own in-memory DuckDB, spil
 LOAD_MEMORY = os.environ.get("MIO_LOAD_MEMORY", "1GB")
 
 
-def _q(text: str) -> str:
+# The loader's interface to the Spark engine (etl/spark), which stages, checks and writes through run_load with a
+# target of its own: Staged, quoted, process_running, counted_before, issues_added and writer_lock.
+
+
+def quoted(text: str) -> str:
+    """`text` as an SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass
-class _Staged:
+class Staged:
     """One entity of the source, staged: its typed rows in `typed_<entity>` and its text in `raw_<entity>` (LINE and
     each contract column's value as the file has it), both in the staging database; its issues in `issues`."""
 
@@ -132,7 +137,7 @@ class _Staged:
                 f"join {S}.raw_{self.name} r on r.{LINE} = t.{LINE})")
 
     def bad_lines(self) -> str:
-        return f"(select distinct line from {S}.issues where entity = {_q(self.name)})"
+        return f"(select distinct line from {S}.issues where entity = {quoted(self.name)})"
 
     def _clean(self) -> bool:
         """No issue yet: every staged row is good, and no statement needs to look the issues up. Asked of the
@@ -141,7 +146,7 @@ class _Staged:
         assert self.stage is not None
         changes = self.stage.changes.get(self.name, 0)
         if self._clean_since is None or self._clean_since[0] != changes:
-            clean = not self.stage.count(f"(select 1 from {S}.issues where entity = {_q(self.name)} limit 1)")
+            clean = not self.stage.count(f"(select 1 from {S}.issues where entity = {quoted(self.name)} limit 1)")
             self._clean_since = (changes, clean)
         return self._clean_since[1]
 
@@ -157,7 +162,7 @@ class _Staged:
         return f"(select * from {self.typed} t semi join {self.bad_lines()} b on t.{LINE} = b.line)"
 
 
-def _running(pid: str) -> bool:
+def process_running(pid: str) -> bool:
     """Whether a process with this id runs (loads stage side by side, each in a folder named after its process)."""
     try:
         os.kill(int(pid), 0)
@@ -168,7 +173,7 @@ def _running(pid: str) -> bool:
     return True
 
 
-def _counted(existing: Any, name: str, table: str) -> int:
+def counted_before(existing: Any, name: str, table: str) -> int:
     """The rows of table `name` of the warehouse (or the lake) as it was before this load: counted once per load."""
     if name not in existing.counted:
         existing.counted[name] = int(existing.con.sql(f"select count(*) from {table}").fetchall()[0][0]) \
@@ -176,7 +181,7 @@ def _counted(existing: Any, name: str, table: str) -> int:
     return existing.counted[name]
 
 
-def _changed(stage: Any, entity: str) -> None:
+def issues_added(stage: Any, entity: str) -> None:
     """Issues were added to `entity` in `stage` (either engine's staging): its rows are asked again if clean."""
     stage.changes[entity] = stage.changes.get(entity, 0) + 1
 
@@ -187,7 +192,7 @@ class _Staging:
 
     def __init__(self, db: Path) -> None:
         for leftover in db.parent.glob(f".{db.name}.spill-*"):  # a load that was killed leaves its spilled blocks
-            if not _running(leftover.name.rsplit("-", 1)[1]):
+            if not process_running(leftover.name.rsplit("-", 1)[1]):
                 shutil.rmtree(leftover, ignore_errors=True)
         self.spill = db.parent / f".{db.name}.spill-{os.getpid()}"
         self.con = duckdb.connect(config={"memory_limit": LOAD_MEMORY, "temp_directory": str(self.spill)})
@@ -213,10 +218,10 @@ class _Staging:
             self.con.register("found", issues.select("line", "column", "rule", "value").to_arrow())
             try:
                 self.con.execute(f"insert into {S}.issues (entity, line, \"column\", rule, value) "
-                                 f"select {_q(entity)}, line, \"column\", rule, value from found")
+                                 f"select {quoted(entity)}, line, \"column\", rule, value from found")
             finally:
                 self.con.unregister("found")
-            _changed(self, entity)
+            issues_added(self, entity)
 
     def stage_blocks(self, entity: Entity, path: Path) -> int | None:
         """Files are read by this process (the Spark engine's staging reads large ones on its executors)."""
@@ -229,9 +234,9 @@ class _Staging:
     def add_failing(self, entity: str, query: str) -> None:
         """Add the rows of `query` (line, column, rule, value) as issues of `entity`."""
         added = self.con.execute(f"insert into {S}.issues (entity, line, \"column\", rule, value) "
-                                 f"select {_q(entity)}, * from ({query})").fetchall()[0][0]
+                                 f"select {quoted(entity)}, * from ({query})").fetchall()[0][0]
         if added:
-            _changed(self, entity)
+            issues_added(self, entity)
 
     def count(self, query: str) -> int:
         return int(self.con.sql(f"select count(*) from {query}").fetchall()[0][0])
@@ -318,7 +323,7 @@ def ahead(items: Iterator[Any]) -> Iterator[Any]:
         worker.join()
 
 
-def _stage_file(stage: _Staging, entity: Entity, path: Path) -> _Staged:
+def _stage_file(stage: _Staging, entity: Entity, path: Path) -> Staged:
     """Read, cast and stage one file a piece at a time; values that do not parse become issues."""
     warnings, pieces = raw_chunks(path, entity)  # the header is checked, and the first piece read, here
     digest = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mio-sha256")
@@ -335,11 +340,11 @@ def _stage_file(stage: _Staging, entity: Entity, path: Path) -> _Staged:
             rows += typed.height
     if rows == 0:
         warnings.append(f"{path.name}: a header and no rows: an empty table, nothing loaded")
-    return _Staged(entity, FileReport(entity.name, path.name, sha256.result(), rows, warnings=warnings),
+    return Staged(entity, FileReport(entity.name, path.name, sha256.result(), rows, warnings=warnings),
                    stage=stage)
 
 
-def _stage_mapped(stage: _Staging, mapping: Mapping, entity: Entity, files: list[Path]) -> _Staged:
+def _stage_mapped(stage: _Staging, mapping: Mapping, entity: Entity, files: list[Path]) -> Staged:
     """An entity built by the mapping from its source files, staged like a file in the contract's shape."""
     mapped = apply(mapping, entity.name, files)
     frame = mapped.frame
@@ -361,14 +366,14 @@ def _stage_mapped(stage: _Staging, mapping: Mapping, entity: Entity, files: list
     stage.append(f"{S}.raw_{entity.name}", untyped(text, entity))
     stage.append(f"{S}.typed_{entity.name}", typed)
     stage.add_issues(entity.name, type_issues)
-    return _Staged(entity, report, origin=mapped.origin, records=mapped.records, sources=mapped.sources, stage=stage,
+    return Staged(entity, report, origin=mapped.origin, records=mapped.records, sources=mapped.sources, stage=stage,
                    mapped_raw=mapped.raw)
 
 
 VALIDATORS = ("sql", "gx")  # the suites compiled to SQL (etl.ingest.rules), or Great Expectations itself on pandas
 
 
-def _validate(stage: _Staging, item: _Staged, validator: str) -> None:
+def _validate(stage: _Staging, item: Staged, validator: str) -> None:
     """Run the entity's expectation suite on the staged rows; its failures become issues, except where a value did
     not parse (null to the suite, its failure would only repeat the type issue)."""
     name = item.name
@@ -383,7 +388,8 @@ def _validate(stage: _Staging, item: _Staged, validator: str) -> None:
         stage.con.register("failures", failures.to_arrow())
         try:
             stage.add_failing(name, f"select f.* from failures f anti join (select line, \"column\" from {S}.issues "
-                                    f"where entity = {_q(name)}) t on f.line = t.line and f.\"column\" = t.\"column\"")
+                                    f"where entity = {quoted(name)}) t "
+                                    f"on f.line = t.line and f.\"column\" = t.\"column\"")
         finally:
             stage.con.unregister("failures")
 
@@ -396,7 +402,7 @@ class _Existing:
         self.counted: dict[str, int] = {}
         self.tables: set[str] = set()
         if db.exists():
-            self.con.execute(f"attach {_q(str(db))} as e (read_only)")
+            self.con.execute(f"attach {quoted(str(db))} as e (read_only)")
             self.tables = {r[0] for r in self.con.sql(
                 "select table_name from duckdb_tables() where database_name = 'e'").fetchall()}
 
@@ -410,14 +416,14 @@ class _Existing:
 
 
     def rows(self, name: str) -> int:
-        return _counted(self, name, f"e.main.{name}")
+        return counted_before(self, name, f"e.main.{name}")
 
 
 # A reference looks up only the keys its rows name when they are fewer than this share of the rows pointed at.
 NAMED_KEYS_SHARE = 0.25
 
 
-def _valid_keys(name: str, staged: dict[str, _Staged], existing: _Existing, named: str | None = None) -> str:
+def _valid_keys(name: str, staged: dict[str, Staged], existing: _Existing, named: str | None = None) -> str:
     """Keys a reference may point at: the warehouse's and this source's good rows, less this source's bad ones.
 
     `named`: a query of the keys the referencing rows name, when they are far fewer than the rows they point at
@@ -438,13 +444,13 @@ def _valid_keys(name: str, staged: dict[str, _Staged], existing: _Existing, name
     return f"({keys})"
 
 
-def _few(item: _Staged, name: str, staged: dict[str, _Staged], existing: _Existing) -> bool:
+def _few(item: Staged, name: str, staged: dict[str, Staged], existing: _Existing) -> bool:
     """Whether `item`'s rows are fewer than NAMED_KEYS_SHARE of the rows of `name` they point at."""
     pointed_at = existing.rows(name) + (staged[name].report.rows_read if name in staged else 0)
     return item.report.rows_read < NAMED_KEYS_SHARE * pointed_at
 
 
-def _check_references(stage: _Staging, staged: dict[str, _Staged], existing: _Existing) -> None:
+def _check_references(stage: _Staging, staged: dict[str, Staged], existing: _Existing) -> None:
     """Quarantine rows that point at a missing or quarantined row, in dependency order so that it cascades."""
     for name in LOAD_ORDER:
         if name not in staged:
@@ -454,14 +460,14 @@ def _check_references(stage: _Staging, staged: dict[str, _Staged], existing: _Ex
             named = f"(select {ref.column} from {item.good()})" if _few(item, ref.entity, staged, existing) else None
             valid = _valid_keys(ref.entity, staged, existing, named)
             rule = f"references {ref.entity}.{ref.key}: missing or quarantined"
-            stage.add_failing(name, f"select g.{LINE}, {_q(ref.column)}, {_q(rule)}, g.{ref.column}::varchar "
+            stage.add_failing(name, f"select g.{LINE}, {quoted(ref.column)}, {quoted(rule)}, g.{ref.column}::varchar "
                                     f"from {item.good()} g anti join {valid} v on g.{ref.column} = v.k "
                                     f"where g.{ref.column} is not null")
         if name == "placements":
             _check_placements(stage, item, staged, existing)
 
 
-def _check_placements(stage: _Staging, item: _Staged, staged: dict[str, _Staged], existing: _Existing) -> None:
+def _check_placements(stage: _Staging, item: Staged, staged: dict[str, Staged], existing: _Existing) -> None:
     """A placement's application must be `selected`, it cannot start before the application's date, and it cannot
     already be another placement's in the warehouse (application_id is unique across loads)."""
     if existing.has("placements"):
@@ -492,13 +498,13 @@ def _check_placements(stage: _Staging, item: _Staged, staged: dict[str, _Staged]
                                     f"where g.started_on < a.applied_at::date")
 
 
-def _quarantine_frame(stage: _Staging, staged: dict[str, _Staged]) -> pl.DataFrame:
+def _quarantine_frame(stage: _Staging, staged: dict[str, Staged]) -> pl.DataFrame:
     """Every issue with its original file and line, target column, source column, value as written and record.
     Only the quarantined rows come back from the staging database."""
     frames = []
     for item in staged.values():
         issues = stage.con.sql(f"select line, \"column\", rule, value from {S}.issues where entity = "
-                               f"{_q(item.name)} order by n").pl()
+                               f"{quoted(item.name)} order by n").pl()
         if not issues.height:
             continue
         issues = issues.unique(maintain_order=True)
@@ -529,7 +535,7 @@ def _quarantine_frame(stage: _Staging, staged: dict[str, _Staged]) -> pl.DataFra
 
 
 @contextlib.contextmanager
-def _writer_lock(db: Path) -> Iterator[None]:
+def writer_lock(db: Path) -> Iterator[None]:
     """One writer at a time per warehouse (a second `mio load` waits); the lock file is removed afterwards.
 
     The holder removes the file before unlocking, so a waiter may wake up holding a lock on a removed file: it
@@ -553,7 +559,7 @@ def _writer_lock(db: Path) -> Iterator[None]:
         handle.close()
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, item: _Staged) -> None:
+def _upsert(con: duckdb.DuckDBPyConnection, item: Staged) -> None:
     """Replace the warehouse's rows that share a key with the source's good rows, then add those rows."""
     entity = item.entity
     columns = ", ".join(entity.column_names)
@@ -565,7 +571,7 @@ def _upsert(con: duckdb.DuckDBPyConnection, item: _Staged) -> None:
     con.execute(f"insert into {entity.name} by name select {columns} from {item.good()}")
 
 
-def _write(db: Path, stage: _Staging, origin: Origin, staged: dict[str, _Staged], quarantine: pl.DataFrame,
+def _write(db: Path, stage: _Staging, origin: Origin, staged: dict[str, Staged], quarantine: pl.DataFrame,
            started: datetime, progress: Callable[[str], None], builders: tuple[Builder, ...],
            mapping: Mapping | None) -> int:
     with _rewriting(db, into=stage.con) as con:
@@ -643,7 +649,7 @@ def _rewriting(db: Path, into: duckdb.DuckDBPyConnection | None = None) -> Itera
             finally:
                 con.close()
         else:
-            into.execute(f"attach {_q(str(tmp))} as w")
+            into.execute(f"attach {quoted(str(tmp))} as w")
             into.execute("use w")
             try:
                 yield into
@@ -676,7 +682,7 @@ def amend(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     not a load, such as the deliveries of scheduled reports): the block's writes land whole, or not at all."""
     if not db.exists():
         raise FileNotFoundError(f"no warehouse at {db}")
-    with _writer_lock(db), _rewriting(db) as con:
+    with writer_lock(db), _rewriting(db) as con:
         ensure_schema(con)
         con.execute("begin transaction")
         yield con
@@ -698,12 +704,12 @@ class _Warehouse:
         return _Staging(self.db)
 
     def lock(self) -> contextlib.AbstractContextManager:
-        return _writer_lock(self.db)
+        return writer_lock(self.db)
 
     def existing(self, stage: _Staging) -> _Existing:
         return _Existing(stage, self.db)
 
-    def write(self, stage: _Staging, origin: Origin, staged: dict[str, _Staged], quarantine: pl.DataFrame,
+    def write(self, stage: _Staging, origin: Origin, staged: dict[str, Staged], quarantine: pl.DataFrame,
               started: datetime, progress: Callable[[str], None], builders: tuple[Builder, ...],
               mapping: Mapping | None) -> int:
         return _write(self.db, stage, origin, staged, quarantine, started, progress, builders, mapping)
@@ -739,7 +745,7 @@ def run_load(source: Path, target: Any, max_bad_rows: float = 0.05, progress: Pr
 
     clock = time.perf_counter()
     started = datetime.now(UTC).replace(tzinfo=None)
-    staged: dict[str, _Staged] = {}
+    staged: dict[str, Staged] = {}
     existed = target.exists()
     if mapping is None and (source / DEFAULT_NAME).is_file():
         mapping = source / DEFAULT_NAME

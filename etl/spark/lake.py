@@ -98,12 +98,12 @@ class Lake:
 
     def staging(self) -> Path:
         """This load's staging folder; those of loads that were killed (their process is gone) are removed."""
-        from etl.ingest.load import _running
+        from etl.ingest.load import process_running
 
         parent = self.root / "_staging"
         if parent.is_dir():
             for leftover in parent.iterdir():
-                if not _running(leftover.name):
+                if not process_running(leftover.name):
                     shutil.rmtree(leftover, ignore_errors=True)
         folder = parent / str(os.getpid())
         shutil.rmtree(folder, ignore_errors=True)
@@ -194,12 +194,12 @@ def working_copy(uri: str) -> Iterator[tuple[Path, str | None]]:
     the lake's catalog), brought to the version the store's CURRENT names: its files are fetched unless the copy
     already has that version (this machine published it). Yields the copy's folder and that version's name (None
     when there is no lake there yet), holding the copy for the block: a second load on this machine waits."""
-    from etl.ingest.load import _writer_lock
+    from etl.ingest.load import writer_lock
 
     there = RemoteLake(uri)
     there.current()  # the store answers (StoreError if not) before anything is written on this machine
     work = cached_for(there.root) / "work"
-    with _writer_lock(work):
+    with writer_lock(work):
         yield _brought_to_current(there, work)
 
 

@@ -18,7 +18,18 @@ from typing import Any
 
 import polars as pl
 
-from etl.ingest.load import Builder, LoadResult, Origin, Progress, S, _changed, _counted, _q, _Staged, run_load
+from etl.ingest.load import (
+    Builder,
+    LoadResult,
+    Origin,
+    Progress,
+    S,
+    Staged,
+    counted_before,
+    issues_added,
+    quoted,
+    run_load,
+)
 from etl.ingest.mapping import Mapping
 from etl.ingest.schema import ENTITIES, LOAD_ORDER
 from etl.spark.connection import SparkConnection, save_schema
@@ -74,13 +85,14 @@ class SparkStaging:
             self._write_part("issues", issues.select(
                 (pl.int_range(pl.len(), dtype=pl.Int64) + first).alias("n"), pl.lit(entity).alias("entity"),
                 pl.col("line").cast(pl.Int64), pl.col("column"), pl.col("rule"), pl.col("value")))
-            _changed(self, entity)
+            issues_added(self, entity)
 
     def add_failing(self, entity: str, query: str) -> None:
         """Add the rows of `query` (line, column, rule, value) as issues of `entity`, numbered in Spark."""
         self.spark.sql(to_spark(f"select * from ({query})")).toDF("line", "column", "rule", "value") \
             .createOrReplaceTempView("found")
-        found = self.spark.sql(f"select {self._batch()} + monotonically_increasing_id() as n, {_q(entity)} as entity, "
+        found = self.spark.sql(f"select {self._batch()} + monotonically_increasing_id() as n, "
+                               f"{quoted(entity)} as entity, "
                                "cast(line as bigint) as line, `column`, rule, cast(value as string) as value "
                                "from found")
         # Counted first (kept in memory meanwhile): most checks find nothing, and then nothing is written and the
@@ -90,7 +102,7 @@ class SparkStaging:
             if found.count():
                 found.write.mode("append").parquet(str(self.folder / "issues"))
                 self._view("issues")
-                _changed(self, entity)
+                issues_added(self, entity)
         finally:
             found.unpersist()
 
@@ -101,7 +113,7 @@ class SparkStaging:
 
         rows = stage_blocks(self.spark, self.folder, entity.name, path, self._batch)
         if rows is not None:
-            _changed(self, entity.name)
+            issues_added(self, entity.name)
             for table in (f"raw_{entity.name}", f"typed_{entity.name}", "issues"):
                 self.parts.setdefault(table, 0)
                 if (self.folder / table).exists():
@@ -139,7 +151,7 @@ class LakeExisting:
         return name in self.tables
 
     def rows(self, name: str) -> int:
-        return _counted(self, name, f"e_{name}")
+        return counted_before(self, name, f"e_{name}")
 
     def close(self) -> None:
         for name in self.tables:
@@ -177,15 +189,15 @@ class LakeTarget:
         return SparkStaging(self.spark, self.lake.staging())
 
     def lock(self) -> contextlib.AbstractContextManager:
-        from etl.ingest.load import _writer_lock
+        from etl.ingest.load import writer_lock
 
         self.lake.root.mkdir(parents=True, exist_ok=True)
-        return _writer_lock(self.lake.root / "lake")
+        return writer_lock(self.lake.root / "lake")
 
     def existing(self, stage: SparkStaging) -> LakeExisting:
         return LakeExisting(stage, self.lake)
 
-    def write(self, stage: SparkStaging, origin: Origin, staged: dict[str, _Staged], quarantine: pl.DataFrame,
+    def write(self, stage: SparkStaging, origin: Origin, staged: dict[str, Staged], quarantine: pl.DataFrame,
               started: datetime, progress: Callable[[str], None], builders: tuple[Builder, ...],
               mapping: Mapping | None) -> int:
         return _write_version(self, stage, origin, staged, quarantine, started, progress, mapping)
@@ -202,7 +214,7 @@ def _polars_frame(spark: Any, frame: pl.DataFrame) -> Any:
     return spark.createDataFrame(frame.to_arrow())
 
 
-def _write_version(target: LakeTarget, stage: SparkStaging, origin: Origin, staged: dict[str, _Staged],
+def _write_version(target: LakeTarget, stage: SparkStaging, origin: Origin, staged: dict[str, Staged],
                    quarantine: pl.DataFrame, started: datetime, progress: Callable[[str], None],
                    mapping: Mapping | None) -> int:
     spark, con, lake = target.spark, stage.con, target.lake
