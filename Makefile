@@ -34,10 +34,10 @@ screenshots: install  ## the README's pictures of the demo's main pages, taken i
 PYTEST_WORKERS ?= 2
 
 test: install  ## the whole suite, browser and Spark tests included (what CI runs)
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=25
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 test-fast: install  ## the inner loop of a change: no browser, no Spark, no servers, nothing slow
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m "not browser and not spark and not slow" --durations=10
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not browser and not spark and not slow" --durations=10
 
 lock: install  ## refresh requirements.lock to the newest versions pyproject.toml allows; then run make test
 	$(BIN)/uv pip compile pyproject.toml --extra test --extra spark --extra lake --python-version 3.11 --upgrade -o requirements.lock

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import polars as pl
@@ -35,8 +36,9 @@ os.environ.setdefault("SPARK_CONF_DIR", str(Path(__file__).resolve().parent / "s
 
 
 # The files that take longest, first. `make test` hands whole files to its two workers (--dist loadfile) in the order
-# they are collected, alphabetical by default: the Spark files, the longest, came last, and one worker ran them alone
-# while the other had finished. Longest first evens the two out; the rest keep their order.
+# they are collected (--no-loadscope-reorder: pytest-xdist would otherwise order the files by their number of tests,
+# most first, which put the Spark files, few tests each but the longest, last, to one worker at the end while the
+# other had finished). Longest first evens the two out; the rest keep their order.
 LONGEST_FIRST = ("test_spark_lake.py", "test_spark_store.py", "test_spark.py", "test_browser.py",
                  "test_spark_connect.py", "test_bench.py", "test_disclosure.py", "test_dashboard.py", "test_rules.py")
 
@@ -53,6 +55,21 @@ def _scan_installed_components_once() -> None:
 
 
 _scan_installed_components_once()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):  # noqa: ANN201, ARG001 - pytest's
+    """With MIO_TEST_TIMELINE=FILE, each test's start and end (wall clock) and its worker are added to FILE: where
+    each of `make test`'s processes spent the run (the durations table gives no order and no worker)."""
+    timeline = os.environ.get("MIO_TEST_TIMELINE")
+    started = time.time()
+    try:
+        return (yield)
+    finally:
+        if timeline:
+            with open(timeline, "a", encoding="utf-8") as out:
+                out.write(f"{started:.3f}\t{time.time():.3f}\t{os.environ.get('PYTEST_XDIST_WORKER', 'main')}\t"
+                          f"{item.nodeid}\n")
 
 
 @pytest.hookimpl(trylast=True)
