@@ -1,6 +1,7 @@
 """The reference pages written from the code itself, so they cannot drift: docs/cli.md from click's own help of
-every command, docs/settings.md from etl/settings.py. `python -m etl.reference [DOCS]` rewrites both (`make docs`);
-tests/test_docs.py fails when either differs from what this writes."""
+every command, docs/settings.md from etl/settings.py, and the expectation suites under expectations/ from the
+contract's schema (etl/ingest/suites.py). `python -m etl.reference [DOCS]` rewrites them all (`make docs`);
+tests/test_docs.py and tests/test_expectations.py fail when one differs from what this writes."""
 
 from __future__ import annotations
 
@@ -68,11 +69,17 @@ def settings_reference() -> str:
 PAGES = {"cli.md": cli_reference, "settings.md": settings_reference}
 
 
+SUITES = Path(__file__).resolve().parents[1] / "expectations"  # the checkout's: the package is built from it
+
+
 def main(argv: list[str]) -> None:
     docs = Path(argv[0]) if argv else Path("docs")
     for name, write in PAGES.items():
         (docs / name).write_text(write(), encoding="utf-8")
         print(f"wrote {docs / name}")
+    from etl.ingest.suites import write_suites
+
+    print(f"wrote {len(write_suites(SUITES))} suites into {SUITES}")
 
 
 if __name__ == "__main__":

@@ -287,6 +287,25 @@ def snapshot(db: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
+def test_a_column_the_schema_gained_reaches_an_older_warehouse_at_its_next_load(tmp_path: Path,
+                                                                               hand_source: Path) -> None:
+    """A warehouse written before a column was declared (here: a contract column and a bookkeeping one taken away
+    from a loaded warehouse) gets it at the next load, filled from the source, without anyone registering it."""
+    db = tmp_path / "w.duckdb"
+    assert load(hand_source, db).ok
+    con = duckdb.connect(str(db))
+    con.execute("alter table students drop column race_ethnicity")
+    con.execute("alter table load_files drop column warnings")
+    con.close()
+    result = load(hand_source, db)
+    assert result.ok, result.reason
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.sql("select race_ethnicity from students where student_id = 'S4'").fetchall() == [
+        ("Black or African American",)]
+    assert "warnings" in [row[0] for row in con.sql("describe load_files").fetchall()]
+    con.close()
+
+
 def test_loading_twice_gives_the_same_warehouse(tmp_path: Path, hand_source: Path) -> None:
     db = tmp_path / "w.duckdb"
     assert load(hand_source, db).ok

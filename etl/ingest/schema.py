@@ -1,7 +1,8 @@
-"""The input contract (docs/data-contract.md §1) as data: entities, their columns, types and keys.
+"""The input contract (docs/data-contract.md §1) as data: entities, their columns, types, keys and validity rules.
 
-Validity rules beyond types (required, unique, accepted values, ranges) live in the Great Expectations suites under
-`expectations/`; `tests/test_expectations.py` keeps the two in step.
+This is the one statement of the contract. The Great Expectations suites under `expectations/` are written from it
+(etl/ingest/suites.py, `make docs`; a test fails when a suite differs from what the schema gives), and a column
+declared here is added to an older warehouse at its next load (`ensure_schema`).
 """
 
 from __future__ import annotations
@@ -25,11 +26,21 @@ DUCKDB_TYPES = {
 
 @dataclass(frozen=True)
 class Column:
+    """A column of the contract. `required`: never null; `values`: the accepted codes of an enum; `minimum` and
+    `maximum`: the range of a number; `unique`: no two rows share a value (beside the entity's key);
+    `not_before`: another column of the row this one may not precede (when both are given); `required_when`:
+    (column, value): never null in the rows where that column holds that value."""
+
     name: str
     type: str
     required: bool = False
     values: tuple[str, ...] = ()
     default: object | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    unique: bool = False
+    not_before: str | None = None
+    required_when: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -133,10 +144,10 @@ ENTITIES: dict[str, Entity] = {
                 C("industry", TEXT),
                 C("platform", TEXT, required=True),
                 C("posted_date", DATE, required=True),
-                C("estimated_hours", INT, required=True),
-                C("pay_usd", DECIMAL, required=True),
+                C("estimated_hours", INT, required=True, minimum=1, maximum=400),
+                C("pay_usd", DECIMAL, required=True, minimum=0),
                 C("remote", BOOL, required=True),
-                C("slots", INT, default=1),
+                C("slots", INT, default=1, minimum=1),
             ),
             key=("project_id",),
             references=(Reference("employer_id", "employers", "employer_id"),),
@@ -156,7 +167,7 @@ ENTITIES: dict[str, Entity] = {
                 C("applied_at", TIMESTAMP, required=True),
                 C("channel", ENUM, required=True, values=CHANNELS),
                 C("status", ENUM, required=True, values=APPLICATION_STATUSES),
-                C("decided_at", TIMESTAMP),
+                C("decided_at", TIMESTAMP, not_before="applied_at"),
             ),
             key=("application_id",),
             references=(
@@ -168,14 +179,14 @@ ENTITIES: dict[str, Entity] = {
             "placements",
             (
                 C("placement_id", TEXT, required=True),
-                C("application_id", TEXT, required=True),
+                C("application_id", TEXT, required=True, unique=True),  # one placement per application
                 C("started_on", DATE, required=True),
-                C("ended_on", DATE),
+                C("ended_on", DATE, not_before="started_on", required_when=("status", "completed")),
                 C("status", ENUM, required=True, values=PLACEMENT_STATUSES),
-                C("hours_logged", DECIMAL),
-                C("employer_rating", INT),
-                C("student_rating", INT),
-                C("new_contacts", INT),
+                C("hours_logged", DECIMAL, minimum=0),
+                C("employer_rating", INT, minimum=1, maximum=5),
+                C("student_rating", INT, minimum=1, maximum=5),
+                C("new_contacts", INT, minimum=0),
             ),
             key=("placement_id",),
             references=(Reference("application_id", "applications", "application_id"),),
@@ -187,7 +198,7 @@ ENTITIES: dict[str, Entity] = {
                 C("placement_id", TEXT),
                 C("skill", TEXT, required=True),
                 C("phase", ENUM, required=True, values=PHASES),
-                C("level", INT, required=True),
+                C("level", INT, required=True, minimum=1, maximum=5),
                 C("assessed_on", DATE, required=True),
             ),
             # The contract names no key; one assessment of a skill in a phase on a day is the natural one.
@@ -207,7 +218,7 @@ ENTITIES: dict[str, Entity] = {
                 C("offer_type", ENUM, required=True, values=OFFER_TYPES),
                 C("offered_on", DATE, required=True),
                 C("decision", ENUM, required=True, values=DECISIONS),
-                C("salary_usd", DECIMAL),
+                C("salary_usd", DECIMAL, minimum=0),
                 C("placement_id", TEXT),
             ),
             key=("offer_id",),
@@ -223,7 +234,7 @@ ENTITIES: dict[str, Entity] = {
                 C("outcome", ENUM, required=True, values=OUTCOMES),
                 C("employer_name", TEXT),
                 C("industry", TEXT),
-                C("salary_usd", DECIMAL),
+                C("salary_usd", DECIMAL, minimum=0),
                 C("source", ENUM, values=DESTINATION_SOURCES),
             ),
             key=("student_id",),
@@ -237,46 +248,46 @@ LOAD_ORDER: tuple[str, ...] = tuple(ENTITIES)
 FORMATS = (".csv", ".parquet", ".json", ".jsonl", ".ndjson", ".xlsx")
 
 
-def create_table_sql(entity: Entity, table: str | None = None) -> str:
-    cols = ", ".join(f"{c.name} {DUCKDB_TYPES[c.type]}" for c in entity.columns)
-    return f"create table if not exists {table or entity.name} ({cols})"
-
-
-# What every load records beside the data: the history, each file, each quarantined row, each expectation.
-META_TABLES = {
-    "load_history": """create table if not exists load_history (
-        load_id bigint, started_at timestamp, finished_at timestamp, source varchar, status varchar,
-        rows_read bigint, rows_loaded bigint, rows_quarantined bigint, mapping_file varchar, mapping_sha256 varchar,
-        mapping varchar)""",
-    "load_files": """create table if not exists load_files (
-        load_id bigint, entity varchar, file varchar, sha256 varchar, rows_read bigint, rows_loaded bigint,
-        rows_quarantined bigint, warnings varchar)""",
-    "quarantine": """create table if not exists quarantine (
-        load_id bigint, entity varchar, file varchar, line bigint, column_name varchar, source_column varchar,
-        rule varchar, value varchar, record varchar)""",
-    "expectation_results": """create table if not exists expectation_results (
-        load_id bigint, entity varchar, expectation varchar, column_name varchar, success boolean,
-        unexpected_count bigint)""",
-    # Each attempt to deliver a scheduled report (etl/schedule.py): sent, or failed with its error.
-    "report_deliveries": """create table if not exists report_deliveries (
-        delivery_id bigint, schedule varchar, slot timestamp, attempt integer, started_at timestamp,
-        finished_at timestamp, status varchar, destination varchar, files varchar, bytes bigint, error varchar)""",
+# What every load records beside the data: the history, each file, each quarantined row, each expectation; and each
+# attempt to deliver a scheduled report (etl/schedule.py). A column added here reaches an older warehouse at its next
+# load.
+META_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "load_history": (("load_id", "bigint"), ("started_at", "timestamp"), ("finished_at", "timestamp"),
+                     ("source", "varchar"), ("status", "varchar"), ("rows_read", "bigint"), ("rows_loaded", "bigint"),
+                     ("rows_quarantined", "bigint"), ("mapping_file", "varchar"), ("mapping_sha256", "varchar"),
+                     ("mapping", "varchar")),
+    "load_files": (("load_id", "bigint"), ("entity", "varchar"), ("file", "varchar"), ("sha256", "varchar"),
+                   ("rows_read", "bigint"), ("rows_loaded", "bigint"), ("rows_quarantined", "bigint"),
+                   ("warnings", "varchar")),
+    "quarantine": (("load_id", "bigint"), ("entity", "varchar"), ("file", "varchar"), ("line", "bigint"),
+                   ("column_name", "varchar"), ("source_column", "varchar"), ("rule", "varchar"), ("value", "varchar"),
+                   ("record", "varchar")),
+    "expectation_results": (("load_id", "bigint"), ("entity", "varchar"), ("expectation", "varchar"),
+                            ("column_name", "varchar"), ("success", "boolean"), ("unexpected_count", "bigint")),
+    "report_deliveries": (("delivery_id", "bigint"), ("schedule", "varchar"), ("slot", "timestamp"),
+                          ("attempt", "integer"), ("started_at", "timestamp"), ("finished_at", "timestamp"),
+                          ("status", "varchar"), ("destination", "varchar"), ("files", "varchar"), ("bytes", "bigint"),
+                          ("error", "varchar")),
 }
 
 
-# Columns added to the bookkeeping tables since their first version: an older warehouse gets them at its next load.
-ADDED_COLUMNS = {
-    "load_history": ("mapping_file varchar", "mapping_sha256 varchar", "mapping varchar"),
-    "quarantine": ("source_column varchar",),
-}
+def declared_tables() -> dict[str, tuple[tuple[str, str], ...]]:
+    """Every table a load keeps, the contract's entities and the bookkeeping, as (column, DuckDB type) pairs."""
+    entities = {e.name: tuple((c.name, DUCKDB_TYPES[c.type]) for c in e.columns) for e in ENTITIES.values()}
+    return entities | META_TABLES
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the core and bookkeeping tables if the warehouse is new, and add columns an older one lacks."""
-    for entity in ENTITIES.values():
-        con.execute(create_table_sql(entity))
-    for ddl in META_TABLES.values():
-        con.execute(ddl)
-    for table, columns in ADDED_COLUMNS.items():
-        for column in columns:
-            con.execute(f"alter table {table} add column if not exists {column}")
+    """Create the tables a new warehouse lacks, and add to an older one every declared column it lacks (nothing is
+    registered for that: the declarations are compared with the warehouse's own catalog)."""
+    present: dict[str, set[str]] = {}
+    for table, column in con.execute("select table_name, column_name from duckdb_columns() "
+                                     "where schema_name = 'main' and database_name = current_database()").fetchall():
+        present.setdefault(table, set()).add(column)
+    for table, columns in declared_tables().items():
+        if table not in present:
+            con.execute(f"create table {table} ({', '.join(f'{n} {t}' for n, t in columns)})")
+            continue
+        for name, kind in columns:
+            if name not in present[table]:
+                con.execute(f"alter table {table} add column {name} {kind}")
