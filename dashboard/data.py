@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar, cast
 
 import duckdb
 import polars as pl
@@ -19,6 +20,7 @@ import streamlit as st
 from etl.metrics import adjusted, audience, insights, outcomes, quality, report
 from etl.warehouse import DEFAULT_DB, connect_read_only, is_current, remote_marker
 
+T = TypeVar("T")
 MODULES = {module.__name__: module for module in (outcomes, insights, audience, quality, report, adjusted)}
 
 
@@ -102,13 +104,13 @@ def _compute(module: str, name: str, args: tuple, kwargs: tuple, version: str) -
 _STRIPES = [threading.Lock() for _ in range(64)]
 
 
-def figure(function: Callable[..., pl.DataFrame | str], *args: object, **kwargs: object) -> pl.DataFrame | str:
+def figure(function: Callable[..., T], *args: object, **kwargs: object) -> T:
     """`function(connection, *args, **kwargs)` from the metrics layer, cached per warehouse version."""
     if function.__module__ not in MODULES:
         raise ValueError(f"{function.__qualname__} is not part of the metrics layer")
     key = (function.__module__, function.__name__, args, tuple(sorted(kwargs.items())), version())
     with _STRIPES[hash(key) % len(_STRIPES)]:
-        return _compute(*key)
+        return cast(T, _compute(*key))
 
 
 @st.cache_data(ttl=600, max_entries=64, show_spinner=False)

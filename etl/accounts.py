@@ -7,6 +7,7 @@ The file holds no plain password. Writes are atomic (a temporary file renamed ov
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import hmac
 import json
@@ -203,6 +204,7 @@ class UserStore:
                 time.sleep(throttle.delay(username))
                 return None
             throttle.succeeded(username)
+            assert record is not None  # ok above
             return _user(username, record)
 
     def fingerprint(self, username: str) -> str | None:
@@ -213,5 +215,5 @@ class UserStore:
             return None
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:32]
 
-    def as_dicts(self) -> list[dict]:
+    def as_dicts(self) -> builtins.list[dict]:
         return [asdict(u) for u in self.list()]

@@ -13,16 +13,17 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from etl.metrics.columns import DEFAULT_MIN_CELL, DIMENSIONS, PROJECT_ATTRIBUTES
 from etl.stores import StoreError, is_remote
-from etl.warehouse import DEFAULT_DB, OLD_FORMAT, connect_read_only, is_current
+from etl.warehouse import DEFAULT_DB, OLD_FORMAT, Connection, connect_read_only, is_current
 
 if TYPE_CHECKING:  # each command imports what it uses: `mio report`, `mio users` and --help start quickly
     import polars as pl
+    from rich.table import Table as RichTable
 
 class _Stderr:
     """The console for people (stderr), made on first use: `mio report --format json` never loads rich."""
@@ -36,7 +37,7 @@ class _Stderr:
             _Stderr._console = Console(stderr=True)
         return _Stderr._console
 
-    def __getattr__(self, name: str) -> object:
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - rich's Console, whatever it offers
         return getattr(self.real(), name)
 
 
@@ -50,10 +51,12 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
-def Table(*columns: str, **options: object):  # noqa: ANN201, N802 - rich's Table, imported when a table is printed
+def Table(*columns: str, **options: Any) -> RichTable:  # noqa: ANN401, N802 - rich's, imported when one is printed
     from rich.table import Table as RichTable
 
     return RichTable(*columns, **options)
+
+
 DEMO_SOURCE = Path("data/sample")
 DEMO_STUDENTS = 20000  # about 200,000 applications: most cells of every default view reach K = 10
 DEMO_SEED = 42
@@ -240,7 +243,8 @@ def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad
     Columns, types and rules: docs/data-contract.md.
     Exit codes: 0 loaded (with --dry-run: would load); 1 rejected, the warehouse unchanged; 2 wrong options.
     """
-    target, beside = db, db  # where the rows go; where a store's source is copied for the load
+    target: Path | str = db  # where the rows go: the warehouse, or the lake
+    beside = db  # where a store's source is copied for the load
     writes: str | None = None  # the lake's folder that Spark writes
     since: str | None = None  # a lake in a store: the version its CURRENT named when the load began
     if engine == "spark":
@@ -268,7 +272,7 @@ def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad
         published = None
         if result.ok and not dry_run and writes is not None and writes != lake:  # a working copy of a store's lake
             published = _publish_load(writes, str(lake), since)
-    db = target  # where the messages below say the rows went
+    written = target  # where the messages below say the rows went
     if fmt == "json":
         click.echo(json.dumps({
             "status": result.status, "reason": result.reason, "load_id": result.load_id,
@@ -284,14 +288,14 @@ def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad
         if dry_run:
             err.print("a dry run writes nothing")
         elif result.warehouse_existed:
-            err.print(f"the warehouse at {escape(str(db))} is unchanged")
+            err.print(f"the warehouse at {escape(str(written))} is unchanged")
         else:
-            err.print(f"no warehouse was created at {escape(str(db))}")
+            err.print(f"no warehouse was created at {escape(str(written))}")
         sys.exit(1)
     if dry_run:
-        err.print(f"[green]would load[/] into {escape(str(db))}; nothing was written")
+        err.print(f"[green]would load[/] into {escape(str(written))}; nothing was written")
     else:
-        err.print(f"[green]loaded[/] into {escape(str(db))} (load {result.load_id})")
+        err.print(f"[green]loaded[/] into {escape(str(written))} (load {result.load_id})")
         if published:
             err.print(published)
 
@@ -414,7 +418,8 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
         raise click.UsageError("--engine spark reads a lake: give --lake PATH")
     if engine != "spark" and spark_remote:
         raise click.UsageError("--spark-remote goes with --engine spark")
-    if engine == "spark" and is_remote(lake) and out is None and (spark_remote or os.environ.get("SPARK_REMOTE")):
+    if engine == "spark" and lake and is_remote(lake) and out is None and (spark_remote
+                                                                          or os.environ.get("SPARK_REMOTE")):
         raise click.UsageError(f"--lake {lake}: with Spark Connect, Spark reads a lake from a folder the cluster "
                                "shares; report a lake in an object store with DuckDB (no --engine spark)")
     if out is not None and spark_remote:
@@ -433,17 +438,19 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
     if adjusted and metric != "destinations" and dimension not in PROJECT_ATTRIBUTES:
         raise click.UsageError("--adjusted goes with --metric destinations or --by a project attribute: "
                                + ", ".join(PROJECT_ATTRIBUTES))
+    by = dimension or ""  # none with --metric destinations (checked above)
     with contextlib.ExitStack() as stack:
-        if engine == "spark" and is_remote(lake):  # Spark reads this machine's copy, at the store's version
-            lake = _working_copy(_a_lake_there(lake), stack)[0]  # type: ignore[arg-type]
-        con = _open_lake(lake, spark_remote) if engine == "spark" else _open_current(db)  # type: ignore[arg-type]
+        if engine == "spark" and lake is not None and is_remote(lake):  # this machine's copy, at the store's version
+            lake = _working_copy(_a_lake_there(lake), stack)[0]
+        con = _open_lake(lake, spark_remote) if engine == "spark" and lake is not None else _open_current(db)
+        rows: list[dict] | None
         try:
             if metric != "destinations" and not adjusted and fmt != "csv":  # the quick path: stored rows, no Polars
                 from etl.metrics.stored import stored_outcome_table
 
-                rows = stored_outcome_table(con, dimension, min_cell)
+                rows = stored_outcome_table(con, by, min_cell)
             else:
-                rows = _computed(con, dimension, metric, adjusted, min_cell, fmt)
+                rows = _computed(con, by, metric, adjusted, min_cell, fmt)
         finally:
             con.close()
     if rows is None:
@@ -458,16 +465,16 @@ def report(dimension: str | None, metric: str | None, db: Path, fmt: str, min_ce
     elif metric == "destinations":
         tables = terminal.destination_tables(rows, min_cell)
     else:
-        tables = terminal.outcome_tables(rows, dimension, min_cell)
+        tables = terminal.outcome_tables(rows, by, min_cell)
         if adjusted:
-            tables.append(terminal.adjusted_table(rows, dimension))
+            tables.append(terminal.adjusted_table(rows, by))
     for table in tables:
         err.print(table)
     if (note := terminal.footnote(rows, min_cell)) is not None:
         err.print(note, soft_wrap=False)
 
 
-def _computed(con: object, dimension: str | None, metric: str | None, adjusted: bool, min_cell: int, fmt: str
+def _computed(con: Connection, dimension: str, metric: str | None, adjusted: bool, min_cell: int, fmt: str
               ) -> list[dict] | None:
     """The report's rows from the metrics layer's functions; CSV is written here (None comes back)."""
     from etl.metrics.outcomes import destinations_table, outcome_table
@@ -490,7 +497,7 @@ def _computed(con: object, dimension: str | None, metric: str | None, adjusted: 
     return frame.to_dicts()
 
 
-def _open_current(db: Path):  # noqa: ANN202 - a DuckDB connection
+def _open_current(db: Path) -> Connection:
     """The warehouse read-only, or exit 1 with the reason."""
     try:
         con = connect_read_only(db)
@@ -531,7 +538,7 @@ def _a_lake_there(uri: str) -> str:
     return uri
 
 
-def _open_lake(lake: str, remote: str | None):  # noqa: ANN202 - etl.spark.connection.SparkConnection
+def _open_lake(lake: str, remote: str | None) -> Connection:
     """The lake's current version on Spark, or exit 1 with the reason."""
     from etl.spark.lake import Lake
     from etl.spark.load import lake_connection
@@ -562,7 +569,8 @@ def _write_report(out: Path, db: Path, population: dict, min_cell: int, other: o
         raise click.UsageError("--out names a .pdf or .html file")
     from etl.metrics.outcomes import Filters
 
-    filters = Filters(**{k: tuple(v) if isinstance(v, list) else v for k, v in population.items()})
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in population.items()}
+    filters = Filters(**values)
     con = _open_current(db)
     try:
         if kind == "pdf":
@@ -582,7 +590,7 @@ def _write_report(out: Path, db: Path, population: dict, min_cell: int, other: o
     err.print(f"wrote {escape(str(out))} ({len(content):,} bytes)")
 
 
-def with_adjusted(con: object, frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
+def with_adjusted(con: Connection, frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
     """The outcome table with each group's adjusted offer rate and interval, null where the row is suppressed or the
     group too small to estimate."""
     import polars as pl
@@ -629,7 +637,7 @@ def users_add(username: str, role: str, employer_id: str | None, institution: st
 
         con = connect_read_only(db)
         try:
-            known = employer_name(con, employer_id) is not None
+            known = employer_id is not None and employer_name(con, employer_id) is not None
         finally:
             con.close()
         if not known:
@@ -638,10 +646,10 @@ def users_add(username: str, role: str, employer_id: str | None, institution: st
     if institution is not None and db.exists():
         con = connect_read_only(db)
         try:
-            known = con.execute("select count(*) from students where institution = ?", [institution]).fetchall()
+            students = con.execute("select count(*) from students where institution = ?", [institution]).fetchall()
         finally:
             con.close()
-        if not known[0][0]:
+        if not students[0][0]:
             err.print(f"[red]error:[/] no students of the institution {escape(repr(institution))} in {escape(str(db))}")
             sys.exit(1)
     if sys.stdin.isatty():

@@ -163,6 +163,11 @@ class Knobs:
     planted_confounding: float = 1.0
 
 
+def _missing(like: np.ndarray) -> np.ndarray:
+    """Missing values (None) in the shape of `like`, for np.where's other branch."""
+    return np.full(like.shape, None, dtype=object)
+
+
 def _pick(rng: np.random.Generator, options: dict, size: int) -> np.ndarray:
     keys = list(options)
     weights = np.array(list(options.values()), dtype=float)
@@ -275,7 +280,7 @@ def _projects(rng: np.random.Generator, employers: pl.DataFrame, n: int, knobs: 
     pay = np.where(unpaid, 0, pay)
     title_idx = rng.integers(0, 4, n)
     titles = [TITLES[f][i % len(TITLES[f])] for f, i in zip(function, title_idx, strict=True)]
-    industry_override = np.where(rng.random(n) < 0.12, emp_industry, None)
+    industry_override = np.where(rng.random(n) < 0.12, emp_industry, _missing(emp_industry))
     return _frame({
         "project_id": _ids("P", n, 6),
         "employer_id": employers["employer_id"].to_numpy()[owner],
@@ -517,7 +522,7 @@ def _offers(rng: np.random.Generator, students: pl.DataFrame, employers: pl.Data
     planted = knobs.planted_remote_offer is not None
     if planted:  # the planted truth: a difference of probabilities, every offer attributed to its placement
         older = np.isin(level, ["senior", "graduate", "alumni"])
-        effect = knobs.planted_remote_offer
+        effect = float(knobs.planted_remote_offer or 0.0)
         chance = ((1.0 - abs(effect)) * _logistic(logit + knobs.planted_confounding * 1.2 * older)
                   + max(-effect, 0.0) + effect * projects["remote"].to_numpy()[p_idx[done]])
         gets = rng.random(done.size) < chance
@@ -582,8 +587,8 @@ def _offers(rng: np.random.Generator, students: pl.DataFrame, employers: pl.Data
                             np.where(other_type == "part_time", rng.lognormal(np.log(26000), 0.25, j), np.nan))
     elsewhere = _frame({
         "student_id": students["student_id"].to_numpy()[others],
-        "employer_id": np.where(on_platform, other_emp, None),
-        "employer_name": np.where(on_platform, None, outside_names),
+        "employer_id": np.where(on_platform, other_emp, _missing(on_platform)),
+        "employer_name": np.where(on_platform, _missing(on_platform), outside_names),
         "offer_type": other_type,
         "offered_on": _to_date(when),
         "decision": rng.choice(np.array(["accepted", "declined", "pending"]), j, p=[0.72, 0.25, 0.03]),
@@ -649,7 +654,7 @@ def _planted_outcomes(rng: np.random.Generator, students: pl.DataFrame, graduate
     n = graduated.size
     first_gen = students["first_generation"].fill_null(False).to_numpy()[graduated]
     pell = students["pell_eligible"].fill_null(False).to_numpy()[graduated]
-    effect = knobs.planted_participation
+    effect = float(knobs.planted_participation or 0.0)
     base = np.clip(0.8 - knobs.planted_confounding * (0.2 * first_gen + 0.12 * pell), 0.05, 1.0)
     positive = rng.random(n) < (1.0 - abs(effect)) * base + max(-effect, 0.0) + effect * participated
     good = [o for o in OUTCOME_MIX if o in POSITIVE_OUTCOMES]

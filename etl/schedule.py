@@ -27,11 +27,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-
-import duckdb
+from typing import Any
 
 from etl.metrics.disclosure import public_rule
 from etl.metrics.outcomes import DEFAULT_MIN_CELL, Filters
+from etl.warehouse import Connection
 
 DEFAULT_SCHEDULES = Path("data/schedules.json")
 EVERY = ("daily", "weekly", "monthly")
@@ -87,7 +87,8 @@ class Schedule:
             raise ValueError("a schedule needs " + "; ".join(problems))
 
     def filters(self) -> Filters:
-        values = {k: (tuple(v) if isinstance(v, list | tuple) else v) for k, v in self.population.items()}
+        values: dict[str, Any] = {k: (tuple(v) if isinstance(v, list | tuple) else v)
+                                  for k, v in self.population.items()}
         return Filters(**values)
 
     def when(self) -> str:
@@ -108,7 +109,8 @@ class Schedule:
             back = (today.weekday() - WEEKDAYS.index(self.weekday)) % 7
             slot = today - timedelta(days=back)
             return slot if slot <= now else slot - timedelta(days=7)
-        slot = today.replace(day=self.day)  # type: ignore[arg-type]
+        assert self.day is not None  # a monthly schedule names its day (checked when it is made)
+        slot = today.replace(day=self.day)
         if slot > now:
             year, month = (slot.year, slot.month - 1) if slot.month > 1 else (slot.year - 1, 12)
             slot = slot.replace(year=year, month=month, day=min(self.day, calendar.monthrange(year, month)[1]))
@@ -167,7 +169,7 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def delivered_slots(con: duckdb.DuckDBPyConnection) -> set[tuple[str, datetime]]:
+def delivered_slots(con: Connection) -> set[tuple[str, datetime]]:
     """(schedule, slot in naive UTC) of every sent delivery the warehouse records."""
     return {(row["schedule"], row["slot"]) for row in history(con) if row["status"] == "sent"}
 
@@ -185,7 +187,7 @@ def due(schedules: list[Schedule], sent: set[tuple[str, datetime]], now: datetim
     return found
 
 
-def render(con: duckdb.DuckDBPyConnection, schedule: Schedule) -> dict[str, bytes]:
+def render(con: Connection, schedule: Schedule) -> dict[str, bytes]:
     """The report in each of the schedule's formats."""
     from etl.metrics.pdf import outcomes_pdf
     from etl.metrics.report import outcomes_report
@@ -280,7 +282,7 @@ def _run_due(db: Path, store: ScheduleStore, now: datetime | None, attempts: int
     con = connect_read_only(db)
     try:
         todo = due(store.all(), delivered_slots(con), now)
-        made = []
+        made: list[tuple[Schedule, datetime, dict[str, bytes], str | None]] = []
         for schedule, slot in todo:
             try:
                 made.append((schedule, slot, render(con, schedule), None))
@@ -321,7 +323,7 @@ def _run_due(db: Path, store: ScheduleStore, now: datetime | None, attempts: int
     return results
 
 
-def history(con: duckdb.DuckDBPyConnection) -> list[dict]:
+def history(con: Connection) -> list[dict]:
     """Every recorded attempt, newest first."""
     from etl.warehouse import has_table
 

@@ -6,6 +6,8 @@ JSON and CSV keep the contract's columns and fractions; this is only how a perso
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich import box
 from rich.table import Table
 
@@ -26,7 +28,7 @@ PARTICIPATION = (("participants", "took\npart"), ("non_participants", "did\nnot"
 MARK = "*"
 
 
-def _cell(column: str, value: object) -> str:
+def _cell(column: str, value: Any) -> str:  # noqa: ANN401 - a cell of any report
     if value is None:
         return "—"
     if column == "max_abs_smd_after":

@@ -15,11 +15,34 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # DuckDB and Polars are imported where they are used: `mio --help` and `mio users` start without
     import duckdb
     import polars as pl
+
+
+
+class Rows(Protocol):
+    """A query's answer on either engine: its rows as Polars or as tuples."""
+
+    def pl(self) -> pl.DataFrame: ...
+
+    def fetchall(self) -> list[tuple[Any, ...]]: ...
+
+
+class Connection(Protocol):
+    """The connection the metrics layer and the command line read through: DuckDB's, or the Spark engine's over a
+    lake (etl/spark/connection.py: DuckDB's SQL translated to Spark's). Only what both engines answer."""
+
+    def sql(self, query: str, *, params: Any = None) -> Rows: ...  # noqa: ANN401 - either engine's parameters
+
+    def execute(self, query: str, params: Any = None, /) -> Any: ...  # noqa: ANN401 - the cursor, on either engine
+
+    def cursor(self) -> Connection: ...
+
+    def close(self) -> None: ...
+
 
 DEFAULT_DB = Path(os.environ.get("MIO_DB", "data/warehouse.duckdb"))
 # The layout of the derived tables that this version of mio writes and reads. Every load writes it (in the table
@@ -38,7 +61,7 @@ _observers: list[QueryObserver] = []
 # the Employers page's was such repeats. The latest results of each connection are kept, up to KEPT_BYTES in all;
 # one larger than an eighth of that (rows, not aggregates) is not kept.
 KEPT_BYTES = 128 * 2**20
-_results: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, OrderedDict[tuple, pl.DataFrame]] = \
+_results: weakref.WeakKeyDictionary[Connection, OrderedDict[tuple, pl.DataFrame]] = \
     weakref.WeakKeyDictionary()
 _results_lock = threading.Lock()
 
@@ -83,7 +106,7 @@ def forget_results() -> None:
             kept.clear()
 
 
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+def has_table(con: Connection, name: str) -> bool:
     cur = con.cursor()
     try:
         rows = cur.execute("select count(*) from information_schema.tables where table_name = ?", [name]).fetchall()
@@ -109,14 +132,14 @@ OLD_FORMAT = ("the warehouse at {db} was built by an older version of mio; load 
               "(`mio load --source DIR --db {db}`: a load rebuilds every derived table)")
 
 
-def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> pl.DataFrame:
+def query(con: Connection, sql: str, params: list[object] | None = None) -> pl.DataFrame:
     """Run one parameterized query on its own cursor (a connection is not thread-safe) and return Polars; on a
     connection from connect_read_only, a query asked again is answered from its kept result (_results), without
     running (observers see only the queries that run)."""
     with _results_lock:
         kept = _results.get(con)
         key = _result_key(sql, params) if kept is not None else None
-        if key is not None and key in kept:
+        if kept is not None and key is not None and key in kept:
             kept.move_to_end(key)
             return kept[key].clone()
     started = time.perf_counter()
@@ -127,12 +150,12 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None 
         cur.close()
         for observer in tuple(_observers):
             observer(sql, time.perf_counter() - started)
-    if key is None:
+    if kept is None or key is None:
         return frame
     if frame.estimated_size() <= KEPT_BYTES // 8:
         with _results_lock:
             kept[key] = frame
-            while sum(f.estimated_size() for f in kept.values()) > KEPT_BYTES:
+            while sum(int(f.estimated_size()) for f in kept.values()) > KEPT_BYTES:
                 kept.popitem(last=False)
     return frame.clone()
 

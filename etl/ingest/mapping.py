@@ -56,7 +56,7 @@ class _Scalar:
 def _plain(node: Node) -> object:
     """A YAML node as dicts, lists and _Scalar, every scalar the text it is written as."""
     if isinstance(node, ScalarNode):
-        is_null = node.tag.endswith(":null") and node.style is None
+        is_null = (node.tag or "").endswith(":null") and node.style is None
         return _Scalar(None if is_null else node.value, node.start_mark.line + 1)
     if isinstance(node, SequenceNode):
         return [_plain(item) for item in node.value]
@@ -271,8 +271,8 @@ def _rule(entity: str, target: str, line: int, spec: object) -> Rule:
             fields["written_map"] = tuple((k, v.text if isinstance(v, _Scalar) else None)
                                           for k, (_, v) in block.items.items())
         elif key == "value":
-            fields["value"] = _text(value, key_line, "value", allow_null=True)
-            if (fields["value"] or "").strip() == TODO:
+            fields["value"] = written = _text(value, key_line, "value", allow_null=True)
+            if (written or "").strip() == TODO:
                 raise _Invalid(key_line, f"{target}: the value is still TODO; write the value every row should get")
         elif key == "default":
             fields["has_default"], fields["default"] = True, _text(value, key_line, "default", allow_null=True)

@@ -21,10 +21,10 @@ def model_tests() -> dict[str, dict]:
     return YAML(typ="safe", pure=True).load(TESTS.read_text(encoding="utf-8"))
 
 
-def _checks() -> list[tuple[str, str, list[str], str | None]]:
+def _checks() -> list[tuple[str, list[str], str, str | None]]:
     """Every data test as (count query, its parameters, the failure's sentence with {n} for the count, a second count
     query the first must equal or None)."""
-    checks = []
+    checks: list[tuple[str, list[str], str, str | None]] = []
     for table, tests in model_tests().items():
         t = _quote(table)
         if "unique" in tests:
@@ -53,7 +53,8 @@ def _checks() -> list[tuple[str, str, list[str], str | None]]:
 def check_models(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Run every data test, all counted in one statement; an empty list means the derived tables hold together."""
     checks = _checks()
-    columns, params = [], []
+    columns: list[str] = []
+    params: list[str] = []
     for query, values, _, expected in checks:
         columns.append(f"({query})")
         params.extend(values)

@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import warnings
 
-import duckdb
 import numpy as np
 import polars as pl
 
 from etl.ingest.schema import POSITIVE_OUTCOMES
 from etl.metrics.columns import PROJECT_ATTRIBUTES
 from etl.metrics.outcomes import Filters, dimension_column, hidden_at
-from etl.warehouse import query
+from etl.warehouse import Connection, query
 
 STUDENT_MIX = ("class_level", "major", "institution", "first_generation", "pell_eligible")
 MIN_COMPLETED = 30  # completed projects a group needs for an adjusted figure
@@ -57,7 +56,7 @@ BALANCE_SCHEMA = {"attribute": pl.String, "value": pl.String, "participants": pl
                   "smd_after": pl.Float64, "flagged": pl.Boolean}
 
 
-def completed_projects(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters()) -> pl.DataFrame:
+def completed_projects(con: Connection, dimension: str, filters: Filters = Filters()) -> pl.DataFrame:
     """One row per completed project of the population: its group, whether it led to an attributed offer, its
     employer and its student's attributes."""
     if dimension not in PROJECT_ATTRIBUTES:
@@ -68,7 +67,7 @@ def completed_projects(con: duckdb.DuckDBPyConnection, dimension: str, filters: 
                           from fact_placements where placement_status = 'completed' and {where}""", params)
 
 
-def adjusted_offer_rates(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
+def adjusted_offer_rates(con: Connection, dimension: str, filters: Filters = Filters(),
                          min_completed: int = MIN_COMPLETED) -> pl.DataFrame:
     """Each group of `dimension` (a project attribute): its completed projects, its raw offer rate and its adjusted
     one with a 95% interval, and the adjusted difference to the reference group with its interval (fractions,
@@ -111,7 +110,7 @@ def standardized_rates(frame: pl.DataFrame, min_completed: int = MIN_COMPLETED,
     sizes = sizes.sort(["completed", "group"], descending=[True, False])
     estimable = sizes.filter((pl.col("completed") >= min_completed) & (pl.col("offers") > 0)
                              & (pl.col("offers") < pl.col("completed")))["group"].to_list()
-    result = {g: {} for g in sizes["group"].to_list()}
+    result: dict[object, dict[str, object]] = {g: {} for g in sizes["group"].to_list()}
     if len(estimable) >= 2:
         data = frame.filter(pl.col("group").is_in(estimable))
         reference = estimable[0]
@@ -149,7 +148,7 @@ def standardized_rates(frame: pl.DataFrame, min_completed: int = MIN_COMPLETED,
     return out.with_columns(pl.col(pl.Float64).round(4)).sort("group")
 
 
-def career_population(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
+def career_population(con: Connection, filters: Filters = Filters()) -> pl.DataFrame:
     """The graduates in the career outcomes rate's denominator (a known outcome other than not seeking): their
     cohort, whether they took part, whether the outcome is positive (0/1) and their attributes."""
     where, params = filters.where("student_destinations")
@@ -233,11 +232,13 @@ def weighted_comparison(frame: pl.DataFrame, min_group: int = MIN_GROUP, mix: tu
 
     took = frame["took_part"].to_numpy().astype(bool)
     positive = frame["positive"].to_numpy().astype(float)
-    row = {"participants": int(took.sum()), "non_participants": int((~took).sum()), "raw_difference": None,
+    participants, non_participants = int(took.sum()), int((~took).sum())
+    row: dict[str, float | None] = {"participants": participants, "non_participants": non_participants,
+                                    "raw_difference": None,
            "adjusted_difference": None, "ci_low": None, "ci_high": None, "max_abs_smd_after": None}
     empty = (pl.DataFrame(schema=BALANCE_SCHEMA), pl.DataFrame(schema={"took_part": pl.Boolean,
                                                                        "propensity": pl.Float64}))
-    if min(row["participants"], row["non_participants"]) < max(min_group, 1):
+    if min(participants, non_participants) < max(min_group, 1):
         return row, *empty
     row["raw_difference"] = float(positive[took].mean() - positive[~took].mean())
     design, _ = _design(frame, mix, split="took_part")
@@ -266,7 +267,7 @@ def weighted_comparison(frame: pl.DataFrame, min_group: int = MIN_GROUP, mix: tu
     return row, balance, pl.DataFrame({"took_part": took, "propensity": propensity})
 
 
-def participation_effects(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
+def participation_effects(con: Connection, filters: Filters = Filters(),
                           min_cell: int = 0, min_group: int = MIN_GROUP) -> pl.DataFrame:
     """One row per cohort: participants and non-participants in the career outcomes rate's denominator, the raw
     difference in that rate, the difference after weighting non-participants by their propensity to take part
@@ -287,7 +288,7 @@ def participation_effects(con: duckdb.DuckDBPyConnection, filters: Filters = Fil
     return frame.with_columns(pl.col(pl.Float64).round(4)).sort("cohort")
 
 
-def participation_balance(con: duckdb.DuckDBPyConnection, cohort: str, filters: Filters = Filters(),
+def participation_balance(con: Connection, cohort: str, filters: Filters = Filters(),
                           min_group: int = MIN_GROUP) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One cohort's balance table and propensities (empty when no adjusted figure can be given)."""
     population = career_population(con, filters).filter(pl.col("cohort") == cohort)

@@ -5,13 +5,12 @@ rule (etl/metrics/disclosure.py) with K of at least 10.
 
 from __future__ import annotations
 
-import duckdb
 import polars as pl
 
 from etl.metrics.disclosure import PUBLIC_MIN_CELL, RESTS_ON, disclose, public_k, totals_of
 from etl.metrics.insights import with_wilson
 from etl.metrics.outcomes import Filters, hidden_at, metric_sql, outcome_counts
-from etl.warehouse import query
+from etl.warehouse import Connection, query
 
 POOL_DIMENSIONS = ("major", "class_level", "institution")
 MIN_PEERS = 5  # an industry comparison needs at least this many other employers
@@ -21,12 +20,12 @@ STUDENTS = ("applicants", "selectees", "completers", "offer_holders", "converter
 # --- the employer's own view -------------------------------------------------------------------------------------
 
 
-def employer_name(con: duckdb.DuckDBPyConnection, employer_id: str) -> tuple[str, str] | None:
+def employer_name(con: Connection, employer_id: str) -> tuple[str, str] | None:
     frame = query(con, "select name, industry from employers where employer_id = ?", [employer_id])
     return (frame["name"][0], frame["industry"][0]) if frame.height else None
 
 
-def employer_summary(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL
+def employer_summary(con: Connection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL
                      ) -> pl.DataFrame:
     """The employer's outcome row (all its projects), through the disclosure rule."""
     counts = outcome_counts(con, "overall", Filters(employer_id=employer_id))
@@ -35,7 +34,7 @@ def employer_summary(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell:
     return disclose(counts, public_k(min_cell), ("group", "group2", "projects"), denominator="denominator")
 
 
-def _summary(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int, given: pl.DataFrame | None
+def _summary(con: Connection, employer_id: str, min_cell: int, given: pl.DataFrame | None
              ) -> pl.DataFrame:
     """The employer's summary as its breakdowns are judged against: the caller's (a view computes it once for all
     its tables), or computed."""
@@ -51,7 +50,7 @@ def _summary_hidden(summary: pl.DataFrame) -> bool:
 PROJECT_INFO = ("project_id", "title", "function", "platform", "posted_date")
 
 
-def employer_projects(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL,
+def employer_projects(con: Connection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL,
                       summary: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per project of the employer: the outcome table grouped by project, with days to first applicant and
     to first selection, through the disclosure rule; the projects add up to the employer's summary, their total
@@ -72,7 +71,7 @@ def employer_projects(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell
     return shown.select(*PROJECT_INFO, *figures, "suppressed").sort(["posted_date", "project_id"], descending=True)
 
 
-def _project_days(con: duckdb.DuckDBPyConnection, scope: str, value: str | None) -> pl.DataFrame:
+def _project_days(con: Connection, scope: str, value: str | None) -> pl.DataFrame:
     """Per-project days to first applicant and selection, of one employer (scope m.employer_id) or of one
     industry's employers (scope e.industry)."""
     if scope not in ("m.employer_id", "e.industry"):
@@ -80,7 +79,7 @@ def _project_days(con: duckdb.DuckDBPyConnection, scope: str, value: str | None)
     return query(con, metric_sql("project_days.sql").format(scope=scope), [value])
 
 
-def applicant_pool(con: duckdb.DuckDBPyConnection, employer_id: str, dimension: str,
+def applicant_pool(con: Connection, employer_id: str, dimension: str,
                    min_cell: int = PUBLIC_MIN_CELL, summary: pl.DataFrame | None = None) -> pl.DataFrame:
     """Distinct applicants to the employer's projects by major, class level or institution (each student is in one
     group, so the groups add up to the summary's applicants), through the disclosure rule (`summary`: as in
@@ -108,7 +107,7 @@ COMPARED = ("selection_rate", "completion_rate", "offer_rate", "conversion_rate"
             "days_to_first_selection", "employer_rating", "student_rating")
 
 
-def industry_comparison(con: duckdb.DuckDBPyConnection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL,
+def industry_comparison(con: Connection, employer_id: str, min_cell: int = PUBLIC_MIN_CELL,
                         summary: pl.DataFrame | None = None) -> pl.DataFrame:
     """The employer's figures beside the median of its industry's other employers (when at least five have one).
 
@@ -139,7 +138,7 @@ def industry_comparison(con: duckdb.DuckDBPyConnection, employer_id: str, min_ce
                                       "employers_compared": pl.Int64})
 
 
-def _industry_of(con: duckdb.DuckDBPyConnection, employer_id: str) -> str | None:
+def _industry_of(con: Connection, employer_id: str) -> str | None:
     found = employer_name(con, employer_id)
     return found[1] if found else None
 
@@ -149,7 +148,7 @@ def _industry_of(con: duckdb.DuckDBPyConnection, employer_id: str) -> str | None
 _GROUP_COLUMN = {"industry": "coalesce(m.industry, e.industry)", "function": "m.function"}
 
 
-def compare_groups(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple[str, ...],
+def compare_groups(con: Connection, dimension: str, groups: tuple[str, ...],
                    min_cell: int = PUBLIC_MIN_CELL) -> pl.DataFrame:
     """Two to four industries or functions side by side, aggregates only, through the disclosure rule."""
     if dimension not in ("industry", "function"):
@@ -177,7 +176,7 @@ def compare_groups(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple
     return shown.select(*columns, "suppressed")
 
 
-def top_skills(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple[str, ...], n: int = 5
+def top_skills(con: Connection, dimension: str, groups: tuple[str, ...], n: int = 5
                ) -> pl.DataFrame:
     """The skills most often listed on the groups' projects (counts of projects, not of students)."""
     column = _GROUP_COLUMN[dimension]
@@ -193,7 +192,7 @@ def top_skills(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple[str
         "group", maintain_order=True).head(n)
 
 
-def selection_channels(con: duckdb.DuckDBPyConnection, dimension: str, groups: tuple[str, ...],
+def selection_channels(con: Connection, dimension: str, groups: tuple[str, ...],
                        min_cell: int = PUBLIC_MIN_CELL) -> pl.DataFrame:
     """Per group, the channels through which students were selected, with selection rates, through the disclosure
     rule: a channel rests on its applicants (complementary suppression within the group), its selected count and
@@ -229,7 +228,7 @@ PHRASES = {
 }
 
 
-def what_leads_to_offers(con: duckdb.DuckDBPyConnection, min_cell: int = PUBLIC_MIN_CELL) -> list[str]:
+def what_leads_to_offers(con: Connection, min_cell: int = PUBLIC_MIN_CELL) -> list[str]:
     """Plain sentences: for pay, length, channel and class level, the groups with the highest and lowest offer rate
     among groups with at least 3·K completed projects (so that a comparison rests on enough projects) whose offer
     rate passes the disclosure rule."""

@@ -24,6 +24,7 @@ Hidden figures are null; the `suppressed` column marks the groups hidden whole b
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import polars as pl
 
@@ -130,7 +131,7 @@ def disclose(frame: pl.DataFrame, k: int, keys: Sequence[str], *, denominator: s
         for i, row in enumerate(rows):
             lines.setdefault(tuple(row[c] for c in within), []).append(i)
         for line, members in lines.items():
-            total = totals.get(line) if within else totals
+            total = cast(Mapping[tuple, Totals], totals).get(line) if within else cast(Totals, totals)
             if total is None:
                 continue
             for column in (c for c in ADDITIVE if c in figures and c in total):
@@ -144,11 +145,11 @@ def disclose(frame: pl.DataFrame, k: int, keys: Sequence[str], *, denominator: s
             for i in range(len(rows)):
                 if any((i, part) in hidden for part in parts if part in figures):
                     hidden.add((i, figure))
-    flags = pl.Series("suppressed", whole, dtype=pl.Boolean)
+    suppressed = pl.Series("suppressed", whole, dtype=pl.Boolean)
     return frame.with_columns(
         [pl.Series(c, [None if (i, c) in hidden else row[c] for i, row in enumerate(rows)], dtype=frame[c].dtype)
          for c in figures]
-    ).with_columns(flags)
+    ).with_columns(suppressed)
 
 
 def totals_of(frame: pl.DataFrame) -> dict[str, object]:

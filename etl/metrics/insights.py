@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import cast
 
-import duckdb
 import polars as pl
 
 from etl.ingest.schema import NACE
@@ -27,7 +27,7 @@ from etl.metrics.outcomes import (
     suppress,
     suppressed_counts,
 )
-from etl.warehouse import query
+from etl.warehouse import Connection, query
 
 Z95 = 1.959963984540054
 
@@ -52,7 +52,7 @@ def with_wilson(frame: pl.DataFrame, successes: str, trials: str, prefix: str) -
     )
 
 
-def ranked_offer_rates(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
+def ranked_offer_rates(con: Connection, dimension: str, filters: Filters = Filters(),
                        min_n: int = 10, rate: str = "offer_rate") -> pl.DataFrame:
     """Groups ranked by offer (or conversion) rate with 95% Wilson intervals.
 
@@ -69,7 +69,7 @@ def ranked_offer_rates(con: duckdb.DuckDBPyConnection, dimension: str, filters: 
     return pl.concat([eligible, small.select(eligible.columns)])
 
 
-def participation(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters()) -> pl.DataFrame:
+def participation(con: Connection, dimension: str, filters: Filters = Filters()) -> pl.DataFrame:
     """Students per group of a student attribute, how many applied, were selected and completed a project."""
     if dimension not in STUDENT_DIMENSIONS:
         raise ValueError(f"unknown student dimension {dimension!r}")
@@ -92,7 +92,7 @@ def participation(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filte
     ).sort("group")
 
 
-def equity_table(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
+def equity_table(con: Connection, dimension: str, filters: Filters = Filters(),
                  min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
     """Participation, selection, completion and offer rates per group, with each one's gap to the overall rate.
 
@@ -135,7 +135,7 @@ def equity_table(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filter
     ).sort("group")
 
 
-def employer_engagement(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> dict[str, int]:
+def employer_engagement(con: Connection, filters: Filters = Filters()) -> dict[str, int]:
     """How many employers the population holds, how many have a completed project, and how many posted two or
     more projects (counts of employers, not of students)."""
     counts = outcome_counts(con, "employer", filters)
@@ -146,7 +146,7 @@ def employer_engagement(con: duckdb.DuckDBPyConnection, filters: Filters = Filte
 RANKED_BY = ("projects", "applicants", "completed", "conversion_rate")
 
 
-def ranked_employers(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), order: str = "projects",
+def ranked_employers(con: Connection, filters: Filters = Filters(), order: str = "projects",
                      min_n: int = 10, min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
     """Employers ranked by engagement or conversion, with 95% Wilson intervals of the conversion rate; ranked by
     conversion only among employers with at least `min_n` completed projects; suppressed below `min_cell`."""
@@ -159,7 +159,7 @@ def ranked_employers(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(
     return blank_suppressed(counts, flags, ("group",)).sort([order, "completed"], descending=True, nulls_last=True)
 
 
-def skill_gains(con: duckdb.DuckDBPyConnection, dimension: str = "overall", filters: Filters = Filters()
+def skill_gains(con: Connection, dimension: str = "overall", filters: Filters = Filters()
                 ) -> pl.DataFrame:
     """Average self-rated gain (post − pre) per skill and group, and whether the skill is a NACE competency."""
     where, params = filters.where()
@@ -175,7 +175,7 @@ def skill_gains(con: duckdb.DuckDBPyConnection, dimension: str = "overall", filt
     ).sort("skill", "group")
 
 
-def skill_summary(gains: pl.DataFrame) -> dict[str, float | int]:
+def skill_summary(gains: pl.DataFrame) -> dict[str, float | int | None]:
     """Across all skills of a `skill_gains` frame: assessed pairs, average gain per pair, share that improved."""
     pairs = int(gains["pairs"].sum()) if not gains.is_empty() else 0
     if not pairs:
@@ -184,7 +184,7 @@ def skill_summary(gains: pl.DataFrame) -> dict[str, float | int]:
             "improved_share": float(gains["improved"].sum() / pairs)}
 
 
-def test_drive_summary(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = DEFAULT_MIN_CELL
+def test_drive_summary(con: Connection, filters: Filters = Filters(), min_cell: int = DEFAULT_MIN_CELL
                        ) -> dict[str, float | int | None]:
     """Students with completed projects, those who tried two or more industries, and the share whose first
     destination lies in an industry they tried (among those whose destination names one); a figure resting on
@@ -199,11 +199,11 @@ def test_drive_summary(con: duckdb.DuckDBPyConnection, filters: Filters = Filter
         "students": None if hidden_at(students, min_cell) else students,
         "several_industries": None if hidden_at(several, min_cell) else several,
         "destination_in_tried_share": None if hidden_at(known, min_cell)
-        else table["destination_in_tried"].sum() / known,
+        else float(table["destination_in_tried"].sum()) / known,
     }
 
 
-def skills_that_lead_to_offers(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_n: int = 10
+def skills_that_lead_to_offers(con: Connection, filters: Filters = Filters(), min_n: int = 10
                                ) -> pl.DataFrame:
     """Skills listed on projects, ranked by the offer rate of those projects' completed placements."""
     where, params = filters.where()
@@ -226,7 +226,7 @@ def _with_paths(name: str, filters: Filters) -> tuple[str, list[object]]:
     return metric_sql(name).format(paths=metric_sql("offer_paths.sql").format(where=where)), params
 
 
-def test_drive(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
+def test_drive(con: Connection, filters: Filters = Filters(),
         min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
     """Students with completed projects, by the number of industries they tried; a row resting on fewer than
     `min_cell` students is suppressed (with complementary suppression)."""
@@ -243,12 +243,12 @@ def test_drive(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
     return blank_suppressed(frame, flags, ("industries_tried",))
 
 
-def projects_to_offer(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
+def projects_to_offer(con: Connection, filters: Filters = Filters()) -> pl.DataFrame:
     frame = query(con, *_with_paths("projects_to_offer.sql", filters))
     return frame.with_columns(pl.col("projects_to_offer", "students").cast(pl.Int64)).sort("projects_to_offer")
 
 
-def outcome_mix(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
+def outcome_mix(con: Connection, filters: Filters = Filters(),
         min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
     """Each cohort and participation group's first destinations: students and share per outcome ('no record' for
     students without a first-destination row). A group smaller than `min_cell` is suppressed whole, with
@@ -268,7 +268,7 @@ def outcome_mix(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
 BEHIND_COLUMNS = ("applications", "completed", "offers", "offer_rate", "converted", "conversion_rate")
 
 
-def projects_behind(con: duckdb.DuckDBPyConnection, dimension: str, group: str, filters: Filters = Filters(),
+def projects_behind(con: Connection, dimension: str, group: str, filters: Filters = Filters(),
                     min_cell: int = DEFAULT_MIN_CELL, also: tuple[str, str] | None = None) -> pl.DataFrame:
     """Drill-down: the projects behind one group of a breakdown (`dimension` = `group`, within the population), or
     one cell of a two-way table (and `also`, a second (dimension, group)), each with the outcome table's figures and
@@ -280,7 +280,7 @@ def projects_behind(con: duckdb.DuckDBPyConnection, dimension: str, group: str, 
     return _behind(projects.join(info, on="project_id", how="left"), ("project_id", "title", "employer"), min_cell)
 
 
-def employers_behind(con: duckdb.DuckDBPyConnection, dimension: str, group: str, filters: Filters = Filters(),
+def employers_behind(con: Connection, dimension: str, group: str, filters: Filters = Filters(),
                      min_cell: int = DEFAULT_MIN_CELL, also: tuple[str, str] | None = None) -> pl.DataFrame:
     """Drill-down: the employers behind one group of a breakdown or one cell of a two-way table, as
     projects_behind."""
@@ -303,7 +303,7 @@ PEER_SCHEMA = {"institution": pl.String, "rate": pl.String, "value": pl.Float64,
                "median_gap": pl.Float64, "others": pl.Int64}
 
 
-def institution_peers(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = DEFAULT_MIN_CELL,
+def institution_peers(con: Connection, filters: Filters = Filters(), min_cell: int = DEFAULT_MIN_CELL,
                       bound: bool = False) -> pl.DataFrame:
     """Each institution in view (those of `filters`, or all) beside the median of the other institutions, for each
     rate of PEER_RATES, over the same population otherwise (every filter but the institution's).
@@ -335,7 +335,7 @@ def institution_peers(con: duckdb.DuckDBPyConnection, filters: Filters = Filters
             values = others[rate_name].drop_nulls()
             rows.append({"institution": institution, "rate": rate_name,
                          "value": own[rate_name][0] if own.height else None,
-                         "others_median": float(values.median()) if values.len() >= needed else None,
+                         "others_median": float(cast(float, values.median())) if values.len() >= needed else None,
                          "median_gap": None, "others": values.len()})
     return pl.DataFrame(rows, schema=PEER_SCHEMA).with_columns(
         ((pl.col("value") - pl.col("others_median")).round(4) + 0.0).alias("median_gap")  # + 0.0: no "-0.0 pts"

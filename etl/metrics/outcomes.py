@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import polars as pl
@@ -21,7 +20,7 @@ from etl.metrics.columns import (  # noqa: F401 - the layer's names
     OUTCOME_COLUMNS,
     hidden_at,
 )
-from etl.warehouse import plain_numbers, query, sql_text
+from etl.warehouse import Connection, plain_numbers, query, sql_text
 
 DESTINATION_COLUMNS = [
     "cohort",
@@ -129,7 +128,7 @@ def dimension_column(dimension: str) -> str:
 BITMAP_BUDGET_BYTES = 32 * 2**20
 
 
-def fact_sizes(con: duckdb.DuckDBPyConnection, uncommitted: bool = False) -> dict[str, int]:
+def fact_sizes(con: Connection, uncommitted: bool = False) -> dict[str, int]:
     """fact_sizes as a dict: students and projects numbered by the keys, distinct values per grouping column.
 
     `uncommitted`: read on `con` itself, inside the loader's transaction (a cursor would not see the new table)."""
@@ -267,7 +266,7 @@ def outcome_cells_sql() -> str:
             f'* exclude ("group") from ({cells})')
 
 
-def outcome_report_rows(con: Any) -> pl.DataFrame:
+def outcome_report_rows(con: Connection) -> pl.DataFrame:
     """outcome_report's rows from the stored outcome_cells on `con` (DuckDB, or the Spark engine's connection)."""
     parts = []
     for dimension in DIMENSIONS:  # the loader's connection sees its own uncommitted outcome_cells (no cursor)
@@ -289,7 +288,7 @@ def build_outcome_report(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("outcome_report_rows")
 
 
-def outcome_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
+def outcome_counts(con: Connection, dimension: str, filters: Filters = Filters(),
                    second: str = "overall") -> pl.DataFrame:
     """The outcome table's counts and rates per group (and `group2` for a two-way table), before suppression."""
     if filters == Filters() and (dimension, second) in PRECOMPUTED_OUTCOMES:
@@ -323,7 +322,7 @@ def _with_rates(frame: pl.DataFrame) -> pl.DataFrame:
     ).sort("group", "group2")
 
 
-def term_order(con: duckdb.DuckDBPyConnection) -> list[str]:
+def term_order(con: Connection) -> list[str]:
     """Every term of the warehouse in calendar order."""
     return query(con, "select value from filter_values where column_name = 'term' order by position")[
         "value"].to_list()
@@ -332,11 +331,12 @@ def term_order(con: duckdb.DuckDBPyConnection) -> list[str]:
 FILTER_COLUMNS = ("institution", "college", "major", "class_level", "industry", "platform", "term", "function")
 
 
-def filter_choices(con: duckdb.DuckDBPyConnection, column: str, institution: str | None = None) -> list[str]:
+def filter_choices(con: Connection, column: str, institution: str | None = None) -> list[str]:
     """The values a filter offers, in order; for a director bound to `institution`, only those its students' own
     applications hold (the others would tell of other institutions)."""
     if column not in FILTER_COLUMNS:
         raise ValueError(f"no filter on {column!r}")
+    params: list[object]
     if institution is None:
         sql, params = "select value from filter_values where column_name = ? order by position", [column]
     else:
@@ -346,27 +346,27 @@ def filter_choices(con: duckdb.DuckDBPyConnection, column: str, institution: str
     return query(con, sql, params)["value"].to_list()
 
 
-def group_order(con: duckdb.DuckDBPyConnection, dimension: str) -> list[str] | None:
+def group_order(con: Connection, dimension: str) -> list[str] | None:
     """The display order of a dimension's groups when it has one (terms, bands, class levels); else None."""
     if dimension == "term":
         return term_order(con)
     return list(ORDERED_GROUPS[dimension]) if dimension in ORDERED_GROUPS else None
 
 
-def term_under_way(con: duckdb.DuckDBPyConnection) -> str | None:
+def term_under_way(con: Connection) -> str | None:
     """The warehouse's latest term: its projects are still finishing and offers follow completion by weeks."""
     terms = term_order(con)
     return terms[-1] if terms else None
 
 
-def closed_terms(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> list[str]:
+def closed_terms(con: Connection, filters: Filters = Filters()) -> list[str]:
     """The population's terms in calendar order, less the term under way."""
     present = set(outcome_counts(con, "term", filters)["group"])
     current = term_under_way(con)
     return [t for t in term_order(con) if t in present and t != current]
 
 
-def term_changes(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
+def term_changes(con: Connection, filters: Filters = Filters()) -> pl.DataFrame:
     """Each rate's change between the population's two latest closed terms, in percentage points, from the counts
     (rates rounded to four places would be off by up to 0.01 point)."""
     closed = closed_terms(con, filters)
@@ -431,7 +431,7 @@ def blank_suppressed(frame: pl.DataFrame, flags: pl.Series, keep: tuple[str, ...
     )
 
 
-def suppressed_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
+def suppressed_counts(con: Connection, dimension: str, filters: Filters = Filters(),
                       min_cell: int = DEFAULT_MIN_CELL, second: str = "overall") -> pl.DataFrame:
     """outcome_counts with §5's suppression applied to every column; two-way tables suppress per row."""
     counts = outcome_counts(con, dimension, filters, second)
@@ -440,13 +440,13 @@ def suppressed_counts(con: duckdb.DuckDBPyConnection, dimension: str, filters: F
     return blank_suppressed(counts, flags, ("group", "group2"))
 
 
-def outcome_table(con: duckdb.DuckDBPyConnection, dimension: str, filters: Filters = Filters(),
+def outcome_table(con: Connection, dimension: str, filters: Filters = Filters(),
                   min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
     """docs/data-contract.md §4 with §5's suppression: exactly the report's columns, one row per group."""
     return suppressed_counts(con, dimension, filters, min_cell).select(OUTCOME_COLUMNS)
 
 
-def destinations_counts(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
+def destinations_counts(con: Connection, filters: Filters = Filters()) -> pl.DataFrame:
     where, params = filters.where("student_destinations")
     positive = "(" + ", ".join(f"'{o}'" for o in POSITIVE_OUTCOMES) + ")"
     sql = metric_sql("destinations.sql").format(where=where, positive=positive)
@@ -463,13 +463,13 @@ def destinations_counts(con: duckdb.DuckDBPyConnection, filters: Filters = Filte
     ).sort("cohort", "participated")
 
 
-def reported_cohorts(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> list[str]:
+def reported_cohorts(con: Connection, filters: Filters = Filters()) -> list[str]:
     """Cohorts with at least one known first destination: the others have not graduated, or not been surveyed."""
     counts = destinations_counts(con, filters)
     return sorted(set(counts.filter(pl.col("known") > 0)["cohort"].to_list()))
 
 
-def destinations_table(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
+def destinations_table(con: Connection, filters: Filters = Filters(),
                        min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
     """docs/data-contract.md §7: one row per cohort and participation, suppressed by cohort_size.
 

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import duckdb
 import polars as pl
 
 from etl.metrics.disclosure import public_rule
 from etl.metrics.outcomes import DEFAULT_MIN_CELL, DEFINITIONS, Filters
 from etl.metrics.report import BREAKDOWNS, EQUITY, describe_population, report_tables, text_of
 from etl.office import office
+from etl.warehouse import Connection
 
 NAME_CHARS = 80
 BLANK = "—"  # a figure left blank by the disclosure rule, as the dashboard shows it
@@ -49,7 +49,7 @@ def _short(text: str) -> str:
     return text if len(text) <= NAME_CHARS else text[:NAME_CHARS - 1] + "…"
 
 
-def outcomes_pdf(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
+def outcomes_pdf(con: Connection, filters: Filters = Filters(),
         min_cell: int = DEFAULT_MIN_CELL) -> bytes:
     """The outcomes report as one PDF document (A4 portrait)."""
     from reportlab.lib import colors

@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-import duckdb
 import polars as pl
 
-from etl.warehouse import has_table, query
+from etl.warehouse import Connection, has_table, query
 
 
-def load_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+def load_history(con: Connection) -> pl.DataFrame:
     if not has_table(con, "load_history"):
         return pl.DataFrame()
     return query(con, "select * from load_history order by load_id desc")
 
 
-def load_files(con: duckdb.DuckDBPyConnection, load_id: int) -> pl.DataFrame:
+def load_files(con: Connection, load_id: int) -> pl.DataFrame:
     return query(con, "select entity, file, rows_read, rows_loaded, rows_quarantined, warnings, sha256 "
                       "from load_files where load_id = ? order by entity", [load_id])
 
 
-def quarantine_reasons(con: duckdb.DuckDBPyConnection, load_id: int) -> pl.DataFrame:
+def quarantine_reasons(con: Connection, load_id: int) -> pl.DataFrame:
     return query(con, "select file, column_name as column, rule, count(*) as rows, min(line) as first_line "
                       "from quarantine where load_id = ? group by 1, 2, 3 order by rows desc, file", [load_id])
 
 
-def quarantined_rows(con: duckdb.DuckDBPyConnection, load_id: int, limit: int | None = None) -> pl.DataFrame:
+def quarantined_rows(con: Connection, load_id: int, limit: int | None = None) -> pl.DataFrame:
     sql = ("select file, line, column_name as column, source_column as source, rule, value, record from quarantine "
            "where load_id = ? "
            "order by file, line, column_name")
@@ -35,7 +34,7 @@ def quarantined_rows(con: duckdb.DuckDBPyConnection, load_id: int, limit: int | 
     return query(con, sql, params)
 
 
-def expectation_results(con: duckdb.DuckDBPyConnection, load_id: int) -> pl.DataFrame:
+def expectation_results(con: Connection, load_id: int) -> pl.DataFrame:
     return query(con, "select entity, expectation, column_name as column, success, unexpected_count "
                       "from expectation_results where load_id = ? "
                       "order by success, entity, expectation, column_name", [load_id])  # ties in one fixed order

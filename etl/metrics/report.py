@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 
-import duckdb
 import plotly.graph_objects as go
 import polars as pl
 
@@ -26,6 +25,7 @@ from etl.metrics.outcomes import (
     outcome_counts,
 )
 from etl.office import office
+from etl.warehouse import Connection
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; color: #222; }
@@ -98,7 +98,7 @@ EQUITY_COLUMNS = ("group", "students", "participation_rate", "participation_gap"
                   "suppressed")
 
 
-def report_tables(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), min_cell: int = DEFAULT_MIN_CELL
+def report_tables(con: Connection, filters: Filters = Filters(), min_cell: int = DEFAULT_MIN_CELL
                   ) -> dict[str, pl.DataFrame]:
     """Every table of the report, through the disclosure rule: `overall` (the headline row), `industry` (ranked by
     offer rate among the shown ones), each of BREAKDOWNS and EQUITY by its dimension, and `destinations`."""
@@ -137,7 +137,7 @@ def report_tables(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), 
     return tables
 
 
-def outcomes_report(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
+def outcomes_report(con: Connection, filters: Filters = Filters(),
         min_cell: int = DEFAULT_MIN_CELL) -> str:
     """The report as one HTML document."""
     tables = report_tables(con, filters, min_cell)

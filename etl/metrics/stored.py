@@ -9,12 +9,11 @@ and a suppressed row keeps only its group.
 
 from __future__ import annotations
 
-import duckdb
-
 from etl.metrics.columns import OUTCOME_COLUMNS, hidden_at
+from etl.warehouse import Connection
 
 
-def stored_outcome_table(con: duckdb.DuckDBPyConnection, dimension: str, min_cell: int) -> list[dict]:
+def stored_outcome_table(con: Connection, dimension: str, min_cell: int) -> list[dict]:
     """The rows of `mio report --by dimension --min-cell min_cell`, in the order of the group."""
     figures = OUTCOME_COLUMNS[1:-1]
     below = hidden_at("threshold", "$k")

@@ -31,7 +31,7 @@ from etl.ingest.load import (
     run_load,
 )
 from etl.ingest.mapping import Mapping
-from etl.ingest.schema import ENTITIES, LOAD_ORDER
+from etl.ingest.schema import ENTITIES, LOAD_ORDER, META_TABLES
 from etl.spark.connection import SparkConnection, save_schema
 from etl.spark.lake import Lake, duckdb_catalog
 from etl.spark.session import spark_session
@@ -158,20 +158,12 @@ class LakeExisting:
             self.con.unregister(f"e_{name}")
 
 
-META_SCHEMAS = {
-    "load_history": {"load_id": pl.Int64, "started_at": pl.Datetime("us"), "finished_at": pl.Datetime("us"),
-                     "source": pl.String, "status": pl.String, "rows_read": pl.Int64, "rows_loaded": pl.Int64,
-                     "rows_quarantined": pl.Int64, "mapping_file": pl.String, "mapping_sha256": pl.String,
-                     "mapping": pl.String},
-    "load_files": {"load_id": pl.Int64, "entity": pl.String, "file": pl.String, "sha256": pl.String,
-                   "rows_read": pl.Int64, "rows_loaded": pl.Int64, "rows_quarantined": pl.Int64,
-                   "warnings": pl.String},
-    "quarantine": {"load_id": pl.Int64, "entity": pl.String, "file": pl.String, "line": pl.Int64,
-                   "column_name": pl.String, "source_column": pl.String, "rule": pl.String, "value": pl.String,
-                   "record": pl.String},
-    "expectation_results": {"load_id": pl.Int64, "entity": pl.String, "expectation": pl.String,
-                            "column_name": pl.String, "success": pl.Boolean, "unexpected_count": pl.Int64},
-}
+# The lake's bookkeeping tables, as the DuckDB warehouse declares them (etl/ingest/schema.py), in Polars' types.
+_POLARS_OF: dict[str, pl.DataType] = {"bigint": pl.Int64(), "integer": pl.Int32(), "timestamp": pl.Datetime("us"),
+                                      "varchar": pl.String(), "boolean": pl.Boolean()}
+META_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    name: {column: _POLARS_OF[kind] for column, kind in META_TABLES[name]}
+    for name in ("load_history", "load_files", "quarantine", "expectation_results")}
 
 
 class LakeTarget:
@@ -246,7 +238,7 @@ def _write_version(target: LakeTarget, stage: SparkStaging, origin: Origin, stag
             con.view("e_load_history", str(previous["load_history"]))
             load_id = int(con.sql("select coalesce(max(load_id), 0) + 1 from e.main.load_history").fetchall()[0][0])
         reports = [s.report for s in staged.values()]
-        new_rows = {
+        new_rows: dict[str, list[list[Any]]] = {
             "load_history": [[load_id, started, datetime.now(UTC).replace(tzinfo=None), origin.source,
                               "loaded", sum(r.rows_read for r in reports), sum(r.rows_loaded for r in reports),
                               sum(r.rows_quarantined for r in reports),
@@ -261,9 +253,9 @@ def _write_version(target: LakeTarget, stage: SparkStaging, origin: Origin, stag
             if name == "quarantine":
                 new = quarantine.select(pl.lit(load_id, pl.Int64).alias("load_id"), "entity", "file", "line",
                                         pl.col("column").alias("column_name"), pl.col("source").alias("source_column"),
-                                        "rule", "value", "record").cast(schema)  # type: ignore[arg-type]
+                                        "rule", "value", "record").cast({c: kind for c, kind in schema.items()})
             else:
-                new = pl.DataFrame(new_rows[name], schema=schema, orient="row")
+                new = pl.DataFrame(new_rows[name], schema={c: kind for c, kind in schema.items()}, orient="row")
             frame = _polars_frame(spark, new)
             if name in previous:
                 frame = con.read(str(previous[name])).unionByName(frame)
