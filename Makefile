@@ -45,8 +45,9 @@ lock: install  ## refresh requirements.lock to the newest versions pyproject.tom
 docs: install  ## rewrite docs/cli.md and docs/settings.md from the commands' help and etl/settings.py
 	$(BIN)/python -m etl.reference docs
 
-lint: install
+lint: install  ## ruff over the tree, mypy over the package's code (etl/, dashboard/)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: install  ## measure load, reports and pages at 100k and 1M applications; tables to data/bench/benchmarks.md
 	$(BIN)/python -m bench --sizes 100000,1000000

@@ -90,6 +90,14 @@ def connection() -> duckdb.DuckDBPyConnection | None:
     return con if ready else None
 
 
+def loaded() -> duckdb.DuckDBPyConnection:
+    """The connection, for what a page runs after it has found a loaded warehouse (a download built on a click)."""
+    con = connection()
+    if con is None:
+        raise RuntimeError(f"no loaded warehouse at {warehouse_path()}")
+    return con
+
+
 @st.cache_data(ttl=600, max_entries=512, show_spinner=False)
 def _compute(module: str, name: str, args: tuple, kwargs: tuple, version: str) -> pl.DataFrame | str:
     con = connection()

@@ -37,20 +37,21 @@ def sidebar_filters(institution: str | None = None, applies: bool = True) -> Fil
             continue
         options = data.choices(column, version, institution)
         picked = st.sidebar.multiselect(label, options, default=_from_url(column, options), key=f"f_{column}",
-                                        placeholder="All", format_func=words, disabled=not applies)
+                                        placeholder="All", format_func=lambda v: str(words(v)),
+                                        disabled=not applies)
         chosen[column] = tuple(picked)
     terms = data.choices("term", version, institution)
     term_from = term_to = None
     if len(terms) > 1:
         url_from = st.query_params.get("term_from")
         url_to = st.query_params.get("term_to")
-        start = url_from if url_from in terms else terms[0]
-        end = url_to if url_to in terms else terms[-1]
+        start = url_from if url_from is not None and url_from in terms else terms[0]
+        end = url_to if url_to is not None and url_to in terms else terms[-1]
         term_from, term_to = st.sidebar.select_slider("Terms", options=terms, value=(start, end), key="f_terms",
                                                       disabled=not applies)
     for column in MULTI:
         st.query_params[column] = list(chosen[column])
-    if terms and (term_from, term_to) != (terms[0], terms[-1]):
+    if term_from is not None and term_to is not None and (term_from, term_to) != (terms[0], terms[-1]):
         st.query_params["term_from"], st.query_params["term_to"] = term_from, term_to
     else:
         for key in ("term_from", "term_to"):

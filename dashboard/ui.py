@@ -6,10 +6,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
+from typing import Any
 
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
+from streamlit.elements.arrow import DataframeState
+from streamlit.elements.plotly_chart import PlotlyState
 
 from dashboard import auth, data
 from dashboard.markdown import plain  # noqa: F401 - the pages write names through ui.plain
@@ -80,7 +83,7 @@ def header(column: str) -> str:
     return HEADERS.get(column, column.replace("_", " "))
 
 
-def _formatter(column: str, dtype: pl.DataType, given: str | None) -> Callable[[object], str] | None:
+def _formatter(column: str, dtype: pl.DataType, given: str | None) -> Callable[[Any], Any] | None:
     """How a column's values read: rates as percentages, money in dollars, counts with separators; text as it is."""
     if dtype == pl.Boolean:
         return lambda v: "yes" if v else "no"
@@ -139,7 +142,7 @@ def table(frame: pl.DataFrame, name: str, column_config: dict | None = None, pic
                          on_select="rerun" if pick else "ignore", selection_mode="single-row")
     st.download_button("Download CSV", to_csv(frame), file_name=f"{slug(name)}.csv", mime="text/csv",
                        key=f"download-{slug(name)}")
-    rows = event.selection.rows if pick and event else []
+    rows = event.selection.rows if pick and isinstance(event, DataframeState) else []
     return shown.row(rows[0], named=True) if rows and rows[0] < shown.height else None
 
 
@@ -251,7 +254,7 @@ def chart(figure: go.Figure, title: str, select: bool = False) -> list[dict]:
                             on_select="rerun" if select else "ignore", selection_mode=("points",),
                             config={"toImageButtonOptions": {"format": "png", "filename": slug(title), "scale": 2},
                                     "displaylogo": False})
-    if not select or not event:
+    if not select or not isinstance(event, PlotlyState):
         return []
     points = list(event.get("selection", {}).get("points", []))
     return [{k: _as_data(v) for k, v in point.items()} for point in points]
@@ -296,8 +299,9 @@ def suppression_note(frame: pl.DataFrame, k: int | None = None) -> None:
                    + (" Lower the minimum cell size in the sidebar to see them." if director else ""))
 
 
-def count(value: int | None) -> str:
-    return "—" if value is None else f"{value:,}"
+def count(value: float | None) -> str:
+    """A count with separators (a whole number, as a count is, whatever its type); a dash for none."""
+    return "—" if value is None else f"{value:,.0f}"
 
 
 NOBODY = "— none —"
@@ -317,7 +321,15 @@ def _cell_label(cell: object) -> str:
     return " · ".join(str(words(v)) for v in cell) if isinstance(cell, tuple) else str(words(cell))
 
 
-def behind_a_group(dimension: str | tuple[str, str], groups: list, population: Filters, clicked: list[object]
+def dimension_choice(where: Any, label: str, options: list[str], key: str, default: str | None = None) -> str:  # noqa: ANN401 - st or a column
+    """A choice among dimensions, named in words; always one of `options` (`default`, else the first, until another
+    is chosen)."""
+    chosen = where.selectbox(label, options, index=options.index(default) if default else 0, key=key,
+                             format_func=lambda d: DIMENSION_LABELS.get(d, d))
+    return options[0] if chosen is None else str(chosen)
+
+
+def behind_a_group(dimension: str | tuple[str, str], groups: list, population: Filters, clicked: list
                    ) -> None:
     """Drill-down, for a director's page: the employers and projects behind one group of `dimension` (the one whose
     bar or table row was `clicked`, or the one picked here), with their figures, and a button that filters every

@@ -92,6 +92,18 @@ def test_no_module_imports_another_modules_private_names() -> None:
     assert not private, private
 
 
+@pytest.mark.slow  # 15-20 s without mypy's cache: make test (and CI) run it, make test-fast leaves it to make lint
+def test_the_package_type_checks() -> None:
+    """mypy finds no error in etl/ and dashboard/ (pyproject.toml's [tool.mypy]): the connection the metrics layer
+    reads through is a Protocol both engines satisfy, not DuckDB's class handed a Spark look-alike."""
+    import subprocess
+    import sys
+
+    found = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", "/dev/null"], cwd=ROOT, capture_output=True,
+                           text=True, check=False)
+    assert found.returncode == 0, found.stdout[-4000:]
+
+
 def test_the_warehouse_module_imports_no_layer() -> None:
     assert not [n for n in imports(ROOT / "etl" / "warehouse.py") if n.startswith(("etl.", "dashboard", "bench"))]
 

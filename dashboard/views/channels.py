@@ -25,7 +25,7 @@ fig = make_subplots(rows=1, cols=4, horizontal_spacing=0.07)
 for i, rate in enumerate(rates, start=1):
     fig.add_bar(x=channels["group"].to_list(), y=channels[rate].to_list(), name=rate.replace("_", " "),
                 marker_color=OKABE_ITO[i - 1], showlegend=False, row=1, col=i)
-    small = (channels[rate].max() or 0) < 0.1
+    small = channels.select(pl.col(rate).max().fill_null(0)).item() < 0.1
     fig.update_yaxes(tickformat=".1%" if small else ".0%", rangemode="tozero", title=rate.replace("_", " "),
                      row=1, col=i)
     fig.update_xaxes(title="channel", row=1, col=i)

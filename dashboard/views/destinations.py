@@ -27,8 +27,8 @@ shown = table.filter(pl.col("cohort").is_in(reported)) if only_past and reported
 left, right = st.columns(2)
 for col, rate in ((left, "career_outcomes_rate"), (right, "knowledge_rate")):
     fig = go.Figure()
-    for took, part in shown.partition_by("participated", as_dict=True, maintain_order=True).items():
-        label = "took part" if took[0] == "yes" else "did not take part"
+    for key, part in shown.partition_by("participated", as_dict=True, maintain_order=True).items():
+        label = "took part" if key[0] == "yes" else "did not take part"
         fig.add_bar(x=part["cohort"].to_list(), y=part[rate].to_list(), name=label)
     fig.update_layout(barmode="group", height=360, yaxis=dict(tickformat=".0%", range=[0, 1],
                                                               title=rate.replace("_", " ")),

@@ -27,9 +27,9 @@ uploads = st.file_uploader("Exports (CSV, Parquet, JSON, XLSX) and, if you have 
                            key=f"import_files_{st.session_state.setdefault('import_round', 0)}",
                            max_upload_size=importer.MAX_UPLOAD_MB)
 if not uploads:
-    folder = st.session_state.pop("import_folder", None)
-    if folder is not None:
-        folder.remove()
+    leftover = st.session_state.pop("import_folder", None)
+    if leftover is not None:
+        leftover.remove()
     st.session_state.pop("import_checked", None)
     st.stop()
 

@@ -18,7 +18,7 @@ filters = ui.filters()
 options = ["industry", "function", "platform", "employer", "pay_band", "hours_band", "remote", "channel",
            "class_level", "institution", "first_generation", "pell_eligible", "term"]
 left, middle, right = st.columns(3)
-dimension = left.selectbox("Compare by", options, format_func=ui.DIMENSION_LABELS.get, key="offers_dim")
+dimension = ui.dimension_choice(left, "Compare by", options, key="offers_dim")
 rate = middle.radio("Rate", ["offer_rate", "conversion_rate"], horizontal=True, key="offers_rate",
                     format_func=lambda r: r.replace("_", " ").capitalize(), help=DEFINITIONS["offer_rate"])
 min_n = right.number_input("Rank groups with at least this many completed projects", 1, 500, 10, key="offers_min_n",
@@ -96,10 +96,8 @@ if dimension in PROJECT_ATTRIBUTES:
 
 st.subheader("Two attributes at once")
 a, b = st.columns(2)
-rows = a.selectbox("Rows", options, index=options.index("industry"), format_func=ui.DIMENSION_LABELS.get,
-                   key="heat_rows")
-cols = b.selectbox("Columns", options, index=options.index("pay_band"), format_func=ui.DIMENSION_LABELS.get,
-                   key="heat_cols")
+rows = ui.dimension_choice(a, "Rows", options, key="heat_rows", default="industry")
+cols = ui.dimension_choice(b, "Columns", options, key="heat_cols", default="pay_band")
 if rows == cols:
     st.info("Pick two different attributes.")
 else:

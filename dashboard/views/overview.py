@@ -147,10 +147,10 @@ min_cell = ui.min_cell()
 # Built only when clicked (a callable), so the overview stays fast.
 html_button, pdf_button = st.columns(2)
 html_button.download_button("Download the outcomes report (HTML)",
-                            lambda: outcomes_report(data.connection(), filters, min_cell=min_cell),
+                            lambda: outcomes_report(data.loaded(), filters, min_cell=min_cell),
                             file_name="outcomes-report.html", mime="text/html", key="download-report",
                             on_click="ignore", icon=":material/download:")
 pdf_button.download_button("Download the outcomes report (PDF)",
-                           lambda: outcomes_pdf(data.connection(), filters, min_cell=min_cell),
+                           lambda: outcomes_pdf(data.loaded(), filters, min_cell=min_cell),
                            file_name="outcomes-report.pdf", mime="application/pdf", key="download-report-pdf",
                            on_click="ignore", icon=":material/picture_as_pdf:")

@@ -33,9 +33,9 @@ for col, frame, title in ((left, nace, "NACE career-readiness competencies"),
     fig = go.Figure(go.Bar(y=frame["skill"].to_list(), x=frame["gain"].to_list(), orientation="h",
                            text=[f"{g:+.2f} (n={n:,})" for g, n in zip(frame["gain"], frame["pairs"], strict=True)],
                            textposition="outside", cliponaxis=False))
-    top = max(frame["gain"].max() or 0, 0.1)
+    top = max(frame.select(pl.col("gain").max().fill_null(0)).item(), 0.1)
     fig.update_layout(height=max(300, 30 * frame.height + 80), title=title, xaxis_title="average gain (levels)",
-                      xaxis=dict(range=[min(0, frame["gain"].min() or 0), top * 1.4]),
+                      xaxis=dict(range=[min(0, frame.select(pl.col("gain").min().fill_null(0)).item()), top * 1.4]),
                       yaxis_title="competency" if frame is nace else "skill")
     with col:
         ui.chart(fig, title)

@@ -103,7 +103,7 @@ def to_spark(sql: str, params: list[object] | dict[str, object] | None = None) -
 
         def bind(node: exp.Expression) -> exp.Expression:
             if isinstance(node, exp.Placeholder):
-                value = next(values) if node.this is None and values is not None else params[node.this]  # type: ignore[index]
+                value = next(values) if node.this is None and values is not None else params[node.this]
                 return _literal(value)
             return node
 
