@@ -22,7 +22,6 @@ from etl.stores import StoreError, is_remote
 from etl.warehouse import DEFAULT_DB, OLD_FORMAT, Connection, connect_read_only, is_current
 
 if TYPE_CHECKING:  # each command imports what it uses: `mio report`, `mio users` and --help start quickly
-    import polars as pl
     from rich.table import Table as RichTable
 
 class _Stderr:
@@ -488,7 +487,9 @@ def _computed(con: Connection, dimension: str, metric: str | None, adjusted: boo
     else:
         frame = outcome_table(con, dimension, min_cell=min_cell)
         if adjusted:
-            frame = with_adjusted(con, frame, dimension)
+            from etl.metrics.adjusted import with_adjusted_rates
+
+            frame = with_adjusted_rates(con, frame, dimension)
     if fmt == "csv":
         from etl.metrics.export import to_csv
 
@@ -588,21 +589,6 @@ def _write_report(out: Path, db: Path, population: dict, min_cell: int, other: o
     tmp.write_bytes(content)
     os.replace(tmp, out)
     err.print(f"wrote {escape(str(out))} ({len(content):,} bytes)")
-
-
-def with_adjusted(con: Connection, frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
-    """The outcome table with each group's adjusted offer rate and interval, null where the row is suppressed or the
-    group too small to estimate."""
-    import polars as pl
-
-    from etl.metrics.adjusted import adjusted_offer_rates
-
-    columns = ["adjusted_offer_rate", "adjusted_ci_low", "adjusted_ci_high"]
-    found = adjusted_offer_rates(con, dimension).select("group", *columns)
-    joined = frame.join(found, on="group", how="left")
-    return joined.with_columns([pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
-                                for c in columns]).select(*frame.columns, *columns)
-
 
 
 @main.group()

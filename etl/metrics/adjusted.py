@@ -294,3 +294,14 @@ def participation_balance(con: Connection, cohort: str, filters: Filters = Filte
     population = career_population(con, filters).filter(pl.col("cohort") == cohort)
     _, balance, propensities = weighted_comparison(population, min_group)
     return balance, propensities
+
+
+def with_adjusted_rates(con: Connection, frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
+    """An outcome table by a project attribute (outcomes.outcome_table) with each group's adjusted offer rate and
+    interval beside it, null where the row is suppressed or the group too small to estimate (`mio report
+    --adjusted`)."""
+    columns = ["adjusted_offer_rate", "adjusted_ci_low", "adjusted_ci_high"]
+    found = adjusted_offer_rates(con, dimension).select("group", *columns)
+    joined = frame.join(found, on="group", how="left")
+    return joined.with_columns([pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+                                for c in columns]).select(*frame.columns, *columns)
