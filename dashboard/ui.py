@@ -17,7 +17,7 @@ from streamlit.elements.plotly_chart import PlotlyState
 from dashboard import auth, data
 from dashboard.markdown import plain  # noqa: F401 - the pages write names through ui.plain
 from dashboard.theme import CODES, words
-from etl.metrics.columns import DIMENSION_LABELS  # noqa: F401 - the pages' labels, declared with the dimensions
+from etl.metrics.columns import DIMENSION_LABELS, FIGURES  # noqa: F401 - the pages' labels, declared once
 from etl.metrics.export import to_csv
 from etl.metrics.outcomes import DEFAULT_MIN_CELL, DEFINITIONS, Filters, small_cells
 
@@ -55,20 +55,8 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-# Column headers in words, with their units, where the name alone does not say it.
-HEADERS = {
-    "median_days_to_offer": "median days to offer", "days_to_first_applicant": "days to first applicant",
-    "days_to_first_selection": "days to first selection", "completed_pay_per_hour": "pay per hour, completed ($)",
-    "completed_hours": "hours, completed", "posted_pay_per_hour": "posted pay per hour ($)",
-    "median_salary_usd": "median salary ($)", "cohort_size": "students in cohort", "ci_low": "95% interval, low",
-    "ci_high": "95% interval, high", "offer_ci_low": "offer rate, 95% low", "offer_ci_high": "offer rate, 95% high",
-    "applications_per_slot": "applications per place", "new_contacts": "new contacts per project",
-    "median_gap": "difference from the median", "raw_offer_rate": "offer rate, raw",
-    "adjusted_offer_rate": "offer rate, adjusted", "adjusted_ci_low": "adjusted, 95% low",
-    "adjusted_ci_high": "adjusted, 95% high", "reference": "reference group",
-    "adjusted_difference": "adjusted difference to the reference", "difference_ci_low": "difference, 95% low",
-    "difference_ci_high": "difference, 95% high",
-}
+# Column headers in words, with their units, where the name alone does not say it (declared in columns.FIGURES).
+HEADERS = {f.name: f.header for f in FIGURES if f.header}
 HIDDEN = "—"  # a blank: suppressed, or no figure (the page's note says which)
 # The data grid writes "None" in a cell whose value is missing, whatever the display value pandas' Styler gives it.
 # So a missing number goes to the grid as this stand-in (sorted to one end), and its display value is HIDDEN.

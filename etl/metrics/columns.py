@@ -51,6 +51,136 @@ STUDENT_DIMENSIONS = tuple(d.name for d in CATALOGUE if d.student)
 EQUITY_DIMENSIONS = tuple(d.name for d in CATALOGUE if d.equity)
 # Each dimension's label, but the whole population's and those of single projects and employers.
 DIMENSION_LABELS = {d.name: d.label for d in CATALOGUE if d.name != "overall" and d.stored}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure the product shows, declared once. `header`: its column header in words, where the name alone does
+    not say it; `definition`: the contract's sentence (the glossary, the pages' help, the reports); `parts`: a
+    rate's (numerator, denominator) counts; `rests_on`: the column counting the distinct students (or rated
+    placements) it rests on, which the disclosure rule compares with K outside a director's screen (none: hidden
+    there, closed by default); `additive`: a count that adds up over a breakdown's groups to its total; `posted`: a
+    figure of the postings alone, behind which no student stands; `gives_back`: counts it would give back if shown
+    beside them (beside a rate's parts); `counted`: a count of the outcome query (etl/metrics/sql/outcomes.sql),
+    an integer."""
+
+    name: str
+    header: str | None = None
+    definition: str | None = None
+    parts: tuple[str, str] | None = None
+    rests_on: str | None = None
+    additive: bool = False
+    posted: bool = False
+    gives_back: tuple[str, ...] = ()
+    counted: bool = False
+
+
+# Every figure of the outcome table, the destinations, the employer and student views and the director's analyses.
+# The glossary lists the definitions in this order. The outcome query's SQL is etl/metrics/sql/outcomes.sql.
+FIGURES = (
+    Figure("applications", counted=True, definition="Applications in the group.", rests_on="applicants", additive=True),
+    Figure("applicants", counted=True, definition="Distinct students who applied.", rests_on="applicants",
+           additive=True),
+    Figure("selected", counted=True, rests_on="selectees", additive=True),
+    Figure("selection_rate",
+           definition="Applications with status selected ÷ applications that are not withdrawn.",
+           parts=("selected", "not_withdrawn"),
+           rests_on="selectees"),
+    # every completed placement is a placement
+    Figure("placements", counted=True, definition="Placements started (any status).", rests_on="completers"),
+    Figure("completed", counted=True, definition="Placements with status completed.", rests_on="completers",
+           additive=True),
+    Figure("completion_rate",
+           definition="Completed ÷ placements whose status is completed, cancelled or no-show.",
+           parts=("completed", "closed"),
+           rests_on="completers"),
+    Figure("offers", counted=True,
+           definition="Completed placements with at least one attributed offer.",
+           rests_on="offer_holders",
+           additive=True),
+    Figure("offer_rate",
+           definition="Completed placements with an attributed offer ÷ completed placements.",
+           parts=("offers", "completed"),
+           rests_on="offer_holders"),
+    Figure("conversion_rate",
+           definition="Completed placements with an attributed offer that was accepted ÷ completed placements.",
+           parts=("converted", "completed"),
+           rests_on="converters"),
+    # accepted attributed offers belong to the converted placements
+    Figure("acceptance_rate",
+           definition="Attributed offers accepted ÷ attributed offers accepted or declined.",
+           parts=("offers_accepted", "offers_decided"),
+           rests_on="converters"),
+    Figure("median_days_to_offer",
+           header="median days to offer",
+           definition="Median days from the placement's end to its first attributed offer (may be negative).",
+           rests_on="offer_holders"),
+    Figure("knowledge_rate", definition="Cohort students with a known first destination ÷ cohort students."),
+    Figure("career_outcomes_rate",
+           definition="Students employed, in service, the military or continuing education ÷ students with a known "
+                      "outcome other than not seeking."),
+    Figure("median_salary_usd",
+           header="median salary ($)",
+           definition="Median salary over students with a positive outcome and a salary."),
+    Figure("completed_pay_per_hour",
+           header="pay per hour, completed ($)",
+           definition="Average pay ÷ estimated hours of the completed projects (unpaid ones count as $0).",
+           rests_on="completers"),
+    Figure("posted_pay_per_hour",
+           header="posted pay per hour ($)",
+           definition="Average pay ÷ estimated hours of the paid projects posted (unpaid ones left out).",
+           posted=True),
+    Figure("applications_per_slot",
+           header="applications per place",
+           definition="Applications ÷ places offered (slots) on the projects posted."),
+    # an average over the completed placements that reported it
+    Figure("new_contacts",
+           header="new contacts per project",
+           definition="Average professional contacts reported per completed project, over the projects that reported "
+                      "a number.",
+           rests_on="contacts_reported"),
+    Figure("days_to_first_applicant", header="days to first applicant", rests_on="applicants"),
+    Figure("days_to_first_selection", header="days to first selection", rests_on="selectees", gives_back=("selected",)),
+    Figure("converted", counted=True, rests_on="converters", additive=True),
+    # ratings: the completed placements rated
+    Figure("employer_rating", rests_on="ratings_given"),
+    Figure("student_rating", rests_on="ratings_received"),
+    # selected applications are not withdrawn
+    Figure("not_withdrawn", counted=True, rests_on="selectees"),
+    # closed: completed, cancelled or no-show
+    Figure("closed", counted=True, rests_on="completers"),
+    # accepted offers are the converted placements'
+    Figure("offers_accepted", counted=True, rests_on="converters"),
+    # accepted or declined
+    Figure("offers_decided", counted=True, rests_on="converters"),
+    # the projects the students applied to
+    Figure("projects", counted=True, rests_on="applicants"),
+    Figure("completed_hours", header="hours, completed", rests_on="completers"),
+    Figure("selectees", counted=True, rests_on="selectees"),
+    Figure("completers", counted=True, rests_on="completers"),
+    Figure("offer_holders", counted=True, rests_on="offer_holders"),
+    Figure("converters", counted=True, rests_on="converters"),
+    Figure("ratings_given", counted=True, rests_on="ratings_given"),
+    Figure("ratings_received", counted=True, rests_on="ratings_received"),
+    Figure("contacts_reported", counted=True, rests_on="contacts_reported"),
+    Figure("cohort_size", header="students in cohort"),
+    Figure("ci_low", header="95% interval, low"),
+    Figure("ci_high", header="95% interval, high"),
+    Figure("offer_ci_low", header="offer rate, 95% low"),
+    Figure("offer_ci_high", header="offer rate, 95% high"),
+    Figure("median_gap", header="difference from the median"),
+    Figure("raw_offer_rate", header="offer rate, raw"),
+    Figure("adjusted_offer_rate", header="offer rate, adjusted"),
+    Figure("adjusted_ci_low", header="adjusted, 95% low"),
+    Figure("adjusted_ci_high", header="adjusted, 95% high"),
+    Figure("reference", header="reference group"),
+    Figure("adjusted_difference", header="adjusted difference to the reference"),
+    Figure("difference_ci_low", header="difference, 95% low"),
+    Figure("difference_ci_high", header="difference, 95% high"),
+    Figure("typical_hours", posted=True),
+)
+FIGURE = {f.name: f for f in FIGURES}
+
 OUTCOME_COLUMNS = [
     "group",
     "applications",

@@ -28,54 +28,19 @@ from typing import cast
 
 import polars as pl
 
-from etl.metrics.outcomes import DEFAULT_MIN_CELL, RATE_PARTS, hidden_at, suppress
+from etl.metrics.columns import FIGURES
+from etl.metrics.outcomes import DEFAULT_MIN_CELL, hidden_at, suppress
 
 PUBLIC_MIN_CELL = DEFAULT_MIN_CELL  # the floor of K for every figure outside the director's pages
 
 # The distinct students (columns of the outcome counts) that each figure shown outside the director's screen rests on.
-RESTS_ON = {
-    "applications": "applicants",
-    "applicants": "applicants",
-    "days_to_first_applicant": "applicants",
-    "selected": "selectees",
-    "selection_rate": "selectees",
-    "days_to_first_selection": "selectees",
-    "completed": "completers",
-    "completion_rate": "completers",
-    "offers": "offer_holders",
-    "offer_rate": "offer_holders",
-    "median_days_to_offer": "offer_holders",
-    "converted": "converters",
-    "conversion_rate": "converters",
-    "acceptance_rate": "converters",  # accepted attributed offers belong to the converted placements
-    "employer_rating": "ratings_given",  # ratings: the completed placements rated
-    "student_rating": "ratings_received",
-    # Counts whose own students are not counted apart: a count of students they always include, so that a figure
-    # shown here rests on at least as many students as that count says.
-    "not_withdrawn": "selectees",  # selected applications are not withdrawn
-    "placements": "completers",  # every completed placement is a placement
-    "closed": "completers",  # closed: completed, cancelled or no-show
-    "offers_accepted": "converters",  # accepted offers are the converted placements'
-    "offers_decided": "converters",  # accepted or declined
-    "projects": "applicants",  # the projects the students applied to
-    "new_contacts": "contacts_reported",  # an average over the completed placements that reported it
-    "completed_pay_per_hour": "completers",
-    "completed_hours": "completers",
-    # The students (and rated placements) a figure rests on are figures too, each resting on itself.
-    "selectees": "selectees",
-    "completers": "completers",
-    "offer_holders": "offer_holders",
-    "converters": "converters",
-    "ratings_given": "ratings_given",
-    "ratings_received": "ratings_received",
-    "contacts_reported": "contacts_reported",
-}
+RESTS_ON = {f.name: f.rests_on for f in FIGURES if f.rests_on}  # declared in etl/metrics/columns.py's FIGURES
 # Figures of the postings alone (what employers advertised), behind which no student stands: shown as they are.
-POSTED = ("posted_pay_per_hour", "typical_hours")
+POSTED = tuple(f.name for f in FIGURES if f.posted)
 # Counts that add up over the groups of a breakdown to its total.
-ADDITIVE = ("applications", "applicants", "selected", "completed", "offers", "converted")
+ADDITIVE = tuple(f.name for f in FIGURES if f.additive)
 # Figures that give back a count when shown beside another: each rate with its two counts.
-DEPENDS_ON = {rate: parts for rate, parts in RATE_PARTS.items()} | {"days_to_first_selection": ("selected",)}
+DEPENDS_ON = {f.name: f.parts for f in FIGURES if f.parts} | {f.name: f.gives_back for f in FIGURES if f.gives_back}
 
 
 def public_k(min_cell: int) -> int:

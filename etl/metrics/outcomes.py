@@ -17,6 +17,7 @@ from etl.metrics.columns import (  # noqa: F401 - the layer's names
     DEFAULT_MIN_CELL,
     DIMENSIONS,
     EXTRA_DIMENSIONS,
+    FIGURES,
     OUTCOME_COLUMNS,
     hidden_at,
 )
@@ -38,29 +39,8 @@ def metric_sql(name: str) -> str:
     """A SQL file of the metrics layer (under etl/metrics/sql/)."""
     return sql_text(SQL_DIR / name)
 
-# The contract's definitions, shown next to each figure in the dashboard and the docs.
-DEFINITIONS = {
-    "applications": "Applications in the group.",
-    "applicants": "Distinct students who applied.",
-    "selection_rate": "Applications with status selected ÷ applications that are not withdrawn.",
-    "placements": "Placements started (any status).",
-    "completed": "Placements with status completed.",
-    "completion_rate": "Completed ÷ placements whose status is completed, cancelled or no-show.",
-    "offers": "Completed placements with at least one attributed offer.",
-    "offer_rate": "Completed placements with an attributed offer ÷ completed placements.",
-    "conversion_rate": "Completed placements with an attributed offer that was accepted ÷ completed placements.",
-    "acceptance_rate": "Attributed offers accepted ÷ attributed offers accepted or declined.",
-    "median_days_to_offer": "Median days from the placement's end to its first attributed offer (may be negative).",
-    "knowledge_rate": "Cohort students with a known first destination ÷ cohort students.",
-    "career_outcomes_rate": "Students employed, in service, the military or continuing education ÷ students with "
-    "a known outcome other than not seeking.",
-    "median_salary_usd": "Median salary over students with a positive outcome and a salary.",
-    "completed_pay_per_hour": "Average pay ÷ estimated hours of the completed projects (unpaid ones count as $0).",
-    "posted_pay_per_hour": "Average pay ÷ estimated hours of the paid projects posted (unpaid ones left out).",
-    "applications_per_slot": "Applications ÷ places offered (slots) on the projects posted.",
-    "new_contacts": "Average professional contacts reported per completed project, over the projects that "
-    "reported a number.",
-}
+# The contract's definitions, shown next to each figure in the dashboard and the docs (declared in columns.FIGURES).
+DEFINITIONS = {f.name: f.definition for f in FIGURES if f.definition}
 
 
 @dataclass(frozen=True)
@@ -148,13 +128,7 @@ def distinct_count(key: str, keys: int, groups: int, condition: str | None = Non
 
 
 # Each rate of the outcome table as (numerator, denominator) counts: rate() and term changes both read these.
-RATE_PARTS = {
-    "selection_rate": ("selected", "not_withdrawn"),
-    "completion_rate": ("completed", "closed"),
-    "offer_rate": ("offers", "completed"),
-    "conversion_rate": ("converted", "completed"),
-    "acceptance_rate": ("offers_accepted", "offers_decided"),
-}
+RATE_PARTS = {f.name: f.parts for f in FIGURES if f.parts}
 # Groups with a natural order, shown in it (the SQL of fact_applications writes these values).
 ORDERED_GROUPS = {
     "pay_band": ("unpaid", "<15", "15-20", "20-25", "25+", "unknown"),
@@ -305,13 +279,9 @@ STORED_CELLS = "select * exclude (dimension, second) from outcome_cells where di
 
 def _with_rates(frame: pl.DataFrame) -> pl.DataFrame:
     """Counts as integers, the contract's rates and the suppression denominator, in the groups' order."""
-    count_columns = ["applications", "applicants", "selected", "not_withdrawn", "placements", "completed",
-                     "closed", "offers", "converted", "offers_accepted", "offers_decided", "projects", "selectees",
-                     "completers", "offer_holders", "converters", "contacts_reported", "ratings_given",
-                     "ratings_received"]
     frame = frame.with_columns(
         pl.col("group", "group2").cast(pl.String),
-        *[pl.col(c).cast(pl.Int64) for c in count_columns],
+        *[pl.col(f.name).cast(pl.Int64) for f in FIGURES if f.counted],
         pl.col("median_days_to_offer").cast(pl.Float64),
     )
     return frame.with_columns(
