@@ -32,6 +32,7 @@ def test_bench_smoke_run(tmp_path: Path) -> None:
     assert (tmp_path / "work" / "results.json").exists()
 
 
+@pytest.mark.slow  # a server of its own, three clients: make test, not make test-fast
 def test_directors_through_the_protocol_sign_in_and_open_every_page(sample: tuple[Path, Path]) -> None:
     """The benchmark's server-alone run, small: three directors at once through Streamlit's protocol sign in through
     the form (a wrong form would leave them on the sign-in page, without the director's pages to open) and open every
@@ -59,6 +60,7 @@ def test_one_director_in_chromium_among_others_through_the_protocol(sample: tupl
     assert result["sign_in_p95_s"] > 0 and result["server_peak_mb"] > 0
 
 
+@pytest.mark.slow  # mio load and the bulk load in processes of their own
 def test_the_scale_targets_are_measured_each_and_says_whether_it_is_met(tmp_path: Path) -> None:
     """`python -m bench.targets` at a small size, then the verdicts on figures of the sizes the targets name."""
     import json

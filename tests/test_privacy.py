@@ -211,6 +211,7 @@ def test_a_director_page_refuses_after_the_role_changes(hand_db: Path, monkeypat
 # --- the server stops when told -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # mio serve in a process of its own
 def test_sigterm_to_mio_serve_stops_the_dashboard(hand_db: Path, tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
