@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import duckdb
 import polars as pl
@@ -106,6 +106,63 @@ def quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+class Staging(Protocol):
+    """Where a load stages its source: the DuckDB engine's in-memory database (_Staging), or the Spark engine's
+    Parquet folders (etl/spark/load.py's SparkStaging). `con` runs the checks' SQL on the staged tables."""
+
+    con: Any
+    changes: dict[str, int]  # entity -> how many times issues were added to it
+
+    def append(self, table: str, frame: pl.DataFrame) -> None: ...
+
+    def add_issues(self, entity: str, issues: pl.DataFrame) -> None: ...
+
+    def add_failing(self, entity: str, query: str) -> None: ...
+
+    def stage_blocks(self, entity: Entity, path: Path) -> int | None: ...
+
+    def frame(self, table: str) -> Any: ...  # noqa: ANN401 - a Polars frame, or a Spark DataFrame
+
+    def count(self, query: str) -> int: ...
+
+    def release(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Existing(Protocol):
+    """The data as it was before the load, for the references: the warehouse's tables, or the lake's."""
+
+    con: Any
+    counted: dict[str, int]  # rows of each table, counted once per load
+
+    def has(self, name: str) -> bool: ...
+
+    def rows(self, name: str) -> int: ...
+
+    def close(self) -> None: ...
+
+
+StagingT = TypeVar("StagingT", bound=Staging)
+
+
+class LoadTarget(Protocol[StagingT]):
+    """Where a load lands: the DuckDB warehouse file (_Warehouse), or the Spark engine's lake (LakeTarget). It
+    stages the source, gives the data as it was for the references, and writes a checked load, all or nothing."""
+
+    def exists(self) -> bool: ...
+
+    def staging(self) -> StagingT: ...
+
+    def lock(self) -> contextlib.AbstractContextManager: ...
+
+    def existing(self, stage: StagingT) -> Existing: ...
+
+    def write(self, stage: StagingT, origin: Origin, staged: dict[str, Staged], quarantine: pl.DataFrame,
+              started: datetime, progress: Callable[[str], None], builders: tuple[Builder, ...],
+              mapping: Mapping | None) -> int: ...
+
+
 @dataclass
 class Staged:
     """One entity of the source, staged: its typed rows in `typed_<entity>` and its text in `raw_<entity>` (LINE and
@@ -118,7 +175,7 @@ class Staged:
     records: pl.DataFrame | None = None  # mapped rows: LINE -> the original row as JSON
     sources: dict[str, str] = field(default_factory=dict)  # mapped: target column -> its source column or template
     mapped_raw: pl.DataFrame | None = None  # mapped rows: the values as the original files have them
-    stage: _Staging | None = None  # where it is staged
+    stage: Staging | None = None  # where it is staged
     _clean_since: tuple[int, bool] | None = field(default=None, init=False, repr=False)  # (stage.changes, clean)
 
     @property
@@ -323,7 +380,7 @@ def ahead(items: Iterator[Any]) -> Iterator[Any]:
         worker.join()
 
 
-def _stage_file(stage: _Staging, entity: Entity, path: Path) -> Staged:
+def _stage_file(stage: Staging, entity: Entity, path: Path) -> Staged:
     """Read, cast and stage one file a piece at a time; values that do not parse become issues."""
     warnings, pieces = raw_chunks(path, entity)  # the header is checked, and the first piece read, here
     digest = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mio-sha256")
@@ -344,7 +401,7 @@ def _stage_file(stage: _Staging, entity: Entity, path: Path) -> Staged:
                    stage=stage)
 
 
-def _stage_mapped(stage: _Staging, mapping: Mapping, entity: Entity, files: list[Path]) -> Staged:
+def _stage_mapped(stage: Staging, mapping: Mapping, entity: Entity, files: list[Path]) -> Staged:
     """An entity built by the mapping from its source files, staged like a file in the contract's shape."""
     mapped = apply(mapping, entity.name, files)
     frame = mapped.frame
@@ -373,7 +430,7 @@ def _stage_mapped(stage: _Staging, mapping: Mapping, entity: Entity, files: list
 VALIDATORS = ("sql", "gx")  # the suites compiled to SQL (etl.ingest.rules), or Great Expectations itself on pandas
 
 
-def _validate(stage: _Staging, item: Staged, validator: str) -> None:
+def _validate(stage: Staging, item: Staged, validator: str) -> None:
     """Run the entity's expectation suite on the staged rows; its failures become issues, except where a value did
     not parse (null to the suite, its failure would only repeat the type issue)."""
     name = item.name
@@ -423,7 +480,7 @@ class _Existing:
 NAMED_KEYS_SHARE = 0.25
 
 
-def _valid_keys(name: str, staged: dict[str, Staged], existing: _Existing, named: str | None = None) -> str:
+def _valid_keys(name: str, staged: dict[str, Staged], existing: Existing, named: str | None = None) -> str:
     """Keys a reference may point at: the warehouse's and this source's good rows, less this source's bad ones.
 
     `named`: a query of the keys the referencing rows name, when they are far fewer than the rows they point at
@@ -444,13 +501,13 @@ def _valid_keys(name: str, staged: dict[str, Staged], existing: _Existing, named
     return f"({keys})"
 
 
-def _few(item: Staged, name: str, staged: dict[str, Staged], existing: _Existing) -> bool:
+def _few(item: Staged, name: str, staged: dict[str, Staged], existing: Existing) -> bool:
     """Whether `item`'s rows are fewer than NAMED_KEYS_SHARE of the rows of `name` they point at."""
     pointed_at = existing.rows(name) + (staged[name].report.rows_read if name in staged else 0)
     return item.report.rows_read < NAMED_KEYS_SHARE * pointed_at
 
 
-def _check_references(stage: _Staging, staged: dict[str, Staged], existing: _Existing) -> None:
+def _check_references(stage: Staging, staged: dict[str, Staged], existing: Existing) -> None:
     """Quarantine rows that point at a missing or quarantined row, in dependency order so that it cascades."""
     for name in LOAD_ORDER:
         if name not in staged:
@@ -467,7 +524,7 @@ def _check_references(stage: _Staging, staged: dict[str, Staged], existing: _Exi
             _check_placements(stage, item, staged, existing)
 
 
-def _check_placements(stage: _Staging, item: Staged, staged: dict[str, Staged], existing: _Existing) -> None:
+def _check_placements(stage: Staging, item: Staged, staged: dict[str, Staged], existing: Existing) -> None:
     """A placement's application must be `selected`, it cannot start before the application's date, and it cannot
     already be another placement's in the warehouse (application_id is unique across loads)."""
     if existing.has("placements"):
@@ -498,7 +555,7 @@ def _check_placements(stage: _Staging, item: Staged, staged: dict[str, Staged], 
                                     f"where g.started_on < a.applied_at::date")
 
 
-def _quarantine_frame(stage: _Staging, staged: dict[str, Staged]) -> pl.DataFrame:
+def _quarantine_frame(stage: Staging, staged: dict[str, Staged]) -> pl.DataFrame:
     """Every issue with its original file and line, target column, source column, value as written and record.
     Only the quarantined rows come back from the staging database."""
     frames = []
@@ -729,7 +786,7 @@ def load_source(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Pr
     return run_load(source, _Warehouse(db), max_bad_rows, progress, builders, mapping, dry_run, validator, origin)
 
 
-def run_load(source: Path, target: Any, max_bad_rows: float = 0.05, progress: Progress | None = None,
+def run_load(source: Path, target: LoadTarget[StagingT], max_bad_rows: float = 0.05, progress: Progress | None = None,
              builders: tuple[Builder, ...] = (), mapping: Path | None = None, dry_run: bool = False,
              validator: str = "sql", origin: str | Origin | None = None) -> LoadResult:
     """load_source into any target (the warehouse file, or the Spark engine's lake): the same reading, checks and
@@ -759,7 +816,7 @@ def run_load(source: Path, target: Any, max_bad_rows: float = 0.05, progress: Pr
                           load_id, time.perf_counter() - clock, mapping, existed, notes,
                           [e for s in staged.values() for e in s.expectations])
 
-    stage: _Staging | None = None
+    stage: StagingT | None = None
     try:
         mapped = check_headers(plan, source) if plan is not None else {}
         used = {p for paths in mapped.values() for p in paths}

@@ -48,8 +48,8 @@ def _name(table: str) -> str:
 
 
 class SparkStaging:
-    """The DuckDB engine's staging database (load._Staging), in Spark: each staged table a folder of Parquet files
-    in the lake's staging folder, seen as a Spark view of the same name."""
+    """The DuckDB engine's staging database (load._Staging; both are a load.Staging), in Spark: each staged table
+    a folder of Parquet files in the lake's staging folder, seen as a Spark view of the same name."""
 
     def __init__(self, spark: Any, folder: Path) -> None:
         self.spark = spark
