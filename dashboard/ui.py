@@ -309,7 +309,8 @@ def _cell_label(cell: object) -> str:
     return " · ".join(str(words(v)) for v in cell) if isinstance(cell, tuple) else str(words(cell))
 
 
-def dimension_choice(where: Any, label: str, options: list[str], key: str, default: str | None = None) -> str:  # noqa: ANN401 - st or a column
+def dimension_choice(where: Any, label: str, options: list[str], key: str,  # noqa: ANN401 - st, or a column
+                     default: str | None = None) -> str:
     """A choice among dimensions, named in words; always one of `options` (`default`, else the first, until another
     is chosen)."""
     chosen = where.selectbox(label, options, index=options.index(default) if default else 0, key=key,

@@ -230,7 +230,7 @@ def process_running(pid: str) -> bool:
     return True
 
 
-def counted_before(existing: Any, name: str, table: str) -> int:
+def counted_before(existing: Existing, name: str, table: str) -> int:
     """The rows of table `name` of the warehouse (or the lake) as it was before this load: counted once per load."""
     if name not in existing.counted:
         existing.counted[name] = int(existing.con.sql(f"select count(*) from {table}").fetchall()[0][0]) \
@@ -238,7 +238,7 @@ def counted_before(existing: Any, name: str, table: str) -> int:
     return existing.counted[name]
 
 
-def issues_added(stage: Any, entity: str) -> None:
+def issues_added(stage: Staging, entity: str) -> None:
     """Issues were added to `entity` in `stage` (either engine's staging): its rows are asked again if clean."""
     stage.changes[entity] = stage.changes.get(entity, 0) + 1
 
@@ -398,7 +398,7 @@ def _stage_file(stage: Staging, entity: Entity, path: Path) -> Staged:
     if rows == 0:
         warnings.append(f"{path.name}: a header and no rows: an empty table, nothing loaded")
     return Staged(entity, FileReport(entity.name, path.name, sha256.result(), rows, warnings=warnings),
-                   stage=stage)
+                  stage=stage)
 
 
 def _stage_mapped(stage: Staging, mapping: Mapping, entity: Entity, files: list[Path]) -> Staged:
@@ -424,7 +424,7 @@ def _stage_mapped(stage: Staging, mapping: Mapping, entity: Entity, files: list[
     stage.append(f"{S}.typed_{entity.name}", typed)
     stage.add_issues(entity.name, type_issues)
     return Staged(entity, report, origin=mapped.origin, records=mapped.records, sources=mapped.sources, stage=stage,
-                   mapped_raw=mapped.raw)
+                  mapped_raw=mapped.raw)
 
 
 VALIDATORS = ("sql", "gx")  # the suites compiled to SQL (etl.ingest.rules), or Great Expectations itself on pandas

@@ -21,9 +21,10 @@ def model_tests() -> dict[str, dict]:
     return YAML(typ="safe", pure=True).load(TESTS.read_text(encoding="utf-8"))
 
 
+@functools.cache
 def _checks() -> list[tuple[str, list[str], str, str | None]]:
     """Every data test as (count query, its parameters, the failure's sentence with {n} for the count, a second count
-    query the first must equal or None)."""
+    query the first must equal or None, {expected} in the sentence for its count)."""
     checks: list[tuple[str, list[str], str, str | None]] = []
     for table, tests in model_tests().items():
         t = _quote(table)
@@ -66,7 +67,7 @@ def check_models(con: duckdb.DuckDBPyConnection) -> list[str]:
         n = int(next(counts))
         if expected is None:
             if n:
-                failures.append(sentence.format(n=n))
+                failures.append(sentence.replace("{n}", str(n)))
         elif n != (should := int(next(counts))):
-            failures.append(sentence.format(n=n, expected=should))
+            failures.append(sentence.replace("{n}", str(n)).replace("{expected}", str(should)))
     return failures

@@ -145,6 +145,8 @@ FIGURES = (
     # ratings: the completed placements rated
     Figure("employer_rating", rests_on="ratings_given"),
     Figure("student_rating", rests_on="ratings_received"),
+    # Counts whose own students are not counted apart rest on a count of students they always include, so that a
+    # figure shown outside a director's screen rests on at least as many students as that count says.
     # selected applications are not withdrawn
     Figure("not_withdrawn", counted=True, rests_on="selectees"),
     # closed: completed, cancelled or no-show
@@ -156,6 +158,7 @@ FIGURES = (
     # the projects the students applied to
     Figure("projects", counted=True, rests_on="applicants"),
     Figure("completed_hours", header="hours, completed", rests_on="completers"),
+    # The students (and rated placements) a figure rests on are figures too, each resting on itself.
     Figure("selectees", counted=True, rests_on="selectees"),
     Figure("completers", counted=True, rests_on="completers"),
     Figure("offer_holders", counted=True, rests_on="offer_holders"),
@@ -179,7 +182,6 @@ FIGURES = (
     Figure("difference_ci_high", header="difference, 95% high"),
     Figure("typical_hours", posted=True),
 )
-FIGURE = {f.name: f for f in FIGURES}
 
 OUTCOME_COLUMNS = [
     "group",
