@@ -41,7 +41,6 @@ def spark_session(remote: str | None = None) -> Any:
                    .config("spark.ui.enabled", "false")
                    .config("spark.driver.memory", os.environ.get("MIO_SPARK_DRIVER_MEMORY", "4g"))
                    .config("spark.sql.shuffle.partitions", os.environ.get("MIO_SPARK_PARTITIONS", "8"))
-                   .config("spark.sql.adaptive.enabled", "true")
                    .config("spark.ui.showConsoleProgress", "false"))
     spark = builder.getOrCreate()
     spark.conf.set("spark.sql.session.timeZone", "UTC")
