@@ -18,6 +18,7 @@ import polars as pl
 import streamlit as st
 
 from etl.metrics import adjusted, audience, insights, outcomes, quality, report
+from etl.metrics.layout import format_version
 from etl.warehouse import DEFAULT_DB, connect_read_only, is_current, remote_marker
 
 T = TypeVar("T")
@@ -70,7 +71,7 @@ def _connect(path: str, current: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
                 known[1].close()
             con = connect_read_only(path)
             # Checked once per version of the file, not on every rerun: a read-only file cannot change.
-            _open[path] = (current, con, is_current(con))
+            _open[path] = (current, con, is_current(con, format_version()))
         return _open[path][1], _open[path][2]
 
 

@@ -505,7 +505,9 @@ def _open_current(db: Path) -> Connection:
     except FileNotFoundError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(1)
-    if not is_current(con):
+    from etl.metrics.layout import format_version
+
+    if not is_current(con, format_version()):
         con.close()
         err.print(f"[red]error:[/] {escape(OLD_FORMAT.format(db=db))}")
         sys.exit(1)

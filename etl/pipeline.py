@@ -9,8 +9,9 @@ from pathlib import Path
 
 import duckdb
 
-from etl.ingest.load import LoadResult, Origin, Progress, load_source
+from etl.ingest.load import Builder, LoadResult, Origin, Progress, load_source
 from etl.ingest.model_tests import check_models
+from etl.metrics.layout import mark_format
 from etl.metrics.outcomes import build_outcome_cells
 
 
@@ -29,6 +30,8 @@ def load(source: Path, db: Path, max_bad_rows: float = 0.05, progress: Progress 
          ) -> LoadResult:
     """Validate `source` (through `mapping`, or the source's mapping.yaml) and load it into `db` with every table the
     dashboard and reports read; `dry_run` checks everything and writes nothing."""
-    builders = (build_outcome_cells, _checked) if os.environ.get("MIO_CHECK_MODELS") == "1" else (build_outcome_cells,)
+    builders: tuple[Builder, ...] = (build_outcome_cells, mark_format)
+    if os.environ.get("MIO_CHECK_MODELS") == "1":
+        builders += (_checked,)
     return load_source(source, db, max_bad_rows=max_bad_rows, progress=progress, builders=builders,
                        mapping=mapping, dry_run=dry_run, validator=validator, origin=origin)

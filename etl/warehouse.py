@@ -45,11 +45,6 @@ class Connection(Protocol):
 
 
 DEFAULT_DB = Path(os.environ.get("MIO_DB", "data/warehouse.duckdb"))
-# The layout of the derived tables that this version of mio writes and reads. Every load writes it (in the table
-# warehouse_format); a reader finding another number, or none, asks for a new load instead of failing on a missing
-# column. Raise it whenever a derived table or a stored outcome table changes shape.
-FORMAT_VERSION = 7
-
 # Called with (sql, seconds) after every query() while registered; see observe_queries.
 QueryObserver = Callable[[str, float], None]
 _observers: list[QueryObserver] = []
@@ -115,13 +110,14 @@ def has_table(con: Connection, name: str) -> bool:
     return bool(rows[0][0])
 
 
-def is_current(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the warehouse was built by a load of this version (its derived tables have the layout it reads)."""
+def is_current(con: duckdb.DuckDBPyConnection, version: str) -> bool:
+    """Whether the warehouse was built by a load of this `version` of its format (etl/metrics/layout.py): its derived
+    and stored tables have the layout, and hold the figures, that the reader expects."""
     import duckdb
 
     cur = con.cursor()
     try:
-        return cur.execute("select max(version) from warehouse_format").fetchall()[0][0] == FORMAT_VERSION
+        return cur.execute("select max(version) from warehouse_format").fetchall()[0][0] == version
     except duckdb.CatalogException:  # no such table: a warehouse from before versions were written
         return False
     finally:

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import duckdb
 
-from etl.warehouse import FORMAT_VERSION
-
 SQL_DIR = Path(__file__).parent / "sql"
 
 
 def build_derived(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild every derived table from the core tables, in file order, and mark the layout they have."""
+    """Rebuild every derived table from the core tables, in file order (the load's builders then store the outcome
+    tables and mark the warehouse's format: etl/pipeline.py)."""
     # Format 6 (one day's development) had fact_applications as a view over two tables of its own: gone since 7.
     if con.execute("select count(*) from information_schema.tables where table_catalog = current_database() and "
                    "table_schema = 'main' and table_name = 'fact_applications' and table_type = 'VIEW'"
@@ -23,4 +22,3 @@ def build_derived(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("drop table if exists project_groups")
     for path in sorted(SQL_DIR.glob("*.sql")):
         con.execute(path.read_text())
-    con.execute("create or replace table warehouse_format as select ? as version", [FORMAT_VERSION])

@@ -51,6 +51,14 @@ STUDENT_DIMENSIONS = tuple(d.name for d in CATALOGUE if d.student)
 EQUITY_DIMENSIONS = tuple(d.name for d in CATALOGUE if d.equity)
 # Each dimension's label, but the whole population's and those of single projects and employers.
 DIMENSION_LABELS = {d.name: d.label for d in CATALOGUE if d.name != "overall" and d.stored}
+# Outcome tables computed once at load time for the whole population (no filters), so that the views every page
+# opens with read a few stored rows: every one-way table and the two-way tables the dashboard's pages default to.
+# A figure with filters, or any other pair, is computed from the fact tables when asked for.
+PRECOMPUTED_OUTCOMES = (
+    [(d.name, "overall") for d in CATALOGUE if d.stored]
+    + [("industry", "pay_band"), ("platform", "channel"), ("term", "institution"), ("industry", "channel"),
+       ("function", "channel")]
+)
 
 
 @dataclass(frozen=True)

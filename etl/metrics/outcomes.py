@@ -19,6 +19,7 @@ from etl.metrics.columns import (  # noqa: F401 - the layer's names
     EXTRA_DIMENSIONS,
     FIGURES,
     OUTCOME_COLUMNS,
+    PRECOMPUTED_OUTCOMES,
     hidden_at,
 )
 from etl.warehouse import Connection, plain_numbers, query, sql_text
@@ -144,16 +145,6 @@ def rate(numerator: str, denominator: str) -> pl.Expr:
         .then((pl.col(numerator) / pl.col(denominator)).round(4))
         .otherwise(None)
     )
-
-
-# Outcome tables computed once at load time for the whole population (no filters), so that the views every page
-# opens with read a few stored rows: every one-way table and the two-way tables the dashboard's pages default to.
-# A figure with filters, or any other pair, is computed from the fact tables when asked for.
-PRECOMPUTED_OUTCOMES = (
-    [(d.name, "overall") for d in CATALOGUE if d.stored]
-    + [("industry", "pay_band"), ("platform", "channel"), ("term", "institution"), ("industry", "channel"),
-       ("function", "channel")]
-)
 
 
 def _distinct_values(sizes: dict[str, int], dimension: str) -> int:

@@ -36,7 +36,6 @@ from etl.spark.connection import SparkConnection, save_schema
 from etl.spark.lake import Lake, duckdb_catalog
 from etl.spark.session import spark_session
 from etl.spark.sql import models, to_spark
-from etl.warehouse import FORMAT_VERSION
 
 ISSUES = {"n": pl.Int64, "entity": pl.String, "line": pl.Int64, "column": pl.String, "rule": pl.String,
           "value": pl.String}
@@ -280,13 +279,14 @@ def build_lake_tables(con: SparkConnection, version: Path, progress: Callable[[s
                       ) -> None:
     """The derived tables (etl/ingest/sql, transpiled) and the stored outcome tables of the metrics layer, each
     written to `version` and read back from there by the next."""
+    from etl.metrics.layout import format_version
     from etl.metrics.outcomes import outcome_cells_sql, outcome_report_rows
 
     spark = con.spark
     for name, select in models():
         progress(f"building {name}")
         _save(con, spark.sql(select), version, name)
-    _save(con, spark.sql(f"select {FORMAT_VERSION} as version"), version, "warehouse_format")
+    _save(con, spark.sql(f"select '{format_version()}' as version"), version, "warehouse_format")
     progress("building outcome_cells")
     _save(con, spark.sql(to_spark(outcome_cells_sql())), version, "outcome_cells")
     progress("building outcome_report")
