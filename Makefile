@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint bench lock sample load report clean screenshots docs
+.PHONY: install spark-jars demo test test-fast lint bench lock sample load report clean screenshots docs
 
 # Bytecode is compiled at install time: where PYTHONDONTWRITEBYTECODE is set, Python would otherwise compile every
 # module it imports on every start (Great Expectations alone: 7-10 s instead of 3 s per `mio load`); mio's own
@@ -16,6 +16,15 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -r requirements.lock
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode --no-deps -e . --config-settings editable_mode=compat
 	touch $(STAMP)
+
+# The Spark engine's jars (Delta Lake, Hadoop's S3A connector): fetched once from Maven Central into the virtualenv,
+# so that every Spark session after it works offline (etl/spark/jars.py). Needs Java; the demo does not need them.
+JARS := $(VENV)/share/mio/spark-jars/.fetched
+$(JARS): $(STAMP) etl/spark/jars.py
+	$(BIN)/python -m etl.spark.jars fetch
+	touch $(JARS)
+
+spark-jars: $(JARS)  ## fetch the Spark engine's jars (Delta Lake, S3A) from Maven Central, once
 
 install: $(STAMP)  ## create the virtualenv and install mio with its test tools
 	@$(BIN)/python -m compileall -q etl dashboard bench >/dev/null  # mio's own modules too, as they change
@@ -33,7 +42,7 @@ screenshots: install  ## the README's pictures of the demo's main pages, taken i
 # Chromium on two cores (the demo-sized disclosure check: 174 s alone, 1,129 s there).
 PYTEST_WORKERS ?= 2
 
-test: install  ## the whole suite, browser and Spark tests included (what CI runs)
+test: install spark-jars  ## the whole suite, browser and Spark tests included (what CI runs)
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 test-fast: install  ## the inner loop of a change: no browser, no Spark, no servers, nothing slow

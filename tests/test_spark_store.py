@@ -5,6 +5,7 @@ tests/test_spark_lake.py, so that the three run side by side."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,41 @@ def test_the_spark_engine_loads_into_a_lake_in_an_object_store(tmp_path: Path, o
         assert not (work / "kept").exists()  # the copy had a version of its own: fetched again
     finally:
         fs.rm(f"{bucket}/loaded", recursive=True)
+
+
+def test_spark_writes_and_reads_delta_tables_in_the_object_store_itself(spark: object, object_store: str) -> None:
+    """Spark's own S3A connector and Delta Lake's writer (the jars `make install` fetched: etl/spark/jars.py): two
+    commits of a Delta table straight into the store, no copy on this machine; its history, time travel, and the files
+    of its current version as delta-rs (DuckDB's side) lists them, the same ones Spark read."""
+    import s3fs
+    from deltalake import DeltaTable
+
+    from etl.spark.session import use_object_store
+
+    use_object_store(spark)
+    fs = s3fs.S3FileSystem()
+    bucket = object_store.removeprefix("s3://")
+    table = f"s3a://{bucket}/delta-check/students"
+    first = spark.createDataFrame([("S1", 2026), ("S2", 2027)], "student_id string, cohort int")  # type: ignore[attr-defined]
+    try:
+        first.write.format("delta").save(table)
+        spark.createDataFrame([("S3", 2026)], "student_id string, cohort int").write.format(  # type: ignore[attr-defined]
+            "delta").mode("append").save(table.replace("s3a://", "s3://"))  # s3:// is S3A too
+        history = spark.sql(f"describe history delta.`{table}`").orderBy("version").collect()  # type: ignore[attr-defined]
+        assert [(row["version"], row["operation"]) for row in history] == [(0, "WRITE"), (1, "WRITE")]
+        now = spark.read.format("delta").load(table)  # type: ignore[attr-defined]
+        assert sorted(row["student_id"] for row in now.collect()) == ["S1", "S2", "S3"]
+        then = spark.read.format("delta").option("versionAsOf", 0).load(table)  # type: ignore[attr-defined]
+        assert then.count() == 2
+        logged = sorted(path.rsplit("/", 1)[1] for path in fs.find(f"{bucket}/delta-check/students/_delta_log")
+                        if path.endswith(".json"))
+        assert logged == ["00000000000000000000.json", "00000000000000000001.json"]
+        options = {"AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"], "AWS_ALLOW_HTTP": "true",
+                   "AWS_REGION": os.environ["AWS_DEFAULT_REGION"], "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
+                   "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"]}
+        listed = DeltaTable(table.replace("s3a://", "s3://"), storage_options=options)
+        assert listed.version() == 1
+        read = {row[0].rsplit("/", 1)[1] for row in now.selectExpr("input_file_name()").collect()}
+        assert {uri.rsplit("/", 1)[1] for uri in listed.file_uris()} == read
+    finally:
+        fs.rm(f"{bucket}/delta-check", recursive=True)
