@@ -51,6 +51,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MIO_SPARK_CORES", "`2`", "the Spark engine's local mode: cores", "spark"),
     Setting("MIO_SPARK_DRIVER_MEMORY", "`4g`", "the Spark engine's local mode: the driver's memory", "spark"),
     Setting("MIO_SPARK_PARTITIONS", "`8`", "the Spark engine: partitions after a shuffle", "spark"),
+    Setting("MIO_SPARK_JARS", "`share/mio/spark-jars` in the virtualenv",
+            "the folder of the Spark engine's fetched jars (Delta Lake, S3A: `make spark-jars`)", "spark"),
     Setting("SPARK_REMOTE", "unset",
             "the Spark engine's cluster, through Spark Connect (`sc://host:port`), when `--spark-remote` is not given",
             "spark"),
