@@ -72,7 +72,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 # Read by mio but owned by other tools; documented where they matter, not declared as mio's own.
-OTHERS = ("JAVA_HOME", "XDG_CACHE_HOME")
+OTHERS = ("JAVA_HOME", "XDG_CACHE_HOME", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")  # AWS's: its clients' own
 
 GROUPS = {"files": "Where things are", "office": "Your office", "sign-in": "Signing in", "loading": "Loading",
           "spark": "The Spark engine and lakes", "mail": "Scheduled reports by e-mail"}

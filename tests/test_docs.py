@@ -26,8 +26,8 @@ def settings_read_by_the_code() -> set[str]:
     used = set()
     for path in [*ROOT.glob("etl/**/*.py"), *ROOT.glob("dashboard/**/*.py")]:
         text = path.read_text()
-        used |= set(re.findall(r"environ(?:\.get)?\(\s*[\"']([A-Z][A-Z_]+)", text))
-        used |= set(re.findall(r"environ\[[\"']([A-Z][A-Z_]+)", text))
+        used |= set(re.findall(r"environ(?:\.get)?\(\s*[\"']([A-Z][A-Z0-9_]+)", text))
+        used |= set(re.findall(r"environ\[[\"']([A-Z][A-Z0-9_]+)", text))
     return used
 
 
