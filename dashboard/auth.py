@@ -9,11 +9,19 @@ import streamlit as st
 
 from dashboard import sessions
 from dashboard.markdown import plain
-from etl.accounts import DEFAULT_USERS, User, UserStore
+from etl.accounts import DEFAULT_USERS, User, UserStore, client_of
 
 
 def store() -> UserStore:
     return UserStore(Path(os.environ.get("MIO_USERS", str(DEFAULT_USERS))))
+
+
+def client_address() -> str | None:
+    """The address a sign-in's wrong passwords count against: the connection's (Streamlit gives none for this
+    machine's own), or, behind the proxy MIO_TRUSTED_PROXY names, the client it forwarded for."""
+    peer = st.context.ip_address or "127.0.0.1"  # Streamlit says None for a connection from this machine
+    forwarded = st.context.headers.get("X-Forwarded-For") if st.context.headers else None
+    return client_of(peer, forwarded, os.environ.get("MIO_TRUSTED_PROXY"))
 
 
 def oidc_configured() -> bool:

@@ -10,8 +10,15 @@ import streamlit as st
 from dashboard import auth
 from etl.accounts import LockedOut
 
-GENERIC_REFUSAL = ("Wrong username or password. After several wrong tries, sign-in waits a few minutes before it "
-                   "accepts this account again.")
+GENERIC_REFUSAL = ("Wrong username or password. After several wrong tries from one place, sign-in waits a few "
+                   "minutes before it accepts that username from there again.")
+
+
+def locked_out(minutes: int) -> str:
+    """What a visitor whose address is locked reads: what happened and when to try again. It says the same for a
+    username that exists and one that does not (wrong passwords for either count alike)."""
+    return (f"Too many wrong passwords from your connection. Sign-in from here is paused: try again in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}. Signing in from another device or network is not affected.")
 
 
 def sign_in() -> None:
@@ -58,14 +65,16 @@ def _form() -> None:
         password = st.text_input("Password", type="password", key="sign_in_password")
         submitted = st.form_submit_button("Sign in")
     if submitted:
-        # One answer for a wrong name, a wrong password and a lock, so that none tells a guesser more.
+        # One answer for a wrong name and a wrong password, so that neither tells a guesser more.
         try:
-            user = auth.store().authenticate(username.strip(), password, address=st.context.ip_address)
-        except LockedOut:
+            user = auth.store().authenticate(username.strip(), password, address=auth.client_address())
+        except LockedOut as locked:
             user = None
-        if user is None:
-            st.error(GENERIC_REFUSAL)
+            st.error(locked_out(locked.minutes))
         else:
+            if user is None:
+                st.error(GENERIC_REFUSAL)
+        if user is not None:
             # The view the shared link asked for: Streamlit drops query parameters when the page changes.
             asked = {key: st.query_params.get_all(key) for key in st.query_params}
             st.session_state.clear()

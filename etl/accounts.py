@@ -23,7 +23,7 @@ DEFAULT_USERS = Path(os.environ.get("MIO_USERS", "data/users.json"))
 # scrypt with N=2^14, r=8, p=1: about 16 MB and tens of milliseconds per check, as OWASP recommends at least.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 FAILED_SIGN_IN_DELAY = 0.8  # seconds added to every failed sign-in
-LOCKOUT_FAILURES = 5  # wrong passwords for one username within LOCKOUT_SECONDS lock it for LOCKOUT_SECONDS
+LOCKOUT_FAILURES = 5  # wrong passwords for one username from one address within LOCKOUT_SECONDS lock that pair
 ADDRESS_FAILURES = 20  # wrong passwords from one address (any usernames) within LOCKOUT_SECONDS lock the address
 LOCKOUT_SECONDS = 15 * 60
 MAX_DELAY = 8.0  # the delay after a failure doubles with each recent failure of the username, up to this
@@ -52,8 +52,17 @@ def _verify(password: str, stored: str) -> bool:
 
 
 class Throttle:
-    """Failed sign-ins per username, in this process (the dashboard server): one check at a time per username, so
-    guesses sent in parallel wait for each other, and a lockout after LOCKOUT_FAILURES wrong passwords."""
+    """Failed sign-ins, in this process (the dashboard server). Nothing locks an account by itself: anyone who knows a
+    director's username could then keep the director out with a few wrong passwords (OWASP's authentication
+    guidance). What locks is where the guesses come from:
+
+    - an address and a username together: LOCKOUT_FAILURES wrong passwords lock that pair for LOCKOUT_SECONDS;
+    - an address: ADDRESS_FAILURES wrong passwords, whatever the usernames, lock the address;
+    - a username's failures from every address slow each further failure's answer (doubling, up to MAX_DELAY), the
+      same for a username that exists and one that does not; the right password is never refused for them.
+
+    One address's checks run one at a time, so its guesses sent in parallel wait for each other, delays included;
+    checks of one username from different addresses wait only for each other's password hashing."""
 
     def __init__(self, base_delay: float = FAILED_SIGN_IN_DELAY) -> None:
         self.base_delay = base_delay
@@ -61,9 +70,9 @@ class Throttle:
         self._locks: dict[str, threading.Lock] = {}
         self._failures: dict[str, list[float]] = {}
 
-    def lock_for(self, username: str) -> threading.Lock:
+    def lock_for(self, key: str) -> threading.Lock:
         with self._guard:
-            return self._locks.setdefault(username, threading.Lock())
+            return self._locks.setdefault(key, threading.Lock())
 
     def recent(self, key: str, now: float | None = None) -> list[float]:
         now = time.monotonic() if now is None else now
@@ -73,40 +82,84 @@ class Throttle:
             return kept
 
     def locked_for(self, username: str, address: str | None = None, now: float | None = None) -> float:
-        """Seconds until the username (from this address) may try again (0 when it may)."""
+        """Seconds until this address may try the username again (0 when it may). An unknown address (None) is one
+        address for the pair's lock, and is never locked as an address."""
         now = time.monotonic() if now is None else now
         waits = [0.0]
-        for key, limit in ((username, LOCKOUT_FAILURES), (f"address:{address}", ADDRESS_FAILURES)):
-            if key == "address:None":
-                continue
+        keys = [(_pair(username, address), LOCKOUT_FAILURES)]
+        if address is not None:
+            keys.append((f"address:{address}", ADDRESS_FAILURES))
+        for key, limit in keys:
             recent = self.recent(key, now)
             if len(recent) >= limit:
                 waits.append(LOCKOUT_SECONDS - (now - recent[-limit]))
         return max(waits)
 
     def delay(self, username: str) -> float:
-        """How long a failure waits before it is answered: longer with each recent failure of the username."""
-        return min(MAX_DELAY, self.base_delay * 2 ** max(0, len(self.recent(username)) - 1))
+        """How long a failure waits before it is answered: longer with each recent failure of the username, from
+        any address."""
+        return min(MAX_DELAY, self.base_delay * 2 ** max(0, len(self.recent(f"user:{username}")) - 1))
 
     def failed(self, username: str, address: str | None = None) -> None:
         with self._guard:
-            for key in (username, *([f"address:{address}"] if address else [])):
+            for key in (f"user:{username}", _pair(username, address),
+                        *([f"address:{address}"] if address is not None else [])):
                 self._failures.setdefault(key, []).append(time.monotonic())
 
-    def succeeded(self, username: str) -> None:
+    def succeeded(self, username: str, address: str | None = None) -> None:
+        """The right password from this address: its own failures at the username are forgotten (not those of other
+        addresses, which keep slowing their guesses)."""
         with self._guard:
-            self._failures.pop(username, None)
+            self._failures.pop(_pair(username, address), None)
+
+
+def _pair(username: str, address: str | None) -> str:
+    return f"pair:{address}\n{username}"
+
+
+def client_of(peer: str | None, forwarded_for: str | None, trusted: str | None) -> str | None:
+    """The sign-in's client address: the connection's peer, unless the peer is one of the `trusted` proxies
+    (MIO_TRUSTED_PROXY: addresses or networks, comma-separated), and then the address that proxy says it forwarded
+    for (X-Forwarded-For, read from the right: the nearest address that is not itself a trusted proxy). Without a
+    trusted proxy the header is ignored: anyone can write it."""
+    import ipaddress
+
+    def parsed(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+        try:
+            return ipaddress.ip_address(text.strip())
+        except ValueError:
+            return None
+
+    networks = []
+    for item in (trusted or "").split(","):
+        if item.strip():
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+
+    def is_trusted(text: str | None) -> bool:
+        address = parsed(text) if text else None
+        return address is not None and any(address in network for network in networks)
+
+    if not is_trusted(peer) or not forwarded_for:
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if parsed(hop) is None:
+            return peer  # a hop that is not an address: the header was not written by a proxy
+        if not is_trusted(hop):
+            return hop
+    return hops[0] if hops else peer
 
 
 THROTTLE = Throttle()
 
 
 class LockedOut(Exception):
-    """Too many wrong passwords for this username lately."""
+    """Too many wrong passwords lately from this address (for this username, or for any)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        super().__init__(f"too many wrong passwords; try again in {max(1, round(seconds / 60))} minutes")
+        self.minutes = max(1, -(-int(seconds) // 60))  # rounded up: never "try again in 0 minutes"
+        super().__init__(f"too many wrong passwords from this address; try again in {self.minutes} minutes")
 
 
 # Checked against when the username is unknown, so that a wrong name costs as long as a wrong password (one scrypt
@@ -189,21 +242,23 @@ class UserStore:
         """The user when the password is right; None, after a delay that grows with recent failures, for any wrong
         name or password.
 
-        Raises LockedOut after LOCKOUT_FAILURES wrong passwords for the username (or ADDRESS_FAILURES from the
-        address) within LOCKOUT_SECONDS, even when the password is right, until that time has passed. Checks of one
-        username run one at a time, so guesses sent together wait for each other."""
-        with throttle.lock_for(username):
+        Raises LockedOut after LOCKOUT_FAILURES wrong passwords for the username from this `address` (or
+        ADDRESS_FAILURES from it for any usernames) within LOCKOUT_SECONDS, even when the password is right, until
+        that time has passed; the same username from another address is not refused (Throttle). Checks from one
+        address run one at a time, so guesses sent together wait for each other."""
+        with throttle.lock_for(f"address:{address}"):
             waiting = throttle.locked_for(username, address)
             if waiting:
                 time.sleep(throttle.base_delay)
                 raise LockedOut(waiting)
-            record = self._read().get(username)
-            ok = _verify(password, record["password"] if record else _DUMMY) and record is not None
+            with throttle.lock_for(f"user:{username}"):
+                record = self._read().get(username)
+                ok = _verify(password, record["password"] if record else _DUMMY) and record is not None
             if not ok:
                 throttle.failed(username, address)
                 time.sleep(throttle.delay(username))
                 return None
-            throttle.succeeded(username)
+            throttle.succeeded(username, address)
             assert record is not None  # ok above
             return _user(username, record)
 

@@ -34,6 +34,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MIO_SESSION_HOURS", "`8`", "how long a sign-in lasts across reloads and tabs", "sign-in"),
     Setting("MIO_SESSION_SECRET", "a random key in `session.key` beside the users file",
             "the key that signs session tokens (set the same on every server behind one address)", "sign-in"),
+    Setting("MIO_TRUSTED_PROXY", "unset",
+            "the reverse proxy (addresses or networks, comma-separated) whose `X-Forwarded-For` names the client that "
+            "wrong passwords are counted against; unset, the connection's own address is, and the header is ignored",
+            "sign-in"),
     # Loading
     Setting("MIO_CHECK_MODELS", "unset",
             "`1`: every load also runs the data tests of the derived tables (`etl/ingest/sql/tests.yaml`) and fails "

@@ -603,3 +603,52 @@ def test_clicking_a_cell_or_a_table_row_opens_what_lies_behind_it(server: str, p
     assert expect.first.inner_text().split(":")[0] in [words(cell) for cell in cells], (expect.first.inner_text(),
                                                                                          cells)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_guesses_from_one_address_do_not_keep_the_director_out_in_chromium(sample: tuple[Path, Path],
+                                                                          accounts: tuple[Path, str],
+                                                                          browser) -> None:  # noqa: ANN001
+    """Issue 34, through the running server's form: behind a trusted proxy (MIO_TRUSTED_PROXY, this machine), two
+    browsers whose proxy names different clients. Five wrong passwords for `director` from the first; the right one
+    from there is then refused with what happened and when to try again, and the right one from the second signs in
+    at once."""
+    from dashboard.sign_in import GENERIC_REFUSAL
+    from etl.accounts import LOCKOUT_FAILURES
+
+    def form(page, password: str) -> None:  # noqa: ANN001 - playwright page
+        """Submit the form and wait until the server's answer is drawn."""
+        runs = page.mio_runs = getattr(page, "mio_runs", None) or Runs(page)
+        page.get_by_role("textbox", name="Username").fill("director")
+        page.get_by_role("textbox", name="Password").fill(password)
+        since = len(runs.events)
+        page.get_by_role("button", name="Sign in").click()
+        runs.wait_for_run(since)
+        settle(page)
+
+    with serving(sample[1], accounts[0], env={**os.environ, "MIO_TRUSTED_PROXY": "127.0.0.1"}) as url:
+        guessing = browser.new_context(extra_http_headers={"X-Forwarded-For": "203.0.113.5"})
+        owning = browser.new_context(extra_http_headers={"X-Forwarded-For": "198.51.100.7"})
+        try:
+            guesser = guessing.new_page()
+            guesser.mio_runs = Runs(guesser)  # watching its socket from the start
+            guesser.goto(url)
+            for n in range(LOCKOUT_FAILURES):
+                form(guesser, f"wrong guess {n}")
+                assert guesser.get_by_text(GENERIC_REFUSAL).count() == 1
+            form(guesser, PASSWORD)
+            locked = guesser.get_by_text("Too many wrong passwords from your connection")
+            locked.wait_for(timeout=60_000)
+            said = locked.inner_text()
+            assert "try again in 15 minutes" in said and "director" not in said
+
+            owner = owning.new_page()
+            owner.mio_runs = Runs(owner)
+            owner.goto(url)
+            owner.get_by_role("textbox", name="Username").wait_for(timeout=60_000)
+            started = time.monotonic()
+            form(owner, PASSWORD)
+            owner.get_by_text("Signed in as").wait_for(timeout=60_000)
+            assert time.monotonic() - started < 5  # at once: no delay, no lock for the owner's own address
+        finally:
+            guessing.close()
+            owning.close()

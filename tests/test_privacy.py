@@ -150,6 +150,75 @@ def test_wrong_passwords_lock_the_account(tmp_path: Path) -> None:
     assert store.authenticate("dana", "the right password", other) == User("dana", "director")
 
 
+@pytest.mark.parametrize("guesses", [LOCKOUT_FAILURES, 50])
+def test_guesses_from_one_address_never_lock_the_director_out_elsewhere(tmp_path: Path, guesses: int) -> None:
+    """Issue 34: wrong passwords for `director` from one address lock that address's tries at the account, not the
+    account: its owner signs in from another address at once, while the guessing address waits or is refused."""
+    store = UserStore(tmp_path / "users.json")
+    store.add("director", "director", "the right password")
+    throttle = Throttle(base_delay=0.01)
+    refused = 0
+    for _ in range(guesses):
+        try:
+            assert store.authenticate("director", "wrong guess", throttle, address="203.0.113.5") is None
+        except LockedOut:
+            refused += 1
+    assert refused == guesses - LOCKOUT_FAILURES  # every guess after the fifth refused unheard
+    started = time.perf_counter()
+    assert store.authenticate("director", "the right password", throttle, address="198.51.100.7") == \
+        User("director", "director")
+    assert time.perf_counter() - started < 0.5  # at once: one password hash, no delay, no lock
+    with pytest.raises(LockedOut) as locked:
+        store.authenticate("director", "the right password", throttle, address="203.0.113.5")
+    assert 14 <= locked.value.minutes <= 15
+    assert "director" not in str(locked.value)
+
+
+def test_guesses_from_many_addresses_are_slowed_never_refused(tmp_path: Path) -> None:
+    """One wrong password from each of many addresses: none is locked, each failure's answer waits longer (the
+    account's failures from everywhere), and the right password from a new address is still accepted."""
+    store = UserStore(tmp_path / "users.json")
+    store.add("director", "director", "the right password")
+    throttle = Throttle(base_delay=0.01)
+    for n in range(8):
+        assert store.authenticate("director", "wrong guess", throttle, address=f"10.0.0.{n}") is None
+    assert throttle.delay("director") == 0.01 * 2 ** 7  # doubled with each, from any address
+    assert throttle.delay("someone-else") == 0.01
+    assert store.authenticate("director", "the right password", throttle, address="10.0.0.99") == \
+        User("director", "director")
+    assert throttle.delay("director") == 0.01 * 2 ** 7  # the owner's success does not reset the guessers' slowing
+
+
+def test_a_missing_username_is_answered_in_the_time_of_an_existing_one(tmp_path: Path) -> None:
+    """Wrong passwords for an account that exists and for a name that does not: the same work (a password hash
+    each) and the same delay, so the time of the answer does not tell which. Medians of 15 tries each, interleaved."""
+    store = UserStore(tmp_path / "users.json")
+    store.add("director", "director", "the right password")
+    times: dict[str, list[float]] = {"director": [], "nobody-here": []}
+    for n in range(15):
+        for name in times:
+            throttle = Throttle(base_delay=0.02)  # a fresh one: each try the first failure, the same delay
+            started = time.perf_counter()
+            assert store.authenticate(name, "wrong guess", throttle, address=f"10.1.{n}.1") is None
+            times[name].append(time.perf_counter() - started)
+    existing, missing = (sorted(t)[len(t) // 2] for t in times.values())
+    hashing = min(times["director"]) - 0.02
+    assert hashing > 0.005  # the answer's time is mostly the password hash, which a missing name must pay too
+    assert abs(existing - missing) < 0.25 * existing, (existing, missing)
+
+
+def test_the_client_address_comes_from_a_trusted_proxy_only() -> None:
+    from etl.accounts import client_of
+
+    assert client_of("203.0.113.5", "10.0.0.1", None) == "203.0.113.5"  # no trusted proxy: the header is ignored
+    assert client_of("203.0.113.5", "10.0.0.1", "127.0.0.1") == "203.0.113.5"  # the peer is no trusted proxy
+    assert client_of("127.0.0.1", "198.51.100.7", "127.0.0.1") == "198.51.100.7"
+    assert client_of("127.0.0.1", "6.6.6.6, 198.51.100.7", "127.0.0.1") == "198.51.100.7"  # the nearest hop
+    assert client_of("10.2.0.4", "6.6.6.6, 198.51.100.7, 10.2.0.9", "10.2.0.0/16") == "198.51.100.7"
+    assert client_of("127.0.0.1", None, "127.0.0.1") == "127.0.0.1"
+    assert client_of("127.0.0.1", "not an address", "127.0.0.1") == "127.0.0.1"
+
+
 def test_one_address_guessing_many_names_is_locked(tmp_path: Path) -> None:
     from etl.accounts import ADDRESS_FAILURES
 
