@@ -63,6 +63,9 @@ def main() -> None:
     from streamlit.web import cli
 
     gc.freeze()  # the libraries' objects, alive for the server's life, stay out of every later collection
+    # Which proxy may name the client is mio's to judge (MIO_TRUSTED_PROXY, dashboard/auth.py): the server under
+    # Streamlit (uvicorn) would otherwise take X-Forwarded-For from any connection of this machine as the client.
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
     sys.path.insert(0, str(APP.parents[1]))
     os.chdir(APP.parents[1])
     sys.argv = ["streamlit", *sys.argv[1:]]

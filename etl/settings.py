@@ -76,7 +76,8 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 # Read by mio but owned by other tools; documented where they matter, not declared as mio's own.
-OTHERS = ("JAVA_HOME", "XDG_CACHE_HOME", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")  # AWS's: its clients' own
+# AWS's endpoint variables are its clients' own; FORWARDED_ALLOW_IPS is uvicorn's (set by dashboard/serve.py).
+OTHERS = ("JAVA_HOME", "XDG_CACHE_HOME", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "FORWARDED_ALLOW_IPS")
 
 GROUPS = {"files": "Where things are", "office": "Your office", "sign-in": "Signing in", "loading": "Loading",
           "spark": "The Spark engine and lakes", "mail": "Scheduled reports by e-mail"}
