@@ -5,6 +5,7 @@ runs on Spark, transpiled (etl/spark/sql.py). One definition of each figure, two
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,19 +51,29 @@ class Result:
 class SparkConnection:
     """DuckDB's connection interface, as far as mio uses it, over `spark`."""
 
-    def __init__(self, spark: Any) -> None:
+    def __init__(self, spark: Any, pending: dict[str, str] | None = None) -> None:
         self.spark = spark
         self.last: Result | None = None
+        self.pending = {} if pending is None else pending  # shared with the connection's cursors
+
+    def later(self, name: str, path: str) -> None:
+        """A view named `name` over the Parquet files at `path`, made when a query first names it: a report reads
+        two or three of a lake's thirty tables, and making a view is a round trip to Spark (four fifths of a
+        `mio report --engine spark` when every table's view was made up front)."""
+        self.pending[name] = path
 
     def sql(self, query: str, params: list[object] | dict[str, object] | None = None) -> Result:
-        return Result(self.spark, to_spark(query, params))
+        spark_query = to_spark(query, params)
+        for name in [n for n in self.pending if re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", spark_query)]:
+            self.view(name, self.pending.pop(name))
+        return Result(self.spark, spark_query)
 
     def execute(self, query: str, params: list[object] | dict[str, object] | None = None) -> SparkConnection:
         self.last = self.sql(query, params)
         return self
 
     def cursor(self) -> SparkConnection:
-        return SparkConnection(self.spark)
+        return SparkConnection(self.spark, self.pending)
 
     @property
     def description(self) -> list[tuple[str]]:

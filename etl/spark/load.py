@@ -311,5 +311,5 @@ def lake_connection(lake: str | Path, spark: Any = None, remote: str | None = No
         raise FileNotFoundError(f"no lake at {found.root} (load one with mio load --engine spark)")
     con = SparkConnection(spark or spark_session(remote))
     for name, folder in found.tables().items():
-        con.view(name, str(folder))
+        con.later(name, str(folder))
     return con
