@@ -91,3 +91,30 @@ def test_the_scale_targets_are_measured_each_and_says_whether_it_is_met(tmp_path
     assert measured(10_717_037, 3.0, 2048, 0.15) == ["met", "met", "met"]
     assert measured(10_717_037, 7.2, 1526, 0.15) == ["missed", "met", "met"]
     assert measured(32_289_161, 9.0, 2100, 0.15) == ["—", "missed", "met"]
+
+
+def test_the_page_cost_harness_counts_what_a_message_asks_the_browser_to_draw() -> None:
+    """bench/page_costs.py reads Streamlit's protocol messages: a chart's figures and points, a table's cells and
+    whether it came with a Styler."""
+    import json
+
+    import pyarrow as pa
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    from bench.page_costs import _drawn
+
+    found = dict.fromkeys(("bytes", "figures", "points", "tables", "cells", "styled"), 0)
+    chart = ForwardMsg()
+    chart.delta.new_element.plotly_chart.spec = json.dumps(
+        {"data": [{"x": [1, 2, 3], "y": [4, 5, 6]}, {"x": ["a"], "y": [1]}, {"values": [1, 2, 3, 4]}]})
+    _drawn(chart, found)
+    sink = pa.BufferOutputStream()
+    table = pa.table({"group": ["a", "b"], "rate": [0.1, 0.2], "count": [1, 2]})
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    grid = ForwardMsg()
+    grid.delta.new_element.dataframe.arrow_data.data = sink.getvalue().to_pybytes()
+    grid.delta.new_element.dataframe.arrow_data.styler.uuid = "x"
+    _drawn(grid, found)
+    _drawn(ForwardMsg(), found)  # not a drawing message
+    assert found == {"bytes": 0, "figures": 1, "points": 8, "tables": 1, "cells": 6, "styled": 1}
