@@ -81,18 +81,20 @@ def _renderer(cdp: Any) -> dict[str, float]:
 
 
 def _wait_drawn(page: Any, heading: str) -> None:
-    """Until the page shows `heading`, nothing is stale or running, and the document has not changed for QUIET_MS."""
-    page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=120_000)
-    page.wait_for_function(f"""() => {{
+    """Until the page shows `heading`, nothing is stale or running, and the document has not changed for QUIET_MS.
+    Asked by one small script every 250 ms (Playwright's own locators walk the whole page at every poll: on a quiet
+    page that was a fifth of the browser's CPU being measured)."""
+    page.wait_for_function("""([heading, quietMs]) => {
         const app = document.querySelector("[data-testid='stApp']");
-        if (!window.__quiet) {{
+        if (!window.__quiet) {
             window.__quiet = performance.now();
-            new MutationObserver(() => {{ window.__quiet = performance.now(); }})
-                .observe(document.body, {{childList: true, subtree: true, attributes: true}});
-        }}
-        return app && app.getAttribute("data-test-script-state") === "notRunning"
-            && !document.querySelector('[data-stale="true"]') && performance.now() - window.__quiet > {QUIET_MS};
-    }}""", timeout=120_000, polling=100)
+            new MutationObserver(() => { window.__quiet = performance.now(); })
+                .observe(document.body, {childList: true, subtree: true, attributes: true});
+        }
+        const titled = [...document.querySelectorAll("h1")].some(h => h.textContent.trim() === heading);
+        return titled && app && app.getAttribute("data-test-script-state") === "notRunning"
+            && !document.querySelector('[data-stale="true"]') && performance.now() - window.__quiet > quietMs;
+    }""", arg=[heading, QUIET_MS], timeout=120_000, polling=250)
 
 
 HEADINGS = {"overview": "Which micro-internships lead to job offers?", "channels": "Channels and platforms",
@@ -120,7 +122,7 @@ def measure(db: Path, rounds: int = 3) -> dict[str, list[dict[str, float]]]:
             for spec in pages:
                 heading = HEADINGS.get(spec.key, spec.title)
                 socket.take()
-                page.evaluate("window.__quiet = null")
+                page.evaluate("window.__quiet = null")  # a new observer for the new page
                 browser_pids = _browser_processes(pid)
                 before = (_cpu_seconds(browser_pids), _cpu_seconds(_process_tree(pid)), _renderer(cdp))
                 started = time.perf_counter()
