@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -312,7 +313,11 @@ def test_destinations_page(sample: tuple[Path, Path], monkeypatch: pytest.Monkey
         assert "First-generation" in table["attribute"].to_list()
         overlap = chart_json(at, "Overlap: propensity to take part")
         assert [t["name"] for t in overlap["data"]] == ["took part", "did not take part"]
-        assert len(overlap["data"][0]["x"]) == propensities["took_part"].sum()
+        took = propensities.filter(pl.col("took_part"))["propensity"].to_numpy()
+        counts = np.histogram(took, bins=20, range=(0, 1))[0]  # the bars, each a twentieth of [0, 1]
+        assert overlap["data"][0]["customdata"] == counts.tolist()
+        assert overlap["data"][0]["y"] == pytest.approx((100 * counts / len(took)).tolist())
+        assert sum(overlap["data"][0]["customdata"]) == propensities["took_part"].sum()
         assert max(abs(v) for v in table["smd_after"].to_list() if v is not None and v == v) == pytest.approx(
             effects.filter(pl.col("cohort") == cohort)["max_abs_smd_after"][0], abs=1e-4)
 

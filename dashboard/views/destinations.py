@@ -7,7 +7,14 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, theme, ui
-from etl.metrics.adjusted import MAX_SMD, MIN_GROUP, participation_balance, participation_effects
+from etl.metrics.adjusted import (
+    MAX_SMD,
+    MIN_GROUP,
+    OVERLAP_BINS,
+    overlap_bins,
+    participation_balance,
+    participation_effects,
+)
 from etl.metrics.insights import outcome_mix
 from etl.metrics.outcomes import DEFINITIONS, destinations_table, reported_cohorts
 
@@ -118,9 +125,13 @@ if estimated.height:
     with left:
         fig = go.Figure()
         for took, label in ((True, "took part"), (False, "did not take part")):
-            values = propensities.filter(pl.col("took_part") == took)["propensity"].to_list()
-            fig.add_histogram(x=values, name=label, histnorm="percent", xbins=dict(start=0, end=1, size=0.05),
-                              opacity=0.6)
+            # Binned here: the chart carries 20 bars a group, not one point per graduate.
+            counts = overlap_bins(propensities.filter(pl.col("took_part") == took)["propensity"])
+            total = sum(counts) or 1
+            fig.add_bar(x=[(b + 0.5) / OVERLAP_BINS for b in range(OVERLAP_BINS)],
+                        y=[100 * c / total for c in counts], width=1 / OVERLAP_BINS, name=label, opacity=0.6,
+                        customdata=counts,
+                        hovertemplate="%{y:.1f}% (%{customdata} graduates)<extra>" + label + "</extra>")
         fig.update_layout(barmode="overlay", height=360, xaxis=dict(title="propensity to take part", range=[0, 1]),
                           yaxis=dict(title="share of the group's graduates (%)"),
                           legend=dict(orientation="h", y=-0.3))

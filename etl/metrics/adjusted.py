@@ -288,6 +288,18 @@ def participation_effects(con: Connection, filters: Filters = Filters(),
     return frame.with_columns(pl.col(pl.Float64).round(4)).sort("cohort")
 
 
+OVERLAP_BINS = 20  # the overlap chart's bars: propensities in twentieths
+
+
+def overlap_bins(propensity: pl.Series, bins: int = OVERLAP_BINS) -> list[int]:
+    """How many graduates' propensities fall in each of `bins` equal intervals of [0, 1] (the last one closed): the
+    overlap chart's bars, counted here so that the chart carries a bar per interval, not a point per graduate."""
+    index = (propensity * bins).floor().cast(pl.Int64).clip(0, bins - 1).alias("bin")
+    counts = index.value_counts()
+    found = dict(zip(counts["bin"].to_list(), counts["count"].to_list(), strict=True))
+    return [int(found.get(b, 0)) for b in range(bins)]
+
+
 def participation_balance(con: Connection, cohort: str, filters: Filters = Filters(),
                           min_group: int = MIN_GROUP) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One cohort's balance table and propensities (empty when no adjusted figure can be given)."""
