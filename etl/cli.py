@@ -12,6 +12,7 @@ import math
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -120,30 +121,33 @@ def _load_with_progress(source: Path, db: Path, max_bad_rows: float = 0.05, mapp
         raise click.UsageError(f"in the mapping {exc.path}: {exc}") from None
 
 
-def _print_load(result, every_row: bool = False) -> None:  # noqa: ANN001 - LoadResult, imported lazily
+def _print_load(result, every_row: bool = False, console: Any = None) -> None:  # noqa: ANN001, ANN401 - LoadResult
+    """What a load did, for a person: its files, warnings and the most frequent quarantine reasons (on stderr, or on
+    `console`)."""
+    out = console or err
     title = "dry run: nothing written" if result.dry_run else f"load {result.status}"
     table = Table("entity", "file", "read", "loaded", "quarantined", title=f"{title} in {result.seconds:.1f} s")
     for f in result.files:
         table.add_row(f.entity, escape(f.file), f"{f.rows_read:,}",
                       f"{f.rows_loaded:,}" if result.ok else "0", f"{f.rows_quarantined:,}")
-    err.print(table)
+    out.print(table)
     if result.mapping is not None:
-        err.print(f"through the mapping {escape(str(result.mapping))}")
+        out.print(f"through the mapping {escape(str(result.mapping))}")
     for warning in [*result.warnings, *(w for f in result.files for w in f.warnings)]:
-        err.print(f"[yellow]warning:[/] {escape(warning)}")
+        out.print(f"[yellow]warning:[/] {escape(warning)}")
     if not result.quarantine.height:
         return
     if every_row:
         rows = Table("file", "line", "column", "source", "rule", "value", title="every quarantined row")
         for row in result.quarantine.select("file", "line", "column", "source", "rule", "value").iter_rows():
             rows.add_row(*["" if v is None else escape(str(v)) for v in row])
-        err.print(rows)
+        out.print(rows)
         return
     top = result.quarantine.group_by("file", "column", "rule").len().sort("len", descending=True).head(10)
     reasons = Table("file", "column", "rule", "rows", title="quarantine reasons (most frequent)")
     for row in top.iter_rows():
         reasons.add_row(*[escape(str(v)) for v in row])
-    err.print(reasons)
+    out.print(reasons)
 
 
 def spark_options(engine_help: str, lake_help: str):  # noqa: ANN201 - a click decorator
@@ -297,6 +301,85 @@ def load(source_uri: str, db: Path, mapping: Path | None, dry_run: bool, max_bad
         err.print(f"[green]loaded[/] into {escape(str(written))} (load {result.load_id})")
         if published:
             err.print(published)
+
+
+def _load_lines(result) -> str:  # noqa: ANN001 - LoadResult, imported lazily
+    """What `mio load` prints about a load, as plain text."""
+    import io
+
+    from rich.console import Console
+
+    text = io.StringIO()
+    console = Console(file=text, width=110, color_system=None, soft_wrap=True)
+    _print_load(result, console=console)
+    if not result.ok:
+        console.print(f"rejected: {escape(result.reason or '')}")
+    return text.getvalue()
+
+
+@main.command()
+@click.argument("drop", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="The warehouse the deliveries load into.")
+@click.option("--mapping", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="A mapping for every delivery (a delivery's own mapping.yaml is used otherwise).")
+@click.option("--interval", type=click.FloatRange(min=1), default=60, show_default=True,
+              help="Seconds between two looks at the folder.")
+@click.option("--settle", type=click.FloatRange(min=0), default=5, show_default=True,
+              help="A delivery is complete when its files have not changed for this many seconds.")
+@click.option("--max-bad-rows", type=click.FloatRange(0, 1), default=0.05, show_default=True,
+              help="As for mio load: the share of bad rows in a file above which a delivery is rejected.")
+@click.option("--once", is_flag=True, help="Handle what is there now, then exit.")
+def watch(drop: Path, db: Path, mapping: Path | None, interval: float, settle: float, max_bad_rows: float,
+          once: bool) -> None:
+    """Load every delivery that arrives in DROP, as `mio load` would, and move it aside.
+
+    \b
+    A delivery is a file (one entity's export) or a folder of files (a source, with its mapping.yaml when it has
+    one), taken when its files have stopped changing (an upload's temporary name, such as .filepart, is waited for).
+    Each moves to DROP/loaded/<when>-<name>/ or DROP/rejected/<when>-<name>/ with REJECTED.txt holding what
+    mio load prints; nothing is deleted. A delivery the warehouse has loaded before (every file's SHA-256 in its load
+    history) is not loaded again.
+    Exit codes with --once: 0 every delivery loaded (or none there); 1 one was rejected; 2 wrong options.
+    """
+    from etl.ingest.mapping import MappingError
+    from etl.pipeline import load as load_with_metrics
+    from etl.watch import LOADED, REJECTED, as_source, complete, loaded_before, move
+
+    rejected = False
+    try:
+        while True:
+            for delivery in complete(drop, settle):
+                earlier = loaded_before(db, delivery)
+                if earlier:
+                    loads = ", ".join(str(n) for n in earlier)
+                    to = move(drop, delivery, LOADED, f"every file was loaded before (load {loads}); not loaded "
+                                                      "again\n", "ALREADY-LOADED.txt")
+                    err.print(f"{escape(delivery.name)}: loaded before (load {loads}); moved to {escape(str(to))}")
+                    continue
+                try:
+                    with as_source(delivery) as source:
+                        result = load_with_metrics(source, db, max_bad_rows=max_bad_rows, mapping=mapping,
+                                                   origin=str(drop / delivery.name))
+                    lines, ok = _load_lines(result), result.ok
+                except MappingError as exc:
+                    lines, ok = f"rejected: in the mapping {exc.path}: {exc}\n", False
+                if ok:
+                    to = move(drop, delivery, LOADED)
+                    err.print(f"[green]loaded[/] {escape(delivery.name)} into {escape(str(db))} "
+                              f"(load {result.load_id}); moved to {escape(str(to))}")
+                else:
+                    rejected = True
+                    to = move(drop, delivery, REJECTED, lines)
+                    err.print(f"[red]rejected[/] {escape(delivery.name)}; moved to {escape(str(to))} "
+                              "(REJECTED.txt says why)")
+            if once:
+                break
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    if once and rejected:
+        sys.exit(1)
 
 
 @main.command("map")

@@ -1,0 +1,131 @@
+"""A watched drop folder (`mio watch DROP`): deliveries that arrive by themselves, each loaded with the same
+validation, quarantine and all-or-nothing rule as `mio load`, then moved aside so that nothing is read twice and
+nothing is deleted.
+
+    DROP/<delivery>                      a file (one entity's export) or a folder of files (a source, with its
+                                         mapping.yaml when it has one)
+    DROP/loaded/<when>-<delivery>        after it loaded
+    DROP/rejected/<when>-<delivery>      after it was rejected, with REJECTED.txt: what `mio load` would print
+
+A delivery is taken only when complete: its files' sizes and times did not change over `settle` seconds, and none
+of them has the temporary name an upload is written under (`.filepart`, `.part`, `.tmp`, …; names starting with a
+dot or `~`). A delivery whose every file the warehouse's load history already holds (by SHA-256) is not loaded again:
+it moves to `loaded/` with ALREADY-LOADED.txt naming the loads, so that restarting the watcher never loads twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+LOADED, REJECTED = "loaded", "rejected"
+# What SFTP clients, browsers and copy tools name a file while they are still writing it.
+TEMPORARY_SUFFIXES = (".filepart", ".part", ".partial", ".tmp", ".crdownload", ".uploading", ".swp")
+
+
+def _temporary(path: Path) -> bool:
+    return path.name.startswith((".", "~")) or path.name.lower().endswith(TEMPORARY_SUFFIXES)
+
+
+def _files(delivery: Path) -> list[Path]:
+    if delivery.is_file():
+        return [delivery]
+    return sorted(p for p in delivery.rglob("*") if p.is_file())
+
+
+def _look(delivery: Path) -> tuple | None:
+    """What a delivery is now (each file's name, size and time), or None while it cannot be taken: empty, or with a
+    file still under an upload's temporary name."""
+    files = _files(delivery)
+    if not files or any(_temporary(p) for p in files):
+        return None
+    try:
+        return tuple((str(p.relative_to(delivery.parent)), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    except FileNotFoundError:  # renamed while looked at: an upload finishing
+        return None
+
+
+def candidates(drop: Path) -> list[Path]:
+    """The entries of DROP that may be deliveries, oldest first."""
+    entries = [p for p in drop.iterdir() if p.name not in (LOADED, REJECTED) and not _temporary(p)]
+    return sorted(entries, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def complete(drop: Path, settle: float) -> list[Path]:
+    """The deliveries in DROP that did not change over `settle` seconds (a file still being written grows)."""
+    before = {p: _look(p) for p in candidates(drop)}
+    time.sleep(settle)
+    return [p for p, seen in before.items() if seen is not None and p.exists() and _look(p) == seen]
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def loaded_before(db: Path, delivery: Path) -> list[int]:
+    """The loads that already hold every file of the delivery (by SHA-256; none when any file is new)."""
+    if not db.exists():
+        return []
+    import duckdb
+
+    digests = [sha256(p) for p in _files(delivery) if p.name != "mapping.yaml"]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        found = con.sql("select sha256, min(load_id) from load_files where sha256 in (select unnest(?)) group by 1",
+                        params=[digests]).fetchall()
+    except duckdb.CatalogException:
+        return []
+    finally:
+        con.close()
+    loads = dict(found)
+    return sorted({loads[d] for d in digests}) if digests and all(d in loads for d in digests) else []
+
+
+@contextmanager
+def as_source(delivery: Path) -> Iterator[Path]:
+    """The delivery as a source folder: itself, or a folder holding the one file."""
+    if delivery.is_dir():
+        yield delivery
+        return
+    with tempfile.TemporaryDirectory(prefix="mio-delivery-") as folder:
+        shutil.copy2(delivery, Path(folder) / delivery.name)
+        yield Path(folder)
+
+
+@dataclass
+class Moved:
+    delivery: str
+    status: str  # "loaded", "rejected" or "already loaded"
+    to: Path
+
+
+def move(drop: Path, delivery: Path, outcome: str, note: str | None = None, note_name: str = "REJECTED.txt"
+         ) -> Path:
+    """Move the delivery to DROP/loaded or DROP/rejected under `<when>-<name>` (a folder; a file goes inside one),
+    with `note` written beside it."""
+    when = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = drop / outcome / f"{when}-{delivery.name}"
+    number = 1
+    while target.exists():
+        number += 1
+        target = drop / outcome / f"{when}-{number}-{delivery.name}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if delivery.is_dir():
+        delivery.rename(target)
+    else:
+        target.mkdir()
+        delivery.rename(target / delivery.name)
+    if note is not None:
+        (target / note_name).write_text(note, encoding="utf-8")
+    return target

@@ -1,0 +1,104 @@
+"""`mio watch DROP` (issue 32): deliveries that arrive by themselves are loaded as `mio load` loads them, moved to
+loaded/ or rejected/ (nothing deleted), never loaded twice, and never read while still being written."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+from click.testing import CliRunner
+
+from etl.cli import main
+from etl.watch import complete
+from tests.conftest import HAND, write_source
+
+
+def _aged(path: Path, seconds_ago: float) -> Path:
+    """Give a delivery (and its files) an older time: the watcher takes the oldest first."""
+    when = time.time() - seconds_ago
+    for item in [path, *path.rglob("*")]:
+        os.utime(item, (when, when))
+    return path
+
+
+def _loads(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql("select load_id, status, source from load_history order by load_id").fetchall()
+    finally:
+        con.close()
+
+
+def _watch(drop: Path, db: Path) -> object:
+    return CliRunner().invoke(main, ["watch", str(drop), "--db", str(db), "--once", "--settle", "0"])
+
+
+def test_a_watched_drop_loads_rejects_and_never_loads_twice(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    db = tmp_path / "w.duckdb"
+    _aged(write_source(drop / "first-export", HAND), 30)
+    bad = [*HAND["applications"][:1], *(f"A{n},S1,P1,not a date,platform,selected," for n in range(90, 99))]
+    _aged(write_source(drop / "broken-export", {"applications": bad}), 20)
+    (drop / "offers.csv.filepart").write_text("an upload under way")  # an SFTP client's temporary name
+
+    done = _watch(drop, db)
+    assert done.exit_code == 1, done.output  # one delivery was rejected
+    assert [(n, s) for n, s, _ in _loads(db)] == [(1, "loaded")]
+    assert _loads(db)[0][2] == str(drop / "first-export")
+    loaded = list((drop / "loaded").iterdir())
+    rejected = list((drop / "rejected").iterdir())
+    assert [p.name.split("-", 1)[1] for p in loaded] == ["first-export"]
+    assert [p.name.split("-", 1)[1] for p in rejected] == ["broken-export"]
+    assert sorted(p.name for p in loaded[0].iterdir()) == sorted(f"{name}.csv" for name in HAND)  # nothing lost
+    said = (rejected[0] / "REJECTED.txt").read_text()
+    assert "rejected: too many bad rows" in said and "applications.csv" in said and "applied_at" in said
+    assert (rejected[0] / "applications.csv").read_text().count("not a date") == 9  # kept as delivered
+    assert (drop / "offers.csv.filepart").exists()  # not taken, not moved
+
+    # The same export delivered again (a restarted watcher, a client that sends twice): not loaded a second time.
+    _aged(write_source(drop / "first-export-again", HAND), 10)
+    again = _watch(drop, db)
+    assert again.exit_code == 0, again.output
+    assert len(_loads(db)) == 1
+    repeated = next(p for p in (drop / "loaded").iterdir() if p.name.endswith("first-export-again"))
+    assert "loaded before (load 1)" in (repeated / "ALREADY-LOADED.txt").read_text()
+
+    # One entity's file alone is a delivery too: new offers on top of what is there.
+    (drop / "offers.csv.filepart").rename(drop / "offers.csv")
+    (drop / "offers.csv").write_text("\n".join([HAND["offers"][0], *HAND["offers"][1:2]]) + "\n")
+    single = _watch(drop, db)
+    assert single.exit_code == 0, single.output
+    assert [(n, s) for n, s, _ in _loads(db)] == [(1, "loaded"), (2, "loaded")]
+    assert not (drop / "offers.csv").exists()
+    assert any((p / "offers.csv").is_file() for p in (drop / "loaded").iterdir())
+    assert sorted(p.name for p in drop.iterdir()) == ["loaded", "rejected"]
+
+
+def test_a_file_still_being_written_is_not_taken(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    growing = drop / "applications.csv"
+    growing.write_text(HAND["applications"][0] + "\n")
+    stop = threading.Event()
+
+    def write_on() -> None:
+        with growing.open("a") as handle:
+            for line in HAND["applications"][1:] * 20:
+                if stop.is_set():
+                    return
+                handle.write(line + "\n")
+                handle.flush()
+                time.sleep(0.02)
+
+    writer = threading.Thread(target=write_on)
+    writer.start()
+    try:
+        assert complete(drop, settle=0.3) == []  # it grew while watched
+    finally:
+        stop.set()
+        writer.join()
+    assert complete(drop, settle=0.3) == [growing]  # still since: complete
