@@ -330,8 +330,11 @@ def _load_lines(result) -> str:  # noqa: ANN001 - LoadResult, imported lazily
 @click.option("--max-bad-rows", type=click.FloatRange(0, 1), default=0.05, show_default=True,
               help="As for mio load: the share of bad rows in a file above which a delivery is rejected.")
 @click.option("--once", is_flag=True, help="Handle what is there now, then exit.")
+@click.option("--alert", "alert_to", metavar="mailto:ADDRESS[,ADDRESS]",
+              help="Whom to tell by e-mail when a delivery is rejected or quarantines rows (the MIO_SMTP_* settings "
+                   "and retries of scheduled reports).")
 def watch(drop: Path, db: Path, mapping: Path | None, interval: float, settle: float, max_bad_rows: float,
-          once: bool) -> None:
+          once: bool, alert_to: str | None) -> None:
     """Load every delivery that arrives in DROP, as `mio load` would, and move it aside.
 
     \b
@@ -344,7 +347,14 @@ def watch(drop: Path, db: Path, mapping: Path | None, interval: float, settle: f
     """
     from etl.ingest.mapping import MappingError
     from etl.pipeline import load as load_with_metrics
-    from etl.watch import LOADED, REJECTED, as_source, complete, loaded_before, move
+    from etl.watch import LOADED, REJECTED, alert, as_source, complete, loaded_before, move
+
+    if alert_to is not None and not (alert_to.startswith("mailto:") and "@" in alert_to):
+        raise click.BadParameter("give mailto: and the addresses, comma-separated", param_hint="--alert")
+
+    def tell(subject: str, text: str) -> None:
+        if alert_to is not None and (failed := alert(alert_to, subject, text)) is not None:
+            err.print(f"[red]error:[/] the alert to {escape(alert_to)} could not be sent: {escape(failed)}")
 
     rejected = False
     try:
@@ -357,22 +367,31 @@ def watch(drop: Path, db: Path, mapping: Path | None, interval: float, settle: f
                                                       "again\n", "ALREADY-LOADED.txt")
                     err.print(f"{escape(delivery.name)}: loaded before (load {loads}); moved to {escape(str(to))}")
                     continue
+                quarantined = 0
                 try:
                     with as_source(delivery) as source:
                         result = load_with_metrics(source, db, max_bad_rows=max_bad_rows, mapping=mapping,
                                                    origin=str(drop / delivery.name))
-                    lines, ok = _load_lines(result), result.ok
+                    lines, ok, quarantined = _load_lines(result), result.ok, result.quarantine.height
                 except MappingError as exc:
                     lines, ok = f"rejected: in the mapping {exc.path}: {exc}\n", False
                 if ok:
                     to = move(drop, delivery, LOADED)
                     err.print(f"[green]loaded[/] {escape(delivery.name)} into {escape(str(db))} "
                               f"(load {result.load_id}); moved to {escape(str(to))}")
+                    if quarantined:
+                        rows = f"{quarantined:,} row{'s' if quarantined != 1 else ''}"
+                        tell(f"mio watch: {delivery.name} loaded, {rows} quarantined",
+                             f"{delivery.name} loaded into {db} (load {result.load_id}) and is now in {to}.\n"
+                             f"Quarantined: {rows} (the dashboard's Data quality page lists them all).\n\n{lines}")
                 else:
                     rejected = True
                     to = move(drop, delivery, REJECTED, lines)
                     err.print(f"[red]rejected[/] {escape(delivery.name)}; moved to {escape(str(to))} "
                               "(REJECTED.txt says why)")
+                    tell(f"mio watch: {delivery.name} rejected",
+                         f"{delivery.name} was rejected; nothing of it was loaded into {db}. It is now in {to}, "
+                         f"with REJECTED.txt:\n\n{lines}")
             if once:
                 break
             time.sleep(interval)

@@ -217,24 +217,30 @@ def to_folder(schedule: Schedule, slot: datetime, files: dict[str, bytes]) -> st
 
 
 def to_mail(schedule: Schedule, slot: datetime, files: dict[str, bytes]) -> str:
-    """Send over SMTP with STARTTLS (MIO_SMTP_HOST, MIO_SMTP_PORT, MIO_SMTP_USER, MIO_SMTP_PASSWORD, MIO_SMTP_FROM;
-    MIO_SMTP_CAFILE adds a certificate authority to trust, for a relay with its own). Never sends without TLS."""
-    host = os.environ.get("MIO_SMTP_HOST")
-    if not host:
-        raise RuntimeError("MIO_SMTP_HOST is not set: no server to send through")
-    port = int(os.environ.get("MIO_SMTP_PORT", "587"))
-    user, password = os.environ.get("MIO_SMTP_USER"), os.environ.get("MIO_SMTP_PASSWORD")
-    sender = os.environ.get("MIO_SMTP_FROM") or user or "mio@localhost"
+    """The report to the schedule's addresses (send_mail)."""
     message = EmailMessage()
     message["Subject"] = f"Micro-internship outcomes: {schedule.name} ({slot:%Y-%m-%d})"
-    message["From"] = sender
-    message["To"] = ", ".join(recipients(schedule.to))
     message.set_content(
         f"The outcomes report \"{schedule.name}\", due {slot:%Y-%m-%d %H:%M} ({schedule.when()}), is attached "
         f"({', '.join(f.upper() for f in files)}).\n\n{public_rule(schedule.min_cell)}\n\n-- mio schedule")
     for fmt, name in file_names(schedule, slot, files).items():
         kind, subtype = MEDIA[fmt]
         message.add_attachment(files[fmt], maintype=kind, subtype=subtype, filename=name)
+    send_mail(schedule.to, message)
+    return schedule.to
+
+
+def send_mail(to: str, message: EmailMessage) -> None:
+    """Send `message` to the addresses of `to` (mailto:a@x,b@y) over SMTP with STARTTLS (MIO_SMTP_HOST,
+    MIO_SMTP_PORT, MIO_SMTP_USER, MIO_SMTP_PASSWORD, MIO_SMTP_FROM; MIO_SMTP_CAFILE adds a certificate authority to
+    trust, for a relay with its own). Never sends without TLS."""
+    host = os.environ.get("MIO_SMTP_HOST")
+    if not host:
+        raise RuntimeError("MIO_SMTP_HOST is not set: no server to send through")
+    port = int(os.environ.get("MIO_SMTP_PORT", "587"))
+    user, password = os.environ.get("MIO_SMTP_USER"), os.environ.get("MIO_SMTP_PASSWORD")
+    message["From"] = os.environ.get("MIO_SMTP_FROM") or user or "mio@localhost"
+    message["To"] = ", ".join(recipients(to))
     context = ssl.create_default_context(cafile=os.environ.get("MIO_SMTP_CAFILE") or None)
     with smtplib.SMTP(host, port, timeout=30) as smtp:
         smtp.ehlo()
@@ -243,7 +249,12 @@ def to_mail(schedule: Schedule, slot: datetime, files: dict[str, bytes]) -> str:
         if user:
             smtp.login(user, password or "")
         smtp.send_message(message)
-    return schedule.to
+
+
+def retry_settings() -> tuple[int, float]:
+    """How many times a delivery is tried in one run, and how far apart (MIO_DELIVERY_ATTEMPTS,
+    MIO_DELIVERY_RETRY_SECONDS): scheduled reports and the watcher's alerts alike."""
+    return int(os.environ.get("MIO_DELIVERY_ATTEMPTS", "3")), float(os.environ.get("MIO_DELIVERY_RETRY_SECONDS", "30"))
 
 
 def _deliver(schedule: Schedule, slot: datetime, files: dict[str, bytes]) -> str:
@@ -277,8 +288,9 @@ def _run_due(db: Path, store: ScheduleStore, now: datetime | None, attempts: int
     from etl.warehouse import connect_read_only
 
     now = (now or datetime.now()).astimezone()
-    attempts = attempts if attempts is not None else int(os.environ.get("MIO_DELIVERY_ATTEMPTS", "3"))
-    wait = wait if wait is not None else float(os.environ.get("MIO_DELIVERY_RETRY_SECONDS", "30"))
+    configured = retry_settings()
+    attempts = attempts if attempts is not None else configured[0]
+    wait = wait if wait is not None else configured[1]
     con = connect_read_only(db)
     try:
         todo = due(store.all(), delivered_slots(con), now)

@@ -11,6 +11,7 @@ A delivery is taken only when complete: its files' sizes and times did not chang
 of them has the temporary name an upload is written under (`.filepart`, `.part`, `.tmp`, …; names starting with a
 dot or `~`). A delivery whose every file the warehouse's load history already holds (by SHA-256) is not loaded again:
 it moves to `loaded/` with ALREADY-LOADED.txt naming the loads, so that restarting the watcher never loads twice.
+A rejected delivery, or one that quarantined rows, is told by e-mail when the watcher is given addresses (`alert`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import hashlib
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -129,3 +130,27 @@ def move(drop: Path, delivery: Path, outcome: str, note: str | None = None, note
     if note is not None:
         (target / note_name).write_text(note, encoding="utf-8")
     return target
+
+
+def alert(to: str, subject: str, text: str, sleep: Callable[[float], None] = time.sleep) -> str | None:
+    """Tell the office's addresses (`to`: mailto:a@x,b@y) what happened to a delivery, through the SMTP settings and
+    the retry rule of scheduled reports (etl/schedule.py). None when sent; else the last attempt's error (the watcher
+    says it and goes on: an alert that cannot be sent stops no load)."""
+    from email.message import EmailMessage
+
+    from etl.schedule import retry_settings, send_mail
+
+    attempts, wait = retry_settings()
+    error = None
+    for tried in range(1, attempts + 1):
+        message = EmailMessage()
+        message["Subject"] = subject
+        message.set_content(f"{text}\n-- mio watch")
+        try:
+            send_mail(to, message)
+            return None
+        except Exception as exc:  # noqa: BLE001 - an SMTP or network error: tried again, then reported
+            error = f"{type(exc).__name__}: {exc}"
+        if tried < attempts:
+            sleep(wait)
+    return error

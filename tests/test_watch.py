@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 from click.testing import CliRunner
 
 from etl.cli import main
@@ -102,3 +103,31 @@ def test_a_file_still_being_written_is_not_taken(tmp_path: Path) -> None:
         stop.set()
         writer.join()
     assert complete(drop, settle=0.3) == [growing]  # still since: complete
+
+
+def test_a_rejected_or_quarantining_delivery_is_told_by_mail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--alert mailto:…: through a real SMTP server with STARTTLS and a login (tests/test_schedule.py's), one message
+    for a delivery loaded with a quarantined row and one for a rejected one, each with what mio load prints; none for
+    a clean delivery."""
+    from tests.test_schedule import Mailbox, smtp_env
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    db = tmp_path / "w.duckdb"
+    _aged(write_source(drop / "clean", HAND), 30)
+    one_bad = [*HAND["applications"], "A98,S1,P1,2025-01-10T10:00:00Z,platform,maybe,"]  # a status of its own
+    _aged(write_source(drop / "one-bad-row", {"applications": one_bad}), 20)
+    bad = [*HAND["applications"][:1], *(f"A{n},S1,P1,not a date,platform,selected," for n in range(90, 99))]
+    _aged(write_source(drop / "broken", {"applications": bad}), 10)
+    (tmp_path / "smtp").mkdir()
+    with Mailbox(tmp_path / "smtp") as box:
+        smtp_env(monkeypatch, box)
+        done = CliRunner().invoke(main, ["watch", str(drop), "--db", str(db), "--once", "--settle", "0",
+                                         "--max-bad-rows", "0.2", "--alert", "mailto:office@example.edu"])
+    assert done.exit_code == 1, done.output
+    subjects = [m["Subject"] for m in box.messages]
+    assert subjects == ["mio watch: one-bad-row loaded, 1 row quarantined", "mio watch: broken rejected"]
+    assert all(m["To"] == "office@example.edu" for m in box.messages)
+    quarantined, rejected = (m.get_content() for m in box.messages)
+    assert "status" in quarantined and "Quarantined: 1 row" in quarantined
+    assert "rejected: too many bad rows" in rejected and "REJECTED.txt" in rejected
