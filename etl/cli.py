@@ -360,7 +360,12 @@ def watch(drop: Path, db: Path, mapping: Path | None, interval: float, settle: f
     try:
         while True:
             for delivery in complete(drop, settle):
-                earlier = loaded_before(db, delivery)
+                try:
+                    earlier = loaded_before(db, delivery)
+                except Exception as exc:  # noqa: BLE001 - the warehouse unreadable now: the delivery waits
+                    err.print(f"[red]error:[/] the load history of {escape(str(db))} could not be read "
+                              f"({escape(str(exc))}); {escape(delivery.name)} stays in the drop until the next look")
+                    continue
                 if earlier:
                     loads = ", ".join(str(n) for n in earlier)
                     to = move(drop, delivery, LOADED, f"every file was loaded before (load {loads}); not loaded "
@@ -375,6 +380,10 @@ def watch(drop: Path, db: Path, mapping: Path | None, interval: float, settle: f
                     lines, ok, quarantined = _load_lines(result), result.ok, result.quarantine.height
                 except MappingError as exc:
                     lines, ok = f"rejected: in the mapping {exc.path}: {exc}\n", False
+                except Exception as exc:  # noqa: BLE001 - the warehouse busy or unreachable: the delivery waits
+                    err.print(f"[red]error:[/] {escape(delivery.name)} could not be loaded now ({escape(str(exc))}); "
+                              "it stays in the drop and is tried again at the next look")
+                    continue
                 if ok:
                     to = move(drop, delivery, LOADED)
                     err.print(f"[green]loaded[/] {escape(delivery.name)} into {escape(str(db))} "

@@ -131,3 +131,20 @@ def test_a_rejected_or_quarantining_delivery_is_told_by_mail(tmp_path: Path, mon
     quarantined, rejected = (m.get_content() for m in box.messages)
     assert "status" in quarantined and "Quarantined: 1 row" in quarantined
     assert "rejected: too many bad rows" in rejected and "REJECTED.txt" in rejected
+
+
+def test_a_delivery_that_cannot_be_loaded_now_waits_in_the_drop(tmp_path: Path) -> None:
+    """The warehouse cannot be written (here: its path is a folder): the watcher says so, leaves the delivery where
+    it is, and loads it at a later look once the warehouse can be written."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    write_source(drop / "export", HAND)
+    blocked = tmp_path / "blocked.duckdb"
+    blocked.mkdir()
+    first = _watch(drop, blocked)
+    assert first.exit_code == 0, first.output
+    assert "stays in the drop" in first.output and (drop / "export").is_dir()
+    assert not (drop / "loaded").exists() and not (drop / "rejected").exists()
+    later = _watch(drop, tmp_path / "w.duckdb")
+    assert later.exit_code == 0, later.output
+    assert [(n, s) for n, s, _ in _loads(tmp_path / "w.duckdb")] == [(1, "loaded")]
