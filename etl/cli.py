@@ -347,14 +347,19 @@ def watch(drop: Path, db: Path, mapping: Path | None, interval: float, settle: f
     """
     from etl.ingest.mapping import MappingError
     from etl.pipeline import load as load_with_metrics
-    from etl.watch import LOADED, REJECTED, alert, as_source, complete, loaded_before, move
+    from etl.watch import LOADED, REJECTED, alert, as_source, complete, loaded_before, move, record
 
     if alert_to is not None and not (alert_to.startswith("mailto:") and "@" in alert_to):
         raise click.BadParameter("give mailto: and the addresses, comma-separated", param_hint="--alert")
 
-    def tell(subject: str, text: str) -> None:
-        if alert_to is not None and (failed := alert(alert_to, subject, text)) is not None:
+    def tell(subject: str, text: str) -> str | None:
+        """Send an alert when addresses were given; what became of it, for the delivery's record."""
+        if alert_to is None:
+            return None
+        if (failed := alert(alert_to, subject, text)) is not None:
             err.print(f"[red]error:[/] the alert to {escape(alert_to)} could not be sent: {escape(failed)}")
+            return f"not sent to {alert_to.removeprefix('mailto:')}: {failed}"
+        return f"sent to {alert_to.removeprefix('mailto:')}"
 
     rejected = False
     try:
@@ -371,6 +376,7 @@ def watch(drop: Path, db: Path, mapping: Path | None, interval: float, settle: f
                     to = move(drop, delivery, LOADED, f"every file was loaded before (load {loads}); not loaded "
                                                       "again\n", "ALREADY-LOADED.txt")
                     err.print(f"{escape(delivery.name)}: loaded before (load {loads}); moved to {escape(str(to))}")
+                    record(db, delivery.name, "loaded before", to, earlier[-1], reason=f"every file is in load {loads}")
                     continue
                 quarantined = 0
                 try:
@@ -388,19 +394,25 @@ def watch(drop: Path, db: Path, mapping: Path | None, interval: float, settle: f
                     to = move(drop, delivery, LOADED)
                     err.print(f"[green]loaded[/] {escape(delivery.name)} into {escape(str(db))} "
                               f"(load {result.load_id}); moved to {escape(str(to))}")
+                    told = None
                     if quarantined:
                         rows = f"{quarantined:,} row{'s' if quarantined != 1 else ''}"
-                        tell(f"mio watch: {delivery.name} loaded, {rows} quarantined",
-                             f"{delivery.name} loaded into {db} (load {result.load_id}) and is now in {to}.\n"
-                             f"Quarantined: {rows} (the dashboard's Data quality page lists them all).\n\n{lines}")
+                        told = tell(f"mio watch: {delivery.name} loaded, {rows} quarantined",
+                                    f"{delivery.name} loaded into {db} (load {result.load_id}) and is now in {to}.\n"
+                                    f"Quarantined: {rows} (the dashboard's Data quality page lists them all)."
+                                    f"\n\n{lines}")
+                    record(db, delivery.name, "loaded", to, result.load_id, quarantined, alert=told)
                 else:
                     rejected = True
                     to = move(drop, delivery, REJECTED, lines)
                     err.print(f"[red]rejected[/] {escape(delivery.name)}; moved to {escape(str(to))} "
                               "(REJECTED.txt says why)")
-                    tell(f"mio watch: {delivery.name} rejected",
-                         f"{delivery.name} was rejected; nothing of it was loaded into {db}. It is now in {to}, "
-                         f"with REJECTED.txt:\n\n{lines}")
+                    told = tell(f"mio watch: {delivery.name} rejected",
+                                f"{delivery.name} was rejected; nothing of it was loaded into {db}. It is now in "
+                                f"{to}, with REJECTED.txt:\n\n{lines}")
+                    reason = next((line.removeprefix("rejected: ") for line in lines.splitlines()
+                                   if line.startswith("rejected: ")), None)
+                    record(db, delivery.name, "rejected", to, None, quarantined, reason, told)
             if once:
                 break
             time.sleep(interval)

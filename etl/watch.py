@@ -132,6 +132,22 @@ def move(drop: Path, delivery: Path, outcome: str, note: str | None = None, note
     return target
 
 
+def record(db: Path, delivery: str, status: str, moved_to: Path, load_id: int | None = None,
+           rows_quarantined: int = 0, reason: str | None = None, alert: str | None = None) -> bool:
+    """Keep what was done with a delivery in the warehouse (watched_deliveries, for the Data quality page); False
+    when there is no warehouse to keep it in yet (a first delivery rejected)."""
+    from etl.ingest.load import amend
+
+    if not db.exists():
+        return False
+    with amend(db) as con:
+        number = int(con.execute("select coalesce(max(delivery_id), 0) + 1 from watched_deliveries").fetchall()[0][0])
+        con.execute("insert into watched_deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [number, delivery, datetime.now(UTC).replace(tzinfo=None), status, load_id, rows_quarantined,
+                     str(moved_to), reason, alert])
+    return True
+
+
 def alert(to: str, subject: str, text: str, sleep: Callable[[float], None] = time.sleep) -> str | None:
     """Tell the office's addresses (`to`: mailto:a@x,b@y) what happened to a delivery, through the SMTP settings and
     the retry rule of scheduled reports (etl/schedule.py). None when sent; else the last attempt's error (the watcher

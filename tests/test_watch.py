@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from etl.cli import main
 from etl.watch import complete
-from tests.conftest import HAND, write_source
+from dashboard import registry
+from tests.conftest import HAND, grid_frame, run_app, write_source
 
 
 def _aged(path: Path, seconds_ago: float) -> Path:
@@ -131,6 +132,24 @@ def test_a_rejected_or_quarantining_delivery_is_told_by_mail(tmp_path: Path, mon
     quarantined, rejected = (m.get_content() for m in box.messages)
     assert "status" in quarantined and "Quarantined: 1 row" in quarantined
     assert "rejected: too many bad rows" in rejected and "REJECTED.txt" in rejected
+
+    # The warehouse keeps what was done with each delivery, and the Data quality page lists it.
+    con = duckdb.connect(str(db), read_only=True)
+    kept = con.sql("select delivery, status, load_id, rows_quarantined, reason, alert from watched_deliveries "
+                   "order by delivery_id").fetchall()
+    con.close()
+    assert [row[:4] for row in kept] == [("clean", "loaded", 1, 0), ("one-bad-row", "loaded", 2, 1),
+                                         ("broken", "rejected", None, 9)]
+    assert kept[2][4].startswith("too many bad rows") and kept[0][5] is None
+    assert kept[1][5] == kept[2][5] == "sent to office@example.edu"
+    at = run_app(db, monkeypatch)
+    at.switch_page(registry.page("data_quality").file).run()
+    assert not at.exception, at.exception
+    assert "Deliveries from the watched drop" in [h.value for h in at.subheader]
+    shown = grid_frame(at.dataframe[1])
+    assert shown["delivery"].to_list() == ["broken", "one-bad-row", "clean"]  # newest first
+    assert shown["status"].to_list() == ["rejected", "loaded", "loaded"]
+    assert shown["rows_quarantined"].to_list() == [9, 1, 0]
 
 
 def test_a_delivery_that_cannot_be_loaded_now_waits_in_the_drop(tmp_path: Path) -> None:

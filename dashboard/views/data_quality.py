@@ -7,7 +7,14 @@ import streamlit as st
 
 from dashboard import auth, data, ui
 from etl.metrics.export import to_csv
-from etl.metrics.quality import expectation_results, load_files, load_history, quarantine_reasons, quarantined_rows
+from etl.metrics.quality import (
+    expectation_results,
+    load_files,
+    load_history,
+    quarantine_reasons,
+    quarantined_rows,
+    watched_deliveries,
+)
 
 st.title("Data quality")
 auth.require_whole_warehouse()
@@ -18,6 +25,13 @@ if history.is_empty():
     st.stop()
 st.subheader("Load history")
 ui.table(history, "load history")
+deliveries = data.figure(watched_deliveries)
+if not deliveries.is_empty():
+    st.subheader("Deliveries from the watched drop")
+    st.caption("What `mio watch` did with each file or folder that arrived in its drop folder: loaded, rejected "
+               "(nothing of it loaded; REJECTED.txt beside it says why) or loaded before, and the e-mail alert it "
+               "sent.")
+    ui.table(deliveries, "watched deliveries")
 load_id = st.selectbox("Load", history["load_id"].to_list(), key="dq_load",
                        format_func=lambda i: f"load {i} — "
                        f"{history.filter(pl.col('load_id') == i)['started_at'][0]:%Y-%m-%d %H:%M}")

@@ -268,6 +268,10 @@ META_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
                           ("attempt", "integer"), ("started_at", "timestamp"), ("finished_at", "timestamp"),
                           ("status", "varchar"), ("destination", "varchar"), ("files", "varchar"), ("bytes", "bigint"),
                           ("error", "varchar")),
+    # What `mio watch` did with each delivery of its drop folder (etl/watch.py).
+    "watched_deliveries": (("delivery_id", "bigint"), ("delivery", "varchar"), ("handled_at", "timestamp"),
+                           ("status", "varchar"), ("load_id", "bigint"), ("rows_quarantined", "bigint"),
+                           ("moved_to", "varchar"), ("reason", "varchar"), ("alert", "varchar")),
 }
 
 

@@ -13,6 +13,14 @@ def load_history(con: Connection) -> pl.DataFrame:
     return query(con, "select * from load_history order by load_id desc")
 
 
+def watched_deliveries(con: Connection) -> pl.DataFrame:
+    """What `mio watch` did with each delivery of its drop folder, newest first (none: no watcher has run)."""
+    if not has_table(con, "watched_deliveries"):
+        return pl.DataFrame()
+    return query(con, "select delivery, handled_at, status, load_id, rows_quarantined, reason, alert, moved_to "
+                      "from watched_deliveries order by delivery_id desc")
+
+
 def load_files(con: Connection, load_id: int) -> pl.DataFrame:
     return query(con, "select entity, file, rows_read, rows_loaded, rows_quarantined, warnings, sha256 "
                       "from load_files where load_id = ? order by entity", [load_id])
