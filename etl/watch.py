@@ -8,9 +8,11 @@ nothing is deleted.
     DROP/rejected/<when>-<delivery>      after it was rejected, with REJECTED.txt: what `mio load` would print
 
 A delivery is taken only when complete: its files' sizes and times did not change over `settle` seconds, and none
-of them has the temporary name an upload is written under (`.filepart`, `.part`, `.tmp`, …; names starting with a
-dot or `~`). A delivery whose every file the warehouse's load history already holds (by SHA-256) is not loaded again:
-it moves to `loaded/` with ALREADY-LOADED.txt naming the loads, so that restarting the watcher never loads twice.
+of them has the temporary name an upload is written under (`.filepart`, `.part`, `.tmp`, …). Hidden entries at the
+top of the drop (a dot or `~` first: rsync's temporary files) are not deliveries; hidden files inside a delivery
+(`.DS_Store`) count only in the check that it stopped changing. A delivery whose every file the warehouse's load
+history already holds (by SHA-256) is not loaded again: it moves to `loaded/` with ALREADY-LOADED.txt naming the
+loads, so that restarting the watcher never loads twice.
 A rejected delivery, or one that quarantined rows, is told by e-mail when the watcher is given addresses (`alert`).
 """
 
@@ -32,7 +34,14 @@ TEMPORARY_SUFFIXES = (".filepart", ".part", ".partial", ".tmp", ".crdownload", "
 
 
 def _temporary(path: Path) -> bool:
-    return path.name.startswith((".", "~")) or path.name.lower().endswith(TEMPORARY_SUFFIXES)
+    """A name an upload is written under until it completes."""
+    return path.name.lower().endswith(TEMPORARY_SUFFIXES)
+
+
+def _hidden(path: Path) -> bool:
+    """A hidden entry (a dot or `~` first): at the top of the drop, not a delivery (rsync writes `.name.XXXXXX`
+    before renaming it); inside a delivery, a file like `.DS_Store` that neither blocks it nor is loaded."""
+    return path.name.startswith((".", "~"))
 
 
 def _files(delivery: Path) -> list[Path]:
@@ -55,7 +64,7 @@ def _look(delivery: Path) -> tuple | None:
 
 def candidates(drop: Path) -> list[Path]:
     """The entries of DROP that may be deliveries, oldest first."""
-    entries = [p for p in drop.iterdir() if p.name not in (LOADED, REJECTED) and not _temporary(p)]
+    entries = [p for p in drop.iterdir() if p.name not in (LOADED, REJECTED) and not _temporary(p) and not _hidden(p)]
     return sorted(entries, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
@@ -80,7 +89,10 @@ def loaded_before(db: Path, delivery: Path) -> list[int]:
         return []
     import duckdb
 
-    digests = [sha256(p) for p in _files(delivery) if p.name != "mapping.yaml"]
+    from etl.ingest.read import data_files
+
+    # The files a load reads (not a hidden file, a mapping, a subfolder): what the load history holds.
+    digests = [sha256(p) for p in (data_files(delivery) if delivery.is_dir() else [delivery])]
     con = duckdb.connect(str(db), read_only=True)
     try:
         found = con.sql("select sha256, min(load_id) from load_files where sha256 in (select unnest(?)) group by 1",

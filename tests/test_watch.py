@@ -12,9 +12,9 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
+from dashboard import registry
 from etl.cli import main
 from etl.watch import complete
-from dashboard import registry
 from tests.conftest import HAND, grid_frame, run_app, write_source
 
 
@@ -43,6 +43,9 @@ def test_a_watched_drop_loads_rejects_and_never_loads_twice(tmp_path: Path) -> N
     drop.mkdir()
     db = tmp_path / "w.duckdb"
     _aged(write_source(drop / "first-export", HAND), 30)
+    (drop / "first-export" / ".DS_Store").write_bytes(b"\0\0")  # a desktop's hidden file: neither blocks nor loads
+    _aged(drop / "first-export", 30)
+    (drop / ".students.csv.Xa3f9Q").write_text("rsync's temporary name")  # not a delivery
     bad = [*HAND["applications"][:1], *(f"A{n},S1,P1,not a date,platform,selected," for n in range(90, 99))]
     _aged(write_source(drop / "broken-export", {"applications": bad}), 20)
     (drop / "offers.csv.filepart").write_text("an upload under way")  # an SFTP client's temporary name
@@ -55,7 +58,7 @@ def test_a_watched_drop_loads_rejects_and_never_loads_twice(tmp_path: Path) -> N
     rejected = list((drop / "rejected").iterdir())
     assert [p.name.split("-", 1)[1] for p in loaded] == ["first-export"]
     assert [p.name.split("-", 1)[1] for p in rejected] == ["broken-export"]
-    assert sorted(p.name for p in loaded[0].iterdir()) == sorted(f"{name}.csv" for name in HAND)  # nothing lost
+    assert sorted(p.name for p in loaded[0].iterdir()) == sorted([".DS_Store", *(f"{name}.csv" for name in HAND)])
     said = (rejected[0] / "REJECTED.txt").read_text()
     assert "rejected: too many bad rows" in said and "applications.csv" in said and "applied_at" in said
     assert (rejected[0] / "applications.csv").read_text().count("not a date") == 9  # kept as delivered
@@ -63,6 +66,7 @@ def test_a_watched_drop_loads_rejects_and_never_loads_twice(tmp_path: Path) -> N
 
     # The same export delivered again (a restarted watcher, a client that sends twice): not loaded a second time.
     _aged(write_source(drop / "first-export-again", HAND), 10)
+    (drop / "first-export-again" / ".DS_Store").write_bytes(b"\1")  # not a file a load reads
     again = _watch(drop, db)
     assert again.exit_code == 0, again.output
     assert len(_loads(db)) == 1
@@ -77,7 +81,7 @@ def test_a_watched_drop_loads_rejects_and_never_loads_twice(tmp_path: Path) -> N
     assert [(n, s) for n, s, _ in _loads(db)] == [(1, "loaded"), (2, "loaded")]
     assert not (drop / "offers.csv").exists()
     assert any((p / "offers.csv").is_file() for p in (drop / "loaded").iterdir())
-    assert sorted(p.name for p in drop.iterdir()) == ["loaded", "rejected"]
+    assert sorted(p.name for p in drop.iterdir()) == [".students.csv.Xa3f9Q", "loaded", "rejected"]
 
 
 def test_a_file_still_being_written_is_not_taken(tmp_path: Path) -> None:
