@@ -275,6 +275,11 @@ META_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+# The bookkeeping written beside the loads, not by them (etl/ingest/load.py's `amend`): a lake the Spark engine
+# loads has none of them (scheduled reports and the watched drop work on the DuckDB warehouse).
+BESIDE_LOADS = ("report_deliveries", "watched_deliveries")
+
+
 def declared_tables() -> dict[str, tuple[tuple[str, str], ...]]:
     """Every table a load keeps, the contract's entities and the bookkeeping, as (column, DuckDB type) pairs."""
     entities = {e.name: tuple((c.name, DUCKDB_TYPES[c.type]) for c in e.columns) for e in ENTITIES.values()}
