@@ -18,7 +18,6 @@ A rejected delivery, or one that quarantined rows, is told by e-mail when the wa
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 import time
@@ -75,20 +74,13 @@ def complete(drop: Path, settle: float) -> list[Path]:
     return [p for p, seen in before.items() if seen is not None and p.exists() and _look(p) == seen]
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def loaded_before(db: Path, delivery: Path) -> list[int]:
     """The loads that already hold every file of the delivery (by SHA-256; none when any file is new)."""
     if not db.exists():
         return []
     import duckdb
 
+    from etl.ingest.load import sha256
     from etl.ingest.read import data_files
 
     # The files a load reads (not a hidden file, a mapping, a subfolder): what the load history holds.

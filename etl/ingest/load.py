@@ -309,7 +309,8 @@ class _Staging:
         shutil.rmtree(self.spill, ignore_errors=True)
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
+    """A file's SHA-256, read a megabyte at a time (the load history keeps it; `mio watch` compares with it)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -384,7 +385,7 @@ def _stage_file(stage: Staging, entity: Entity, path: Path) -> Staged:
     """Read, cast and stage one file a piece at a time; values that do not parse become issues."""
     warnings, pieces = raw_chunks(path, entity)  # the header is checked, and the first piece read, here
     digest = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mio-sha256")
-    sha256 = digest.submit(_sha256, path)  # hashlib lets go of the GIL: the file is hashed while it is read
+    hashed = digest.submit(sha256, path)  # hashlib lets go of the GIL: the file is hashed while it is read
     digest.shutdown(wait=False)
     rows = stage.stage_blocks(entity, path)
     if rows is None:  # this target stages what is read here, a piece at a time
@@ -397,7 +398,7 @@ def _stage_file(stage: Staging, entity: Entity, path: Path) -> Staged:
             rows += typed.height
     if rows == 0:
         warnings.append(f"{path.name}: a header and no rows: an empty table, nothing loaded")
-    return Staged(entity, FileReport(entity.name, path.name, sha256.result(), rows, warnings=warnings),
+    return Staged(entity, FileReport(entity.name, path.name, hashed.result(), rows, warnings=warnings),
                   stage=stage)
 
 
@@ -412,7 +413,7 @@ def _stage_mapped(stage: Staging, mapping: Mapping, entity: Entity, files: list[
     frame = frame.filter(first)
     names = ", ".join(p.name for p in files)
     digest = files[0] if len(files) == 1 else None
-    sha = _sha256(digest) if digest else hashlib.sha256("".join(_sha256(p) for p in files).encode()).hexdigest()
+    sha = sha256(digest) if digest else hashlib.sha256("".join(sha256(p) for p in files).encode()).hexdigest()
     warnings = list(mapped.warnings)
     if duplicates:
         warnings.append(f"{names}: {duplicates:,} rows the mapping makes identical to an earlier one were taken "
