@@ -378,14 +378,16 @@ def watch(drop: Path, db: Path, mapping: Path | None, interval: float, settle: f
                     err.print(f"{escape(delivery.name)}: loaded before (load {loads}); moved to {escape(str(to))}")
                     record(db, delivery.name, "loaded before", to, earlier[-1], reason=f"every file is in load {loads}")
                     continue
-                quarantined = 0
+                quarantined, reason = 0, None
                 try:
                     with as_source(delivery) as source:
                         result = load_with_metrics(source, db, max_bad_rows=max_bad_rows, mapping=mapping,
                                                    origin=str(drop / delivery.name))
                     lines, ok, quarantined = _load_lines(result), result.ok, result.quarantine.height
+                    reason = result.reason
                 except MappingError as exc:
-                    lines, ok = f"rejected: in the mapping {exc.path}: {exc}\n", False
+                    reason = f"in the mapping {exc.path}: {exc}"
+                    lines, ok = f"rejected: {reason}\n", False
                 except Exception as exc:  # noqa: BLE001 - the warehouse busy or unreachable: the delivery waits
                     err.print(f"[red]error:[/] {escape(delivery.name)} could not be loaded now ({escape(str(exc))}); "
                               "it stays in the drop and is tried again at the next look")
@@ -410,8 +412,6 @@ def watch(drop: Path, db: Path, mapping: Path | None, interval: float, settle: f
                     told = tell(f"mio watch: {delivery.name} rejected",
                                 f"{delivery.name} was rejected; nothing of it was loaded into {db}. It is now in "
                                 f"{to}, with REJECTED.txt:\n\n{lines}")
-                    reason = next((line.removeprefix("rejected: ") for line in lines.splitlines()
-                                   if line.startswith("rejected: ")), None)
                     record(db, delivery.name, "rejected", to, None, quarantined, reason, told)
             if once:
                 break

@@ -171,3 +171,30 @@ def test_a_delivery_that_cannot_be_loaded_now_waits_in_the_drop(tmp_path: Path) 
     later = _watch(drop, tmp_path / "w.duckdb")
     assert later.exit_code == 0, later.output
     assert [(n, s) for n, s, _ in _loads(tmp_path / "w.duckdb")] == [(1, "loaded")]
+
+
+def test_an_alert_that_cannot_be_sent_is_recorded_and_stops_nothing(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The relay refuses the login: every attempt fails, the watcher says so, loads on and records the alert unsent."""
+    from tests.test_schedule import Mailbox, smtp_env
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    db = tmp_path / "w.duckdb"
+    _aged(write_source(drop / "clean", HAND), 20)
+    bad = [*HAND["applications"][:1], *(f"A{n},S1,P1,not a date,platform,selected," for n in range(90, 99))]
+    _aged(write_source(drop / "broken", {"applications": bad}), 10)
+    (tmp_path / "smtp").mkdir()
+    with Mailbox(tmp_path / "smtp") as box:
+        smtp_env(monkeypatch, box, password="not the password")
+        done = CliRunner().invoke(main, ["watch", str(drop), "--db", str(db), "--once", "--settle", "0",
+                                         "--alert", "mailto:office@example.edu"])
+    assert done.exit_code == 1, done.output
+    assert not box.messages and set(box.logins) == {"reports@example.edu:refused"}
+    assert len(box.logins) % 3 == 0  # MIO_DELIVERY_ATTEMPTS (3) tries, each refused (smtplib tries two mechanisms)
+    assert "could not be sent" in done.output
+    con = duckdb.connect(str(db), read_only=True)
+    kept = con.sql("select delivery, status, alert from watched_deliveries order by delivery_id").fetchall()
+    con.close()
+    assert [row[:2] for row in kept] == [("clean", "loaded"), ("broken", "rejected")]
+    assert kept[1][2].startswith("not sent to office@example.edu: ")
